@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The second command of the README (and what CI runs): set up everything,
+# then build and run the whole test suite, real-model tests included.
+#
+# CARGO_TARGET_DIR may point outside the clone so that a CI machine keeps
+# its build between clean clones; a warm machine then rebuilds only what
+# changed and fetches nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+export VERSUS_DEMO_MODEL="${VERSUS_DEMO_MODEL:-${VERSUS_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/versus/models}/gemma-3-270m-q4_k_m.gguf}"
+cargo test --locked --all-targets "$@"

@@ -1,0 +1,311 @@
+//! Model discovery: every GGUF file and Hugging Face folder under the
+//! configured folders and the stores people already have (Hugging Face cache,
+//! Ollama, LM Studio, llama.cpp's cache), described from the files' own
+//! metadata. A file that cannot be read is listed with its error; nothing
+//! stops the scan.
+
+pub mod gguf;
+pub mod hf;
+mod stores;
+mod walk;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::ModelsConfig;
+use crate::error::Error;
+use crate::paths::Dirs;
+
+pub use walk::Limits;
+
+/// The file format of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Gguf,
+    Safetensors,
+    Pytorch,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Gguf => "gguf",
+            Format::Safetensors => "safetensors",
+            Format::Pytorch => "pytorch",
+        }
+    }
+}
+
+/// Where a model was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// A path given on the command line.
+    Cli,
+    /// versus's own models folder.
+    DataDir,
+    /// A folder from `models.folders`.
+    Folder,
+    HfCache,
+    Ollama,
+    LmStudio,
+    LlamaCache,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Cli => "cli",
+            Source::DataDir => "versus",
+            Source::Folder => "folder",
+            Source::HfCache => "hf-cache",
+            Source::Ollama => "ollama",
+            Source::LmStudio => "lm-studio",
+            Source::LlamaCache => "llama-cache",
+        }
+    }
+}
+
+/// An inference engine that can run a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Llama,
+    Candle,
+}
+
+impl EngineKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            EngineKind::Llama => "llama",
+            EngineKind::Candle => "candle",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EngineKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "llama" | "llama.cpp" | "llamacpp" => Some(EngineKind::Llama),
+            "candle" => Some(EngineKind::Candle),
+            _ => None,
+        }
+    }
+
+    pub fn compiled_in(self) -> bool {
+        match self {
+            EngineKind::Llama => cfg!(feature = "llama"),
+            EngineKind::Candle => cfg!(feature = "candle"),
+        }
+    }
+}
+
+/// The dimensions the memory guard needs to size the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Shape {
+    pub n_layer: u64,
+    pub n_head_kv: u64,
+    pub head_dim_k: u64,
+    pub head_dim_v: u64,
+    pub n_embd: u64,
+    pub vocab: u64,
+}
+
+/// One discovered model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// Unique within a catalog; what `-m NAME` matches.
+    pub name: String,
+    pub format: Format,
+    /// The GGUF file (first shard of a split file) or the model folder.
+    pub path: PathBuf,
+    /// Every file of the model (shards, weight files).
+    pub files: Vec<PathBuf>,
+    pub source: Source,
+    pub size_bytes: u64,
+    pub architecture: Option<String>,
+    pub quantization: Option<String>,
+    pub parameters: Option<u64>,
+    pub context_length: Option<u64>,
+    pub chat_template: bool,
+    pub shape: Option<Shape>,
+    /// Why the model cannot be used, when its metadata could not be read.
+    pub error: Option<String>,
+}
+
+impl ModelInfo {
+    /// Engines compiled into this binary that can run the model, best first.
+    pub fn engines(&self) -> Vec<EngineKind> {
+        if self.error.is_some() {
+            return Vec::new();
+        }
+        let arch = self.architecture.as_deref().unwrap_or("");
+        let mut out = Vec::new();
+        match self.format {
+            Format::Gguf => {
+                out.push(EngineKind::Llama);
+                if crate::engine::support::candle_gguf(arch) {
+                    out.push(EngineKind::Candle);
+                }
+            }
+            Format::Safetensors | Format::Pytorch => {
+                if crate::engine::support::candle_hf(arch) {
+                    out.push(EngineKind::Candle);
+                }
+            }
+        }
+        out.retain(|e| e.compiled_in());
+        out
+    }
+
+    /// A short "270M" / "7.2B" figure, or the size on disk.
+    pub fn size_label(&self) -> String {
+        match self.parameters {
+            Some(p) if p >= 1_000_000_000 => format!("{:.1}B", p as f64 / 1e9),
+            Some(p) if p >= 1_000_000 => format!("{}M", p / 1_000_000),
+            Some(p) if p > 0 => format!("{}K", p / 1000),
+            _ => crate::error::human_bytes(self.size_bytes),
+        }
+    }
+}
+
+/// One place that was searched and what it gave.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Root {
+    pub source: Source,
+    pub path: PathBuf,
+    pub models: usize,
+    /// "not present", "unreadable: …", "stopped at 200000 entries", …
+    pub note: Option<String>,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Catalog {
+    pub models: Vec<ModelInfo>,
+    pub roots: Vec<Root>,
+}
+
+/// Scan everything the config and the command line name.
+pub fn discover(config: &ModelsConfig, dirs: &Dirs, cli_paths: &[PathBuf]) -> Catalog {
+    let limits = Limits { max_depth: config.max_depth, max_entries: config.max_entries };
+    let mut roots: Vec<(Source, PathBuf)> = Vec::new();
+    for p in cli_paths {
+        roots.push((Source::Cli, p.clone()));
+    }
+    for f in &config.folders {
+        roots.push((Source::Folder, crate::paths::expand(f)));
+    }
+    if config.data_dir {
+        roots.push((Source::DataDir, dirs.models_dir()));
+    }
+    let mut catalog = Catalog::default();
+    let mut seen = HashSet::new();
+    for (source, path) in roots {
+        let found = walk::scan_root(&path, source, &limits, None);
+        catalog.add(source, path, found, &mut seen);
+    }
+    if config.hf_cache {
+        for (path, found) in stores::hf_cache(&limits) {
+            catalog.add(Source::HfCache, path, found, &mut seen);
+        }
+    }
+    if config.ollama {
+        for (path, found) in stores::ollama() {
+            catalog.add(Source::Ollama, path, found, &mut seen);
+        }
+    }
+    if config.lmstudio {
+        for (path, found) in stores::lmstudio(&limits) {
+            catalog.add(Source::LmStudio, path, found, &mut seen);
+        }
+    }
+    if config.llama_cache {
+        let path = stores::llama_cache_dir();
+        let found = walk::scan_root(&path, Source::LlamaCache, &limits, None);
+        catalog.add(Source::LlamaCache, path, found, &mut seen);
+    }
+    catalog.make_names_unique();
+    catalog
+}
+
+impl Catalog {
+    fn add(
+        &mut self,
+        source: Source,
+        path: PathBuf,
+        found: walk::Found,
+        seen: &mut HashSet<PathBuf>,
+    ) {
+        let mut count = 0;
+        for model in found.models {
+            let key = std::fs::canonicalize(&model.path).unwrap_or_else(|_| model.path.clone());
+            if seen.insert(key) {
+                count += 1;
+                self.models.push(model);
+            }
+        }
+        self.roots.push(Root { source, path, models: count, note: found.note });
+    }
+
+    /// Two different models with one name get `#2`, `#3`… so every name resolves.
+    fn make_names_unique(&mut self) {
+        let mut used: HashSet<String> = HashSet::new();
+        for m in &mut self.models {
+            let base = m.name.clone();
+            let mut n = 2;
+            while !used.insert(m.name.to_lowercase()) {
+                m.name = format!("{base}#{n}");
+                n += 1;
+            }
+        }
+    }
+
+    /// Find a model by exact name, path, unique prefix or unique substring.
+    pub fn resolve(&self, query: &str) -> Result<&ModelInfo, Error> {
+        let q = query.to_lowercase();
+        if let Some(m) = self.models.iter().find(|m| m.name.to_lowercase() == q) {
+            return Ok(m);
+        }
+        let as_path = Path::new(query);
+        if as_path.exists() {
+            let canon = std::fs::canonicalize(as_path).unwrap_or_else(|_| as_path.to_path_buf());
+            if let Some(m) = self.models.iter().find(|m| {
+                std::fs::canonicalize(&m.path).unwrap_or_else(|_| m.path.clone()) == canon
+            }) {
+                return Ok(m);
+            }
+        }
+        for matcher in [
+            &(|m: &ModelInfo| m.name.to_lowercase().starts_with(&q)) as &dyn Fn(&ModelInfo) -> bool,
+            &|m: &ModelInfo| m.name.to_lowercase().contains(&q),
+        ] {
+            let hits: Vec<&ModelInfo> = self.models.iter().filter(|m| matcher(m)).collect();
+            match hits.len() {
+                0 => continue,
+                1 => return Ok(hits[0]),
+                _ => {
+                    let names: Vec<&str> = hits.iter().map(|m| m.name.as_str()).collect();
+                    return Err(Error::ModelNotFound {
+                        spec: query.into(),
+                        hint: format!(" (ambiguous: {}; give the full name or a path)", names.join(", ")),
+                    });
+                }
+            }
+        }
+        let hint = if self.models.is_empty() {
+            " (no models were discovered: run scripts/fetch-demo-model.sh, or pass a folder or file)".to_string()
+        } else {
+            " (see `versus list`; a path to a .gguf file or model folder works too)".to_string()
+        };
+        Err(Error::ModelNotFound { spec: query.into(), hint })
+    }
+}
+
+/// Describe a single path given directly (a file or a folder), for specs that
+/// name a path outside every scanned root.
+pub fn describe_path(path: &Path) -> Option<ModelInfo> {
+    let found = walk::scan_root(path, Source::Cli, &Limits { max_depth: 1, max_entries: 10_000 }, None);
+    found.models.into_iter().next()
+}

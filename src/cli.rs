@@ -1,0 +1,181 @@
+//! The command line (clap derive): the TUI by default, and headless
+//! subcommands for listing models, checking the machine and running prompts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  versus                                   open the TUI with every discovered model
+  versus ~/models /data/gguf               also scan these folders
+  versus list                              show discovered models
+  versus run -m gemma-3-270m -p \"The capital of France is\" --temperature 0
+  versus run -m gemma-3-270m,temperature=0 -m gemma-3-270m,temperature=1.2,seed=7 -p \"Once\"
+  versus run -m model.gguf@llama -m model.gguf@candle --json -p \"Hi\" > events.jsonl
+  versus doctor                            what versus sees on this machine
+
+Models are named by `versus list` names (a unique prefix is enough) or paths.
+A model spec is MODEL[@ENGINE][,key=value...]; ENGINE is llama or candle.";
+
+#[derive(Debug, Parser)]
+#[command(name = "versus", version, about = "Compare local LLMs side by side in the terminal", after_help = EXAMPLES)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/versus/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log level for the log file: error, warn, info, debug, trace (or a RUST_LOG filter)
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Extra model folders or files to scan
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every discovered model
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Extra model folders or files to scan
+        paths: Vec<PathBuf>,
+    },
+    /// Show versions, engines, devices, config, log file and model folders
+    Doctor {
+        /// Extra model folders or files to scan
+        paths: Vec<PathBuf>,
+    },
+    /// Run a prompt on one or more models, one after another, without the TUI
+    Run(RunArgs),
+    /// Print the key bindings (Markdown)
+    Keys,
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Model spec MODEL[@ENGINE][,key=value...]; repeat for several models
+    #[arg(short = 'm', long = "model", value_name = "SPEC", required = true)]
+    pub models: Vec<String>,
+
+    /// The prompt (else --prompt-file, else standard input)
+    #[arg(short = 'p', long, value_name = "TEXT", conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+
+    /// Read the prompt from a file
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+
+    /// System prompt (used through the chat template)
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+
+    /// Send the prompt as is, without the chat template
+    #[arg(long)]
+    pub raw: bool,
+
+    #[arg(long)]
+    pub temperature: Option<String>,
+    #[arg(long)]
+    pub top_k: Option<String>,
+    #[arg(long)]
+    pub top_p: Option<String>,
+    #[arg(long)]
+    pub min_p: Option<String>,
+    #[arg(long)]
+    pub repeat_penalty: Option<String>,
+    #[arg(long)]
+    pub seed: Option<String>,
+    #[arg(long)]
+    pub max_tokens: Option<String>,
+    #[arg(long)]
+    pub context_size: Option<String>,
+    #[arg(long)]
+    pub threads: Option<String>,
+    #[arg(long)]
+    pub n_gpu_layers: Option<String>,
+
+    /// Stop sequence (repeatable; \n for a newline)
+    #[arg(long = "stop", value_name = "TEXT")]
+    pub stop: Vec<String>,
+
+    /// One JSON object per line for every event, then a summary per model
+    #[arg(long)]
+    pub json: bool,
+
+    /// Extra model folders or files to scan
+    #[arg(long = "scan", value_name = "PATH")]
+    pub scan: Vec<PathBuf>,
+}
+
+impl RunArgs {
+    /// The flags that set parameters for every model, as key=value pairs
+    /// applied after the config and before each spec's own pairs.
+    pub fn overrides(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut push = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((k.to_string(), v.clone()));
+            }
+        };
+        push("temperature", &self.temperature);
+        push("top_k", &self.top_k);
+        push("top_p", &self.top_p);
+        push("min_p", &self.min_p);
+        push("repeat_penalty", &self.repeat_penalty);
+        push("seed", &self.seed);
+        push("max_tokens", &self.max_tokens);
+        push("context_size", &self.context_size);
+        push("threads", &self.threads);
+        push("n_gpu_layers", &self.n_gpu_layers);
+        push("system_prompt", &self.system);
+        if self.raw {
+            out.push(("raw".into(), "true".into()));
+        }
+        if !self.stop.is_empty() {
+            let joined: Vec<String> = self.stop.iter().map(|s| s.replace('|', "\\|")).collect();
+            out.push(("stop".into(), joined.join("|")));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_flags_become_overrides() {
+        let cli = Cli::parse_from(["versus", "run", "-m", "a", "-m", "b,seed=1", "-p", "hi", "--temperature", "0", "--stop", "x|y"]);
+        let Some(Command::Run(args)) = cli.command else { panic!("not run") };
+        assert_eq!(args.models, vec!["a", "b,seed=1"]);
+        assert_eq!(
+            args.overrides(),
+            vec![("temperature".to_string(), "0".to_string()), ("stop".to_string(), "x\\|y".to_string())]
+        );
+    }
+
+    #[test]
+    fn bare_paths_open_the_tui() {
+        let cli = Cli::parse_from(["versus", "/models", "/more"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.paths.len(), 2);
+    }
+}

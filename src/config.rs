@@ -1,0 +1,438 @@
+//! Configuration: TOML, defaults embedded in the binary, the user's file merged
+//! over them, every value validated.
+//!
+//! The embedded defaults *are* `config.example.toml`, so the documented
+//! defaults cannot drift from the real ones. Loading merges the user's table
+//! over the defaults, deserializes the result (unknown keys are errors), then
+//! checks ranges. Every error is mapped back to a line of the user's file
+//! through toml's spanned parse, e.g.
+//! `config.toml:12: generation.temperature = 7.5 is out of range 0.0..=2.0`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::de::{DeTable, DeValue};
+
+use crate::error::Error;
+use crate::params::{BackendSettings, GenerationParams, Settings, did_you_mean};
+use crate::paths::Dirs;
+
+/// The documented defaults, compiled in.
+pub const DEFAULTS: &str = include_str!("../config.example.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub models: ModelsConfig,
+    pub generation: GenerationParams,
+    pub backend: BackendSettings,
+    pub memory: MemoryConfig,
+    pub ui: UiConfig,
+    pub log: LogConfig,
+    /// Per-model settings: a glob over model names, then any generation or
+    /// backend key.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, toml::Table>,
+}
+
+/// Where models are looked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    pub folders: Vec<String>,
+    pub data_dir: bool,
+    pub hf_cache: bool,
+    pub ollama: bool,
+    pub lmstudio: bool,
+    pub llama_cache: bool,
+    pub max_depth: u32,
+    pub max_entries: u64,
+}
+
+/// The guard that refuses to load what cannot fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {
+    pub guard: bool,
+    pub reserve_mib: u64,
+    pub limit_mib: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    pub sync_scroll: bool,
+    pub max_fps: u32,
+    /// action name → key list; replaces that action's default keys.
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A level or a RUST_LOG-style filter; --log-level and RUST_LOG win over it.
+    pub level: String,
+}
+
+/// A config together with the file it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// None when no user file exists and only the defaults apply.
+    pub source: Option<PathBuf>,
+}
+
+impl Config {
+    /// The embedded defaults alone.
+    pub fn defaults() -> Config {
+        match parse(DEFAULTS, None) {
+            Ok(c) => c,
+            // A test keeps the embedded file valid; this cannot happen in a build that passed it.
+            Err(errors) => panic!("embedded config.example.toml is invalid: {errors:?}"),
+        }
+    }
+
+    /// The settings a model named `name` runs with before any spec override.
+    pub fn settings_for(&self, name: &str) -> Settings {
+        let mut settings =
+            Settings { generation: self.generation.clone(), backend: self.backend.clone() };
+        for (pattern, table) in &self.overrides {
+            let Ok(glob) = globset::Glob::new(pattern) else { continue };
+            if glob.compile_matcher().is_match(name) {
+                for (key, value) in table {
+                    // Validated at load time; a failure here cannot happen.
+                    let _ = settings.set(key, &value_text(key, value));
+                }
+            }
+        }
+        settings
+    }
+}
+
+/// Load the user's config (explicit path, else the default location if it
+/// exists) merged over the defaults.
+pub fn load(explicit: Option<&Path>, dirs: &Dirs) -> Result<Loaded, Vec<Error>> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (dirs.config_file(), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let config = parse(&text, Some(&path))?;
+            Ok(Loaded { config, source: Some(path) })
+        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Loaded { config: Config::defaults(), source: None })
+        }
+        Err(e) => Err(vec![Error::io(&path, e)]),
+    }
+}
+
+/// Parse `text` merged over the defaults. `origin` names the file in messages.
+pub fn parse(text: &str, origin: Option<&Path>) -> Result<Config, Vec<Error>> {
+    let name = origin.map_or_else(|| "config".to_string(), |p| p.display().to_string());
+    let at = |span: Option<std::ops::Range<usize>>| match span {
+        Some(s) => format!("{name}:{}: ", line_of(text, s.start)),
+        None => format!("{name}: "),
+    };
+    let doc = DeTable::parse(text).map_err(|e| {
+        vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }]
+    })?;
+    let user: toml::Table = toml::from_str(text).map_err(|e| {
+        vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }]
+    })?;
+    let mut merged: toml::Table = toml::from_str(DEFAULTS).map_err(|e| {
+        vec![Error::Validation { location: "embedded defaults: ".into(), message: e.to_string() }]
+    })?;
+    merge(&mut merged, user);
+
+    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+        .map_err(|e| vec![deserialize_error(&e, &doc, &at)])?;
+
+    let errors = validate(&config, &doc, &at);
+    if errors.is_empty() { Ok(config) } else { Err(errors) }
+}
+
+fn deserialize_error(
+    e: &serde_path_to_error::Error<toml::de::Error>,
+    doc: &toml::Spanned<DeTable<'_>>,
+    at: &dyn Fn(Option<std::ops::Range<usize>>) -> String,
+) -> Error {
+    let mut path: Vec<String> = e
+        .path()
+        .iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+            _ => None,
+        })
+        .collect();
+    let inner = e.inner().message().to_string();
+    let mut message = inner.clone();
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        if let Some((field, tail)) = rest.split_once('`') {
+            let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+            if path.last().map(String::as_str) != Some(field) {
+                path.push(field.to_string());
+            }
+            message = format!("unknown key `{}`{}", path.join("."), did_you_mean(field, &known));
+            return Error::Validation { location: at(find_span(doc, &path)), message };
+        }
+    }
+    if !path.is_empty() {
+        message = format!("{}: {message}", path.join("."));
+    }
+    Error::Validation { location: at(find_span(doc, &path)), message }
+}
+
+fn validate(
+    config: &Config,
+    doc: &toml::Spanned<DeTable<'_>>,
+    at: &dyn Fn(Option<std::ops::Range<usize>>) -> String,
+) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let settings =
+        Settings { generation: config.generation.clone(), backend: config.backend.clone() };
+    for (key, message) in settings.check() {
+        let section =
+            if GenerationParams::default_keys().contains(&key.as_str()) { "generation" } else { "backend" };
+        let path = [section.to_string(), key];
+        errors.push(Error::Validation {
+            location: at(find_span(doc, &path)),
+            message: format!("{section}.{message}"),
+        });
+    }
+    let ranges: [(&[&str], u64, u64, u64); 4] = [
+        (&["models", "max_depth"], config.models.max_depth.into(), 1, 64),
+        (&["models", "max_entries"], config.models.max_entries, 1, 100_000_000),
+        (&["ui", "max_fps"], config.ui.max_fps.into(), 1, 240),
+        (&["memory", "reserve_mib"], config.memory.reserve_mib, 0, 1 << 24),
+    ];
+    for (path, value, lo, hi) in ranges {
+        if value < lo || value > hi {
+            let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+            errors.push(Error::InvalidParameter {
+                location: at(find_span(doc, &path)),
+                key: path.join("."),
+                value: value.to_string(),
+                allowed: format!("{lo}..={hi}"),
+            });
+        }
+    }
+    if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() {
+        let path = ["log".to_string(), "level".to_string()];
+        errors.push(Error::Validation {
+            location: at(find_span(doc, &path)),
+            message: format!("log.level = {:?} is not a level (error, warn, info, debug, trace) or filter", config.log.level),
+        });
+    }
+    for (pattern, table) in &config.overrides {
+        if let Err(e) = globset::Glob::new(pattern) {
+            let path = ["overrides".to_string(), pattern.clone()];
+            errors.push(Error::Validation {
+                location: at(find_span(doc, &path)),
+                message: format!("overrides.\"{pattern}\" is not a valid glob: {e}"),
+            });
+        }
+        let mut probe = Settings::default();
+        for (key, value) in table {
+            if let Err(message) = probe.set(key, &value_text(key, value)) {
+                let path = ["overrides".to_string(), pattern.clone(), key.clone()];
+                errors.push(Error::Validation {
+                    location: at(find_span(doc, &path)),
+                    message: format!("overrides.\"{pattern}\": {message}"),
+                });
+            }
+        }
+    }
+    if let Err(e) = crate::keymap::Keymap::from_config(&config.ui.keys) {
+        let path = ["ui".to_string(), "keys".to_string(), e.action.clone()];
+        errors.push(Error::Validation { location: at(find_span(doc, &path)), message: e.to_string() });
+    }
+    errors
+}
+
+impl GenerationParams {
+    /// The keys of the `[generation]` section, used to place messages.
+    pub fn default_keys() -> &'static [&'static str] {
+        &[
+            "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n",
+            "max_tokens", "seed", "stop", "system_prompt", "raw",
+        ]
+    }
+}
+
+/// A TOML value as the text `Settings::set` takes.
+fn value_text(key: &str, value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) if key == "stop" => s.replace('|', "\\|"),
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                toml::Value::String(s) => s.replace('\\', "\\\\").replace('|', "\\|"),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("|"),
+        other => other.to_string(),
+    }
+}
+
+/// Tables merge key by key; any other value in `over` replaces the base one.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |s| s.bytes().filter(|b| *b == b'\n').count() + 1)
+}
+
+/// The span of the deepest key of `path` present in the user's document.
+fn find_span(
+    doc: &toml::Spanned<DeTable<'_>>,
+    path: &[String],
+) -> Option<std::ops::Range<usize>> {
+    let mut table: &DeTable<'_> = doc.get_ref();
+    let mut best = None;
+    let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
+    for seg in path {
+        if let Some(v) = value {
+            match v.get_ref() {
+                DeValue::Table(t) => table = t,
+                DeValue::Array(a) => {
+                    let idx: usize = seg.parse().ok()?;
+                    let item = a.iter().nth(idx)?;
+                    best = Some(item.span());
+                    value = Some(item);
+                    continue;
+                }
+                _ => return best,
+            }
+        }
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == seg.as_str())?;
+        best = Some(k.span());
+        value = Some(v);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(text: &str) -> Vec<String> {
+        match parse(text, Some(Path::new("config.toml"))) {
+            Ok(_) => vec![],
+            Err(e) => e.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn embedded_defaults_match_the_code_defaults() {
+        let c = Config::defaults();
+        assert_eq!(c.generation, GenerationParams::default());
+        assert_eq!(c.backend, BackendSettings::default());
+        assert!(c.overrides.is_empty());
+    }
+
+    #[test]
+    fn user_values_merge_over_defaults() {
+        let c = parse("[generation]\ntemperature = 0.2\n", None).unwrap();
+        assert_eq!(c.generation.temperature, 0.2);
+        assert_eq!(c.generation.top_k, GenerationParams::default().top_k);
+        assert!(c.models.hf_cache);
+    }
+
+    #[test]
+    fn out_of_range_names_file_line_key_and_range() {
+        let text = "# comment\n\n[generation]\ntop_k = 10\ntemperature = 7.5\n";
+        assert_eq!(
+            errs(text),
+            vec!["config.toml:5: generation.temperature = 7.5 is out of range 0.0..=2.0"]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_suggestion() {
+        assert_eq!(
+            errs("[generation]\ntemprature = 1.0\n"),
+            vec!["config.toml:2: unknown key `generation.temprature`, did you mean `temperature`?"]
+        );
+        assert_eq!(
+            errs("[modles]\nfolders = []\n"),
+            vec!["config.toml:1: unknown key `modles`, did you mean `models`?"]
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_syntax_are_located() {
+        let e = errs("[backend]\nthreads = \"many\"\n");
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("config.toml:2: backend.threads: invalid type"), "{e:?}");
+        let e = errs("[generation\n");
+        assert!(e[0].starts_with("config.toml:1: "), "{e:?}");
+        let e = errs("[backend]\ndevice = \"tpu\"\n");
+        assert!(e[0].starts_with("config.toml:2: backend.device: unknown variant `tpu`"), "{e:?}");
+    }
+
+    #[test]
+    fn every_range_check_reports() {
+        let text = "[models]\nmax_depth = 0\n[backend]\nbatch_size = 1\n[ui]\nmax_fps = 0\n";
+        assert_eq!(
+            errs(text),
+            vec![
+                "config.toml:4: backend.batch_size = 1 is out of range 32..=8192",
+                "config.toml:2: models.max_depth = 0 is out of range 1..=64",
+                "config.toml:6: ui.max_fps = 0 is out of range 1..=240",
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_apply_by_glob_and_validate() {
+        let c = parse(
+            "[overrides.\"gemma-*\"]\ntemperature = 0.1\nstop = [\"END\", \"a|b\"]\ncontext_size = 2048\n",
+            None,
+        )
+        .unwrap();
+        let s = c.settings_for("gemma-3-270m");
+        assert_eq!(s.generation.temperature, 0.1);
+        assert_eq!(s.generation.stop, vec!["END".to_string(), "a|b".to_string()]);
+        assert_eq!(s.backend.context_size, 2048);
+        assert_eq!(c.settings_for("llama").generation.temperature, 0.8);
+
+        assert_eq!(
+            errs("[overrides.\"x\"]\ntop_p = 3\n"),
+            vec!["config.toml:2: overrides.\"x\": top_p = 3 is out of range 0.0..=1.0"]
+        );
+        assert_eq!(
+            errs("[overrides.\"x\"]\ntopp = 3\n"),
+            vec!["config.toml:2: overrides.\"x\": unknown parameter `topp`, did you mean `top_p`?"]
+        );
+        assert_eq!(errs("[overrides.\"[x\"]\n").len(), 1);
+    }
+
+    #[test]
+    fn missing_default_file_means_defaults_and_explicit_missing_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = Dirs {
+            config_dir: tmp.path().join("none"),
+            data_dir: tmp.path().into(),
+            state_dir: tmp.path().into(),
+        };
+        let loaded = load(None, &dirs).unwrap();
+        assert!(loaded.source.is_none());
+        let missing = tmp.path().join("nope.toml");
+        let err = load(Some(&missing), &dirs).unwrap_err();
+        assert!(err[0].to_string().contains("nope.toml"));
+    }
+}

@@ -1,0 +1,182 @@
+//! The engine: one `Backend` trait, the backends behind it, and the
+//! sequential scheduler that runs them on one named thread.
+//!
+//! A run is a prompt and a list of entries (model + engine + settings). The
+//! scheduler answers with `EngineEvent`s that carry the run id and the
+//! entry's slot, so a UI can drop events of a run it no longer shows.
+
+pub mod memory;
+pub mod scheduler;
+pub mod sink;
+pub mod support;
+pub mod template;
+
+#[cfg(feature = "candle")]
+pub mod candle;
+#[cfg(feature = "llama")]
+pub mod llama;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use crate::catalog::{EngineKind, ModelInfo};
+use crate::error::Error;
+use crate::params::{GenerationParams, Settings};
+
+pub use scheduler::Engine;
+pub use sink::{Flow, Sink};
+
+/// Identifies one submitted run; events of other runs are stale.
+pub type RunId = u64;
+
+/// One model of a run, with everything it runs with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunEntry {
+    /// The column title: the model's name plus what differs from the defaults.
+    pub label: String,
+    pub model: ModelInfo,
+    pub engine: EngineKind,
+    pub settings: Settings,
+}
+
+/// A prompt for every entry, in order.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub id: RunId,
+    pub prompt: String,
+    pub entries: Vec<RunEntry>,
+    /// Set to stop the run: checked on every token and between models.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model produced an end-of-generation token.
+    Eos,
+    MaxTokens,
+    /// The context window filled up (backend.context_size).
+    ContextFull,
+    /// A configured stop sequence appeared (it is not part of the text).
+    StopSequence(String),
+    Cancelled,
+    Timeout,
+    Error,
+}
+
+impl StopReason {
+    pub fn label(&self) -> String {
+        match self {
+            StopReason::Eos => "eos".into(),
+            StopReason::MaxTokens => "max tokens".into(),
+            StopReason::ContextFull => "context full".into(),
+            StopReason::StopSequence(s) => format!("stop {s:?}"),
+            StopReason::Cancelled => "cancelled".into(),
+            StopReason::Timeout => "timeout".into(),
+            StopReason::Error => "error".into(),
+        }
+    }
+}
+
+/// The numbers of one model's turn in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Stats {
+    pub load_ms: f64,
+    pub prompt_tokens: u64,
+    pub prompt_ms: f64,
+    pub prompt_tps: f64,
+    /// From the start of prompt processing to the first token of text.
+    pub ttft_ms: Option<f64>,
+    pub generated_tokens: u64,
+    pub decode_ms: f64,
+    /// Tokens after the first, per second of decoding.
+    pub decode_tps: f64,
+    /// Load plus generation.
+    pub total_ms: f64,
+    /// Peak resident memory of the process while this model ran.
+    pub peak_rss_bytes: u64,
+    /// Resident memory before loading and after unloading: equal when the
+    /// model's memory came back.
+    pub rss_before_bytes: u64,
+    pub rss_after_bytes: u64,
+    pub stop_reason: Option<StopReason>,
+    pub seed: Option<u32>,
+    /// Exactly what the model was given, after the chat template.
+    pub rendered_prompt: String,
+}
+
+/// What a backend's `generate` reports; the sink measures the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PromptReport {
+    pub prompt_tokens: u64,
+    pub prompt_ms: f64,
+    /// True when the model ended with an end-of-generation token.
+    pub eos: bool,
+}
+
+/// What one scheduler event says. Every event names its run and slot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Queued,
+    Loading,
+    Loaded { load_ms: f64, rss_bytes: u64 },
+    Token { text: String },
+    Finished { stats: Stats },
+    Failed { error: Error, stats: Option<Stats> },
+    Cancelled { stats: Option<Stats> },
+    RunDone,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineEvent {
+    pub run: RunId,
+    /// The entry's position in the run (for `RunDone`, the number of entries).
+    pub slot: usize,
+    pub kind: EventKind,
+}
+
+/// A loaded model. Runs only on the inference thread; unloading is `drop`.
+pub trait Backend {
+    /// The prompt as this model receives it: the chat template applied with
+    /// the system prompt, unless the model has none or the run is raw.
+    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error>;
+
+    /// Generate from a rendered prompt, calling `sink.token` once per token.
+    fn generate(
+        &mut self,
+        rendered: &str,
+        params: &GenerationParams,
+        seed: u32,
+        sink: &mut Sink<'_>,
+    ) -> Result<PromptReport, Error>;
+}
+
+/// Load `entry`'s model with its engine.
+pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+    match entry.engine {
+        #[cfg(feature = "llama")]
+        EngineKind::Llama => Ok(Box::new(llama::LlamaCpp::load(&entry.model, &entry.settings.backend)?)),
+        #[cfg(feature = "candle")]
+        EngineKind::Candle => Ok(Box::new(candle::CandleBackend::load(&entry.model, &entry.settings.backend)?)),
+        #[allow(unreachable_patterns)]
+        other => Err(Error::UnsupportedFormat(format!(
+            "this build of versus has no {} engine (build with --features {})",
+            other.label(),
+            other.label()
+        ))),
+    }
+}
+
+/// One thread per physical core unless configured.
+pub fn effective_threads(configured: u32) -> u32 {
+    if configured > 0 {
+        return configured;
+    }
+    let physical = sysinfo::System::physical_core_count().unwrap_or(0);
+    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(if physical > 0 { physical } else { logical }).unwrap_or(1).max(1)
+}

@@ -1,0 +1,200 @@
+//! The sequential scheduler: one named thread owns whatever model is loaded
+//! and runs each entry of a run in turn: memory check → load → generate →
+//! drop → next. A failure (error or panic) becomes that entry's `Failed`
+//! event and the next entry runs; cancellation is checked on every token and
+//! between entries.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{EngineEvent, EventKind, RunEntry, RunRequest, Sink, Stats, StopReason, memory};
+use crate::config::MemoryConfig;
+use crate::error::Error;
+
+/// The name of the inference thread; the panic hook leaves panics there to
+/// `catch_unwind` instead of tearing down the UI.
+pub const THREAD_NAME: &str = "versus-inference";
+
+enum Command {
+    Run(RunRequest),
+    Shutdown,
+}
+
+/// Handle to the inference thread.
+pub struct Engine {
+    tx: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(THREAD_NAME.into())
+            .spawn(move || {
+                while let Ok(Command::Run(req)) = rx.recv() {
+                    run(&req, &events, &memory);
+                }
+            })?;
+        Ok(Engine { tx, thread: Some(thread) })
+    }
+
+    /// Queue a run; runs execute in submission order.
+    pub fn submit(&self, req: RunRequest) {
+        let _ = self.tx.send(Command::Run(req));
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn send(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, kind: EventKind) {
+    let _ = events.send(EngineEvent { run, slot, kind });
+}
+
+/// Run every entry of `req` in order, reporting through `events`.
+pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
+    for slot in 0..req.entries.len() {
+        send(events, req.id, slot, EventKind::Queued);
+    }
+    for (slot, entry) in req.entries.iter().enumerate() {
+        if req.cancel.load(Ordering::Relaxed) {
+            send(events, req.id, slot, EventKind::Cancelled { stats: None });
+            continue;
+        }
+        run_entry(req, slot, entry, events, mem);
+    }
+    send(events, req.id, req.entries.len(), EventKind::RunDone);
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn run_entry(
+    req: &RunRequest,
+    slot: usize,
+    entry: &RunEntry,
+    events: &UnboundedSender<EngineEvent>,
+    mem: &MemoryConfig,
+) {
+    let fail = |error: Error, stats: Option<Stats>| {
+        tracing::warn!(model = %entry.label, %error, "model failed");
+        send(events, req.id, slot, EventKind::Failed { error, stats });
+    };
+    if let Some(why) = &entry.model.error {
+        return fail(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() }, None);
+    }
+    send(events, req.id, slot, EventKind::Loading);
+    if let Err(e) = memory::check(entry, mem) {
+        return fail(e, None);
+    }
+
+    memory::trim();
+    let rss_before = memory::rss_bytes();
+    memory::reset_peak();
+    let t_load = Instant::now();
+    let loaded = catch_unwind(AssertUnwindSafe(|| super::load(entry)));
+    let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
+    let mut backend = match loaded {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return fail(e, None),
+        Err(p) => {
+            return fail(
+                Error::ModelLoad { model: entry.label.clone(), reason: format!("the engine panicked: {}", panic_message(&*p)) },
+                None,
+            );
+        }
+    };
+    send(events, req.id, slot, EventKind::Loaded { load_ms, rss_bytes: memory::rss_bytes().saturating_sub(rss_before) });
+
+    let params = &entry.settings.generation;
+    let seed = params.seed.unwrap_or_else(rand_seed);
+    let timeout = entry.settings.backend.timeout_secs;
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
+    let mut stats = Stats { load_ms, seed: Some(seed), rss_before_bytes: rss_before, ..Stats::default() };
+
+    let mut emit = |kind: EventKind| send(events, req.id, slot, kind);
+    let mut sink = Sink::new(&mut emit, &req.cancel, deadline, params.max_tokens, &params.stop);
+    let t_gen = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let rendered = backend.render(&req.prompt, params)?;
+        stats.rendered_prompt = rendered.clone();
+        backend.generate(&rendered, params, seed, &mut sink)
+    }));
+    let gen_ms = t_gen.elapsed().as_secs_f64() * 1e3;
+    let result = match outcome {
+        Ok(r) => r,
+        Err(p) => Err(Error::Inference(format!("the engine panicked: {}", panic_message(&*p)))),
+    };
+    let reason = match &result {
+        Ok(report) => sink.finish(report.eos),
+        Err(_) => {
+            sink.finish(false);
+            sink.reason().cloned().unwrap_or(StopReason::Error)
+        }
+    };
+    stats.ttft_ms = sink.ttft_ms();
+    stats.generated_tokens = sink.tokens();
+    stats.decode_ms = sink.decode_ms();
+    drop(sink);
+    if stats.generated_tokens > 1 && stats.decode_ms > 0.0 {
+        stats.decode_tps = (stats.generated_tokens - 1) as f64 / (stats.decode_ms / 1e3);
+    }
+    if let Ok(report) = &result {
+        stats.prompt_tokens = report.prompt_tokens;
+        stats.prompt_ms = report.prompt_ms;
+        if report.prompt_ms > 0.0 {
+            stats.prompt_tps = report.prompt_tokens as f64 / (report.prompt_ms / 1e3);
+        }
+    }
+    stats.total_ms = load_ms + gen_ms;
+    stats.peak_rss_bytes = memory::peak_rss_bytes();
+
+    // Unload before reporting, so the stats can say whether memory came back.
+    drop(backend);
+    memory::trim();
+    stats.rss_after_bytes = memory::rss_bytes();
+
+    match (result, reason) {
+        (Err(e), _) => {
+            stats.stop_reason = Some(StopReason::Error);
+            fail(e, Some(stats));
+        }
+        (Ok(_), StopReason::Cancelled) => {
+            stats.stop_reason = Some(StopReason::Cancelled);
+            send(events, req.id, slot, EventKind::Cancelled { stats: Some(stats) });
+        }
+        (Ok(_), StopReason::Timeout) => {
+            stats.stop_reason = Some(StopReason::Timeout);
+            fail(Error::GenerationTimeout { secs: timeout }, Some(stats));
+        }
+        (Ok(_), reason) => {
+            stats.stop_reason = Some(reason);
+            send(events, req.id, slot, EventKind::Finished { stats });
+        }
+    }
+}
+
+/// A seed from the clock and the process id; good enough to vary runs, and
+/// recorded so that any run can be reproduced.
+fn rand_seed() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+    nanos ^ std::process::id().rotate_left(16)
+}

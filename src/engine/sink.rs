@@ -1,0 +1,256 @@
+//! Where a backend's tokens go. The sink is the same for every backend: it
+//! times the first token, counts tokens against `max_tokens`, holds back text
+//! that may be the start of a stop sequence, checks the cancel flag and the
+//! deadline on every token, and forwards text as `Token` events.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::{EventKind, StopReason};
+
+/// What the backend should do after a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Finds stop sequences in streamed text without ever showing part of one.
+#[derive(Debug, Clone, Default)]
+pub struct StopMatcher {
+    stops: Vec<String>,
+    held: String,
+}
+
+impl StopMatcher {
+    pub fn new(stops: &[String]) -> Self {
+        StopMatcher { stops: stops.iter().filter(|s| !s.is_empty()).cloned().collect(), held: String::new() }
+    }
+
+    /// Add text; returns what may be shown now and the stop sequence that
+    /// matched, if one did (text from it on is dropped).
+    pub fn push(&mut self, piece: &str) -> (String, Option<String>) {
+        if self.stops.is_empty() {
+            return (piece.to_string(), None);
+        }
+        self.held.push_str(piece);
+        let hit = self
+            .stops
+            .iter()
+            .filter_map(|s| self.held.find(s.as_str()).map(|pos| (pos, s)))
+            .min_by_key(|(pos, _)| *pos);
+        if let Some((pos, stop)) = hit {
+            let emit = self.held[..pos].to_string();
+            let stop = stop.clone();
+            self.held.clear();
+            return (emit, Some(stop));
+        }
+        let keep = self
+            .stops
+            .iter()
+            .map(|s| {
+                (1..s.len())
+                    .rev()
+                    .filter(|k| s.is_char_boundary(*k))
+                    .find(|k| self.held.ends_with(&s[..*k]))
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0);
+        let split = self.held.len() - keep;
+        let emit = self.held[..split].to_string();
+        self.held.drain(..split);
+        (emit, None)
+    }
+
+    /// Text held back at the end of generation, now known not to be a stop.
+    pub fn flush(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
+pub struct Sink<'a> {
+    emit: &'a mut dyn FnMut(EventKind),
+    cancel: &'a AtomicBool,
+    deadline: Option<Instant>,
+    max_tokens: u64,
+    stop: StopMatcher,
+    started: Instant,
+    first_at: Option<Instant>,
+    last_at: Option<Instant>,
+    tokens: u64,
+    text_len: usize,
+    reason: Option<StopReason>,
+}
+
+impl<'a> Sink<'a> {
+    pub fn new(
+        emit: &'a mut dyn FnMut(EventKind),
+        cancel: &'a AtomicBool,
+        deadline: Option<Instant>,
+        max_tokens: u32,
+        stops: &[String],
+    ) -> Self {
+        Sink {
+            emit,
+            cancel,
+            deadline,
+            max_tokens: max_tokens.into(),
+            stop: StopMatcher::new(stops),
+            started: Instant::now(),
+            first_at: None,
+            last_at: None,
+            tokens: 0,
+            text_len: 0,
+            reason: None,
+        }
+    }
+
+    /// Restart the clock when prompt processing begins.
+    pub fn start(&mut self) {
+        self.started = Instant::now();
+    }
+
+    /// True when the run was cancelled or is past its deadline; backends
+    /// check it between prompt batches, which can take a while.
+    pub fn interrupted(&mut self) -> bool {
+        if self.cancel.load(Ordering::Relaxed) {
+            self.reason = Some(StopReason::Cancelled);
+            return true;
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.reason = Some(StopReason::Timeout);
+            return true;
+        }
+        false
+    }
+
+    /// One generated token, as the complete UTF-8 text it finished (possibly
+    /// empty while a multi-byte character is still incomplete).
+    pub fn token(&mut self, piece: &str) -> Flow {
+        let now = Instant::now();
+        self.first_at.get_or_insert(now);
+        self.last_at = Some(now);
+        self.tokens += 1;
+        if self.interrupted() {
+            return Flow::Stop;
+        }
+        let (text, hit) = self.stop.push(piece);
+        self.send(text);
+        if let Some(stop) = hit {
+            self.reason = Some(StopReason::StopSequence(stop));
+            return Flow::Stop;
+        }
+        if self.tokens >= self.max_tokens {
+            self.reason = Some(StopReason::MaxTokens);
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+
+    fn send(&mut self, text: String) {
+        if !text.is_empty() {
+            self.text_len += text.len();
+            (self.emit)(EventKind::Token { text });
+        }
+    }
+
+    /// End of generation: release held-back text (unless a stop matched) and
+    /// settle the stop reason.
+    pub fn finish(&mut self, eos: bool) -> StopReason {
+        if !matches!(self.reason, Some(StopReason::StopSequence(_)) | Some(StopReason::Cancelled)) {
+            let rest = self.stop.flush();
+            self.send(rest);
+        }
+        self.reason.clone().unwrap_or(if eos { StopReason::Eos } else { StopReason::MaxTokens })
+    }
+
+    /// The backend ran out of context window.
+    pub fn context_full(&mut self) {
+        self.reason.get_or_insert(StopReason::ContextFull);
+    }
+
+    pub fn reason(&self) -> Option<&StopReason> {
+        self.reason.as_ref()
+    }
+
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    pub fn ttft_ms(&self) -> Option<f64> {
+        self.first_at.map(|t| (t - self.started).as_secs_f64() * 1e3)
+    }
+
+    /// Time from the first token to the last, over which `tokens - 1` decodes ran.
+    pub fn decode_ms(&self) -> f64 {
+        match (self.first_at, self.last_at) {
+            (Some(a), Some(b)) => (b - a).as_secs_f64() * 1e3,
+            _ => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(stops: &[&str], pieces: &[&str]) -> (String, Option<String>) {
+        let stops: Vec<String> = stops.iter().map(|s| s.to_string()).collect();
+        let mut m = StopMatcher::new(&stops);
+        let mut out = String::new();
+        for p in pieces {
+            let (emit, hit) = m.push(p);
+            out.push_str(&emit);
+            if hit.is_some() {
+                return (out, hit);
+            }
+        }
+        out.push_str(&m.flush());
+        (out, None)
+    }
+
+    #[test]
+    fn stop_across_pieces_is_never_shown() {
+        assert_eq!(run(&["###"], &["a#", "#", "#b"]), ("a".into(), Some("###".into())));
+        assert_eq!(run(&["###"], &["a#", "#b"]), ("a##b".into(), None));
+        assert_eq!(run(&["\n\n"], &["x\n", "\ny"]), ("x".into(), Some("\n\n".into())));
+        assert_eq!(run(&[], &["a", "b"]), ("ab".into(), None));
+        assert_eq!(run(&["é!"], &["caf", "é", "!"]), ("caf".into(), Some("é!".into())));
+    }
+
+    #[test]
+    fn held_text_is_released_as_soon_as_it_cannot_match() {
+        let mut m = StopMatcher::new(&["END".to_string()]);
+        assert_eq!(m.push("xE"), ("x".into(), None));
+        assert_eq!(m.push("Nx"), ("ENx".into(), None));
+    }
+
+    #[test]
+    fn sink_counts_tokens_and_stops() {
+        let cancel = AtomicBool::new(false);
+        let mut got = Vec::new();
+        let mut emit = |e: EventKind| got.push(e);
+        let mut sink = Sink::new(&mut emit, &cancel, None, 3, &[]);
+        assert_eq!(sink.token("a"), Flow::Continue);
+        assert_eq!(sink.token(""), Flow::Continue);
+        assert_eq!(sink.token("c"), Flow::Stop);
+        assert_eq!(sink.finish(false), StopReason::MaxTokens);
+        drop(sink);
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn cancel_stops_on_the_next_token() {
+        let cancel = AtomicBool::new(false);
+        let mut n = 0;
+        let mut emit = |_e: EventKind| n += 1;
+        let mut sink = Sink::new(&mut emit, &cancel, None, 100, &[]);
+        assert_eq!(sink.token("a"), Flow::Continue);
+        cancel.store(true, Ordering::Relaxed);
+        assert_eq!(sink.token("b"), Flow::Stop);
+        assert_eq!(sink.finish(false), StopReason::Cancelled);
+        drop(sink);
+        assert_eq!(n, 1);
+    }
+}

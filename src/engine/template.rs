@@ -1,0 +1,160 @@
+//! Chat templates, rendered the way Hugging Face renders them (Jinja with
+//! `trim_blocks` and `lstrip_blocks`, Python string methods, `raise_exception`,
+//! `strftime_now`), with minijinja. Both engines use this one renderer, so the
+//! same model gets the same prompt through llama.cpp and candle.
+
+use minijinja::{Environment, ErrorKind, Value, context};
+
+use crate::error::Error;
+
+pub struct ChatTemplate {
+    env: Environment<'static>,
+    bos: String,
+    eos: String,
+}
+
+impl ChatTemplate {
+    pub fn new(source: &str, bos: &str, eos: &str) -> Result<ChatTemplate, Error> {
+        let mut env = Environment::new();
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
+        env.set_syntax(syntax);
+        minijinja_contrib::add_to_environment(&mut env);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", |msg: String| -> Result<Value, minijinja::Error> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+        });
+        env.add_function("strftime_now", |fmt: String| strftime_now(&fmt));
+        env.add_template_owned("chat", source.to_string())
+            .map_err(|e| Error::Tokenization(format!("chat template does not parse: {e}")))?;
+        Ok(ChatTemplate { env, bos: bos.to_string(), eos: eos.to_string() })
+    }
+
+    /// Render one user turn (after an optional system turn), ending with the
+    /// assistant's opening so the model answers.
+    pub fn render(&self, system: &str, user: &str) -> Result<String, Error> {
+        let mut messages = Vec::new();
+        if !system.is_empty() {
+            messages.push(context! { role => "system", content => system });
+        }
+        messages.push(context! { role => "user", content => user });
+        let tmpl = self
+            .env
+            .get_template("chat")
+            .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
+        tmpl.render(context! {
+            messages => messages,
+            add_generation_prompt => true,
+            bos_token => self.bos.as_str(),
+            eos_token => self.eos.as_str(),
+        })
+        .map_err(|e| {
+            let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
+            Error::Tokenization(format!("chat template failed: {detail}; use raw mode to bypass it"))
+        })
+    }
+}
+
+/// The current local time through C's strftime, as templates expect.
+fn strftime_now(fmt: &str) -> Result<String, minijinja::Error> {
+    let bad = || minijinja::Error::new(ErrorKind::InvalidOperation, "strftime_now: bad format");
+    let cfmt = std::ffi::CString::new(fmt).map_err(|_| bad())?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: time/localtime_r/strftime write only into the buffers given.
+    let written = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm)
+    };
+    buf.truncate(written);
+    String::from_utf8(buf).map_err(|_| bad())
+}
+
+/// Whether text produced by a template already starts with the BOS token,
+/// in which case the tokenizer must not add another.
+pub fn starts_with_bos(text: &str, bos: &str) -> bool {
+    !bos.is_empty() && text.starts_with(bos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GEMMA: &str = r#"{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '
+
+' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '
+
+' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '
+' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>
+' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model
+'}}
+{%- endif -%}
+"#;
+
+    #[test]
+    fn renders_gemma_style_with_system_prompt() {
+        let t = ChatTemplate::new(GEMMA, "<bos>", "<eos>").unwrap();
+        assert_eq!(
+            t.render("", "Hi").unwrap(),
+            "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n"
+        );
+        assert_eq!(
+            t.render("Be brief.", "Hi").unwrap(),
+            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
+        );
+    }
+
+    #[test]
+    fn python_methods_and_helpers_work() {
+        let src = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system role') }}{% endif %}[{{ m.content.strip().upper() }}]{% endfor %}{{ strftime_now('%Y')|length }}";
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        assert_eq!(t.render("", "  hi ").unwrap(), "[HI]4");
+        let err = t.render("sys", "hi").unwrap_err().to_string();
+        assert!(err.contains("no system role"), "{err}");
+    }
+
+    #[test]
+    fn bad_templates_are_errors() {
+        assert!(ChatTemplate::new("{% if %}", "", "").is_err());
+    }
+}

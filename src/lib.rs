@@ -1,0 +1,20 @@
+//! versus: compare local LLMs side by side in the terminal.
+//!
+//! The binary (`main.rs`) parses the command line and dispatches; everything
+//! else lives here so that tests and benchmarks can drive it directly. See
+//! `docs/architecture.md` for how the parts fit together.
+
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod gpu;
+pub mod keymap;
+pub mod logging;
+pub mod params;
+pub mod paths;
+pub mod process;
+pub mod spec;
+pub mod terminal;

@@ -1,0 +1,65 @@
+//! Entry point: set up the process, parse the command line, load the config,
+//! start logging, then run the TUI or a headless command.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use versus::cli::{Cli, Command};
+use versus::commands::{self, Context, exit};
+use versus::keymap::Keymap;
+use versus::paths::Dirs;
+use versus::{config, logging, terminal};
+
+fn main() -> ExitCode {
+    versus::process::ensure_env();
+    let cli = Cli::parse();
+    if let Some(Command::Completions { shell }) = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "versus", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    let _ = color_eyre::install();
+
+    let dirs = Dirs::from_env();
+    let loaded = match config::load(cli.config.as_deref(), &dirs) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("versus: {e}");
+            }
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
+    let log = logging::init(&dirs.state_dir, filter);
+    terminal::install_panic_hook();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "start");
+
+    let ctx = Context { dirs, config: loaded, log };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("versus: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match &cli.command {
+        None => commands::list::run(&ctx.discover(&cli.paths), false),
+        Some(Command::List { json, paths }) => commands::list::run(&ctx.discover(paths), *json),
+        Some(Command::Doctor { paths }) => commands::doctor::run(&ctx, &ctx.discover(paths)),
+        Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
+        Some(Command::Keys) => match Keymap::from_config(&ctx.config.config.ui.keys) {
+            Ok(k) => {
+                print!("{}", k.to_markdown());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("versus: {e}");
+                exit::USAGE
+            }
+        },
+        Some(Command::Completions { .. }) => exit::OK,
+    };
+    tracing::info!(code, "exit");
+    ExitCode::from(code)
+}

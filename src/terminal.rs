@@ -1,0 +1,97 @@
+//! The terminal as a shared resource: entered and left in one place, put
+//! back on every exit path (quit, error, panic in any thread, SIGTERM,
+//! SIGHUP, a llama.cpp abort), and protected from stray writes while the TUI
+//! is up by pointing file descriptor 2 at the log file.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+static TUI_ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The real stderr, saved while fd 2 points at the log file; -1 when not saved.
+static SAVED_STDERR: AtomicI32 = AtomicI32::new(-1);
+
+/// Point fd 2 at `log` so that nothing a C library prints reaches the screen.
+pub fn capture_stderr(log: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    // SAFETY: dup/dup2 on valid descriptors; the saved one is closed in release_stderr.
+    unsafe {
+        let saved = libc::dup(2);
+        if saved < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::dup2(file.as_raw_fd(), 2) < 0 {
+            libc::close(saved);
+            return Err(std::io::Error::last_os_error());
+        }
+        SAVED_STDERR.store(saved, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// Give fd 2 back to the terminal.
+pub fn release_stderr() {
+    let saved = SAVED_STDERR.swap(-1, Ordering::SeqCst);
+    if saved >= 0 {
+        // SAFETY: `saved` is the descriptor dup'ed in capture_stderr.
+        unsafe {
+            libc::dup2(saved, 2);
+            libc::close(saved);
+        }
+    }
+}
+
+/// Write to the user's real stderr, even while fd 2 is captured.
+pub fn report_fatal(message: &str) {
+    let line = format!("versus: {message}\n");
+    let saved = SAVED_STDERR.load(Ordering::SeqCst);
+    let fd = if saved >= 0 { saved } else { 2 };
+    // SAFETY: writing a buffer we own to a descriptor; errors are ignored.
+    unsafe {
+        libc::write(fd, line.as_ptr().cast(), line.len());
+    }
+}
+
+pub fn set_tui_active(active: bool) {
+    TUI_ACTIVE.store(active, Ordering::SeqCst);
+}
+
+pub fn tui_active() -> bool {
+    TUI_ACTIVE.load(Ordering::SeqCst)
+}
+
+/// Leave the alternate screen and raw mode now, from any thread; safe to call
+/// more than once. Used by the panic hook, signal handling and aborts.
+pub fn emergency_restore() {
+    if !TUI_ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let _ = crossterm::terminal::disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(
+        out,
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::PopKeyboardEnhancementFlags,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = out.flush();
+    release_stderr();
+}
+
+/// Install a panic hook that restores the terminal and logs the panic. A
+/// panic on the inference thread is left to its `catch_unwind` (it becomes
+/// that model's failure) and only logged.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        tracing::error!(thread = name, "panic: {info}");
+        if name == crate::engine::scheduler::THREAD_NAME {
+            return;
+        }
+        emergency_restore();
+        previous(info);
+    }));
+}

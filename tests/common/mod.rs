@@ -1,0 +1,82 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// The demo model. Tests that need it fail loudly when it is missing rather
+/// than skipping: the README's test command fetches it first.
+pub fn demo_model() -> PathBuf {
+    let path = std::env::var_os("VERSUS_DEMO_MODEL").map(PathBuf::from).unwrap_or_else(|| {
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".local/share"));
+        data.join("versus/models/gemma-3-270m-q4_k_m.gguf")
+    });
+    assert!(
+        path.is_file(),
+        "demo model not found at {}: run scripts/fetch-demo-model.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Real-model tests load a model each; running them one at a time keeps
+/// them from fighting over the CPU (and over memory readings).
+pub fn model_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An isolated home for the binary: config, data, state and stores all
+/// inside `root`, so the user's own files never leak into a test.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox { root: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_versus"));
+        let home = self.home();
+        std::fs::create_dir_all(&home).expect("home");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("OMP_WAIT_POLICY", "passive")
+            .env("GGML_NO_BACKTRACE", "1");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run versus")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home().join(".local/state/versus/versus.log")).unwrap_or_default()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
