@@ -132,7 +132,7 @@ pub fn resolve(
 /// settings that differ from the model's configured ones.
 pub fn label(model: &ModelInfo, engine: EngineKind, diff: &[String]) -> String {
     let mut label = model.name.clone();
-    if model.engines().first() != Some(&engine) {
+    if model.error.is_none() && model.engines().first() != Some(&engine) {
         label.push('@');
         label.push_str(engine.label());
     }

@@ -92,7 +92,7 @@ async fn drive(
     let mut outcomes = vec![Outcome { status: "queued", ..Outcome::default() }; entries.len()];
     let mut term = signal(SignalKind::terminate()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
-    let mut printer = Printer { as_json, entries, out: std::io::stdout() };
+    let mut printer = Printer { as_json, entries, out: std::io::stdout(), headed: vec![false; entries.len()] };
     loop {
         let event = tokio::select! {
             ev = rx.recv() => ev,
@@ -145,6 +145,8 @@ struct Printer<'a> {
     as_json: bool,
     entries: &'a [RunEntry],
     out: std::io::Stdout,
+    /// Whether each model's header line has been printed.
+    headed: Vec<bool>,
 }
 
 impl Printer<'_> {
@@ -181,10 +183,14 @@ impl Printer<'_> {
         }
         let Some(entry) = self.entries.get(ev.slot) else { return };
         let mut out = self.out.lock();
+        let starts = matches!(ev.kind, EventKind::Loading | EventKind::Failed { .. } | EventKind::Cancelled { .. });
+        if starts && !self.headed[ev.slot] {
+            self.headed[ev.slot] = true;
+            let _ = writeln!(out, "── {} · {} ──", entry.label, entry.engine.label());
+        }
         match &ev.kind {
             EventKind::Loading => {
                 eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label());
-                let _ = writeln!(out, "── {} · {} ──", entry.label, entry.engine.label());
             }
             EventKind::Loaded { load_ms, .. } => eprintln!("[{}/{n}] loaded in {:.2} s", ev.slot + 1, load_ms / 1e3),
             EventKind::Token { text } => { let _ = write!(out, "{text}"); }
