@@ -4,6 +4,7 @@
 //! else lives here so that tests and benchmarks can drive it directly. See
 //! `docs/architecture.md` for how the parts fit together.
 
+pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -18,3 +19,6 @@ pub mod paths;
 pub mod process;
 pub mod spec;
 pub mod terminal;
+pub mod tui;
+pub mod ui;
+pub mod wrap;

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        None => commands::list::run(&ctx.discover(&cli.paths), false),
+        None => versus::tui::run(&ctx, &cli.paths, &runtime),
         Some(Command::List { json, paths }) => commands::list::run(&ctx.discover(paths), *json),
         Some(Command::Doctor { paths }) => commands::doctor::run(&ctx, &ctx.discover(paths)),
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),

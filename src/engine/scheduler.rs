@@ -50,6 +50,15 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Ask the thread to stop after the current run without waiting for it:
+    /// used when the process is about to exit.
+    pub fn detach(mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        self.thread.take();
+    }
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.tx.send(Command::Shutdown);

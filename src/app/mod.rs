@@ -1,0 +1,579 @@
+//! The application state and its one entry point, `App::handle`.
+//!
+//! `App` is plain data: no terminal, no threads, no I/O. Keys and engine
+//! events come in as `Event`s; what must happen outside (start or cancel a
+//! run, quit, copy text) goes out as `Effect`s for the event loop to carry
+//! out. Drawing (`ui::draw`) is a pure function of `&App`.
+
+pub mod columns;
+pub mod models;
+pub mod params;
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui_textarea::TextArea;
+
+use crate::catalog::ModelInfo;
+use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
+use crate::keymap::{Action, Key, Keymap, Scope};
+use crate::params::Settings;
+use crate::ui::layout;
+
+pub use columns::{Column, Phase, RunView};
+pub use models::{ListEntry, ModelList};
+pub use params::ParamsEditor;
+
+/// What comes in.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    Engine(EngineEvent),
+    /// Time passed (only while a run is active): elapsed times and memory.
+    Tick { now: Instant, ram: Option<(u64, u64)>, gpu: Option<(u64, u64)> },
+}
+
+/// What must happen outside the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Submit this run to the engine.
+    Run { id: RunId, prompt: String, entries: Vec<RunEntry> },
+    /// Set the cancel flag of this run.
+    Cancel(RunId),
+    /// Put text on the user's clipboard (OSC 52).
+    Copy(String),
+    /// Save the comparison on screen.
+    Export,
+    /// Open the saved-comparisons view.
+    History,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Models,
+    Prompt,
+    Columns,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    /// The key list, scrolled this many lines.
+    Help(usize),
+    Params(ParamsEditor),
+    ConfirmQuit,
+}
+
+pub struct App {
+    pub list: ModelList,
+    pub prompt: TextArea<'static>,
+    pub system: TextArea<'static>,
+    /// The editor shows the system prompt instead of the prompt.
+    pub editing_system: bool,
+    pub history: Vec<String>,
+    /// Position in `history` while browsing it; None: editing a new prompt.
+    pub history_pos: Option<usize>,
+    /// The unfinished prompt put aside while browsing history.
+    pub draft: String,
+    pub focus: Focus,
+    pub overlay: Overlay,
+    /// The comparison on screen (the current run or the last one).
+    pub run: Option<RunView>,
+    /// Earlier comparisons of this session, newest last.
+    pub past: Vec<RunView>,
+    pub next_run: RunId,
+    pub keymap: Keymap,
+    pub sync_scroll: bool,
+    pub zoom: bool,
+    pub active_column: usize,
+    pub now: Instant,
+    /// (used, total) bytes of RAM and GPU memory, when known.
+    pub ram: Option<(u64, u64)>,
+    pub gpu: Option<(u64, u64)>,
+    /// A one-line message for the status bar (cleared by the next key).
+    pub notice: Option<String>,
+    pub size: Rect,
+    /// Where models were looked for, for the empty-state help.
+    pub searched: Vec<String>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(models: Vec<ModelInfo>, settings_for: impl Fn(&ModelInfo) -> Settings, keymap: Keymap, system: &str) -> App {
+        let mut prompt = TextArea::default();
+        prompt.set_placeholder_text("Type a prompt, then F5 (or Ctrl-R, Alt-Enter) to run it on the selected models");
+        prompt.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+        let mut sys = TextArea::new(system.lines().map(str::to_string).collect());
+        sys.set_placeholder_text("Optional system prompt, used through each model's chat template");
+        sys.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+        App {
+            list: ModelList::new(models, settings_for),
+            prompt,
+            system: sys,
+            editing_system: false,
+            history: Vec::new(),
+            history_pos: None,
+            draft: String::new(),
+            focus: Focus::Models,
+            overlay: Overlay::None,
+            run: None,
+            past: Vec::new(),
+            next_run: 1,
+            keymap,
+            sync_scroll: false,
+            zoom: false,
+            active_column: 0,
+            now: Instant::now(),
+            ram: None,
+            gpu: None,
+            notice: None,
+            size: Rect::new(0, 0, 120, 40),
+            searched: Vec::new(),
+            quit: false,
+        }
+    }
+
+    pub fn run_active(&self) -> bool {
+        self.run.as_ref().is_some_and(RunView::active)
+    }
+
+    pub fn prompt_text(&self) -> String {
+        self.prompt.lines().join("\n")
+    }
+
+    pub fn system_text(&self) -> String {
+        self.system.lines().join("\n")
+    }
+
+    /// The one entry point: apply an event, return what must happen outside.
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        let effects = self.dispatch(event);
+        self.sync_cursor();
+        effects
+    }
+
+    /// Show the editor's cursor only while the editor has the focus.
+    fn sync_cursor(&mut self) {
+        use ratatui::style::{Modifier, Style};
+        let style = if self.focus == Focus::Prompt && self.overlay == Overlay::None {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        self.prompt.set_cursor_style(style);
+        self.system.set_cursor_style(style);
+        self.prompt.set_cursor_line_style(Style::new());
+        self.system.set_cursor_line_style(Style::new());
+    }
+
+    fn dispatch(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.key(key),
+            Event::Key(_) => vec![],
+            Event::Paste(text) => {
+                self.paste(&text);
+                vec![]
+            }
+            Event::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                self.reflow();
+                vec![]
+            }
+            Event::Engine(ev) => {
+                self.engine(ev);
+                vec![]
+            }
+            Event::Tick { now, ram, gpu } => {
+                self.now = now;
+                self.ram = ram.or(self.ram);
+                self.gpu = gpu.or(self.gpu);
+                vec![]
+            }
+        }
+    }
+
+    fn paste(&mut self, text: &str) {
+        match &mut self.overlay {
+            Overlay::Params(p) => {
+                if let Some(input) = p.input.as_mut() {
+                    input.push_str(&text.replace(['\r', '\n'], " "));
+                }
+            }
+            _ if self.list.filtering => self.list.filter.push_str(text.trim()),
+            _ => {
+                // Terminals send \r for newlines in pastes.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                self.focus = Focus::Prompt;
+                self.editor().insert_str(text);
+            }
+        }
+    }
+
+    fn editor(&mut self) -> &mut TextArea<'static> {
+        if self.editing_system { &mut self.system } else { &mut self.prompt }
+    }
+
+    fn scopes(&self) -> &'static [Scope] {
+        match self.focus {
+            Focus::Models => &[Scope::Global, Scope::Browse, Scope::Models],
+            Focus::Columns => &[Scope::Global, Scope::Browse, Scope::Columns],
+            Focus::Prompt => &[Scope::Global, Scope::Editor],
+        }
+    }
+
+    fn key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        self.notice = None;
+        let Some(key) = Key::from_event(&ev) else { return vec![] };
+        // Ctrl-C always quits, whatever is open and however keys are bound.
+        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.quit_now();
+        }
+        match self.overlay.clone() {
+            Overlay::Help(scroll) => {
+                let max = crate::ui::overlays::help_lines(self).len();
+                self.overlay = match ev.code {
+                    KeyCode::Char('j') | KeyCode::Down => Overlay::Help((scroll + 1).min(max)),
+                    KeyCode::Char('k') | KeyCode::Up => Overlay::Help(scroll.saturating_sub(1)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Overlay::Help((scroll + 10).min(max)),
+                    KeyCode::PageUp => Overlay::Help(scroll.saturating_sub(10)),
+                    _ => Overlay::None,
+                };
+                return vec![];
+            }
+            Overlay::ConfirmQuit => {
+                self.overlay = Overlay::None;
+                return if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter) {
+                    self.quit_now()
+                } else {
+                    vec![]
+                };
+            }
+            Overlay::Params(_) => return self.params_key(ev),
+            Overlay::None => {}
+        }
+        if self.list.filtering && self.focus == Focus::Models {
+            return self.filter_key(ev);
+        }
+        match self.keymap.lookup(&key, self.scopes()) {
+            Some(action) => self.action(action),
+            None if self.focus == Focus::Prompt => {
+                self.edit_key(ev);
+                vec![]
+            }
+            None => vec![],
+        }
+    }
+
+    fn filter_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        match ev.code {
+            KeyCode::Esc => {
+                self.list.filter.clear();
+                self.list.filtering = false;
+            }
+            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => self.list.filtering = false,
+            KeyCode::Backspace => {
+                self.list.filter.pop();
+            }
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => self.list.filter.push(c),
+            _ => {}
+        }
+        self.list.move_by(0);
+        vec![]
+    }
+
+    fn params_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        let Overlay::Params(p) = &mut self.overlay else { return vec![] };
+        if let Some(input) = p.input.as_mut() {
+            match ev.code {
+                KeyCode::Enter => p.commit(),
+                KeyCode::Esc => {
+                    p.input = None;
+                    p.error = None;
+                }
+                KeyCode::Backspace => {
+                    input.pop();
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+                _ => {}
+            }
+            return vec![];
+        }
+        match ev.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('p') => {
+                let p = p.clone();
+                if let Some(entry) = self.list.entries.get_mut(p.entry) {
+                    entry.settings = p.settings;
+                }
+                self.overlay = Overlay::None;
+            }
+            KeyCode::Up | KeyCode::Char('k') => p.move_by(-1),
+            KeyCode::Down | KeyCode::Char('j') => p.move_by(1),
+            KeyCode::Enter => p.begin(),
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn edit_key(&mut self, ev: KeyEvent) {
+        let plain = ev.modifiers.is_empty();
+        let at_first = self.editor().cursor().0 == 0;
+        let at_last = self.editor().cursor().0 + 1 >= self.editor().lines().len();
+        if plain && ev.code == KeyCode::Up && at_first && !self.editing_system {
+            self.history_step(-1);
+        } else if plain && ev.code == KeyCode::Down && at_last && self.history_pos.is_some() {
+            self.history_step(1);
+        } else {
+            self.editor().input(ev);
+        }
+    }
+
+    fn history_step(&mut self, delta: isize) {
+        if self.history.is_empty() {
+            return;
+        }
+        let pos = match (self.history_pos, delta < 0) {
+            (None, true) => {
+                self.draft = self.prompt_text();
+                Some(self.history.len() - 1)
+            }
+            (None, false) => None,
+            (Some(0), true) => Some(0),
+            (Some(p), true) => Some(p - 1),
+            (Some(p), false) if p + 1 < self.history.len() => Some(p + 1),
+            (Some(_), false) => None,
+        };
+        self.history_pos = pos;
+        let text = match pos {
+            Some(p) => self.history[p].clone(),
+            None => std::mem::take(&mut self.draft),
+        };
+        self.prompt = replace_text(&self.prompt, &text);
+    }
+
+    fn action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Run => return self.start_run(),
+            Action::Cancel => {
+                if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
+                    return vec![Effect::Cancel(run.id)];
+                }
+                if self.list.filtering {
+                    self.list.filtering = false;
+                }
+            }
+            Action::FocusNext | Action::FocusPrev => {
+                let order = [Focus::Models, Focus::Prompt, Focus::Columns];
+                let n = if self.run.is_some() { 3 } else { 2 };
+                let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+                let next = if action == Action::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+                self.focus = order[next];
+            }
+            Action::QuitNow => return self.quit_now(),
+            Action::Quit => {
+                if self.run_active() {
+                    self.overlay = Overlay::ConfirmQuit;
+                } else {
+                    self.quit = true;
+                    return vec![Effect::Quit];
+                }
+            }
+            Action::Help => self.overlay = Overlay::Help(0),
+            Action::Up => self.scroll(-1),
+            Action::Down => self.scroll(1),
+            Action::PageUp => self.scroll(-(self.page() as isize)),
+            Action::PageDown => self.scroll(self.page() as isize),
+            Action::Top => self.scroll(isize::MIN),
+            Action::Bottom => self.scroll(isize::MAX),
+            Action::Select => self.list.toggle(),
+            Action::Filter => self.list.filtering = true,
+            Action::Duplicate => self.list.duplicate(),
+            Action::Params => {
+                if let Some(i) = self.list.current() {
+                    self.overlay = Overlay::Params(ParamsEditor::new(i, self.list.entries[i].settings.clone()));
+                }
+            }
+            Action::Engine => match self.list.cycle_engine() {
+                Some(e) => self.notice = Some(format!("engine: {}", e.label())),
+                None => self.notice = Some("no other engine can run this model".into()),
+            },
+            Action::Remove => {
+                if !self.list.remove() {
+                    self.notice = Some("only added copies can be removed (d adds one)".into());
+                }
+            }
+            Action::NextColumn | Action::PrevColumn => {
+                let n = self.run.as_ref().map_or(0, |r| r.columns.len());
+                if n > 0 {
+                    let step = if action == Action::NextColumn { 1 } else { n - 1 };
+                    self.active_column = (self.active_column + step) % n;
+                }
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.reflow();
+            }
+            Action::SyncScroll => {
+                self.sync_scroll = !self.sync_scroll;
+                self.notice = Some(format!("sync scroll {}", if self.sync_scroll { "on" } else { "off" }));
+            }
+            Action::Copy => {
+                if let Some(c) = self.run.as_ref().and_then(|r| r.columns.get(self.active_column)) {
+                    self.notice = Some(format!("copied {} characters (OSC 52)", c.text.chars().count()));
+                    return vec![Effect::Copy(c.text.clone())];
+                }
+            }
+            Action::HistoryPrev => self.history_step(-1),
+            Action::HistoryNext => self.history_step(1),
+            Action::SystemPrompt => self.editing_system = !self.editing_system,
+            Action::ClearPrompt => {
+                let empty = replace_text(self.editor(), "");
+                *self.editor() = empty;
+            }
+            Action::Export => return vec![Effect::Export],
+            Action::History => return vec![Effect::History],
+        }
+        vec![]
+    }
+
+    fn quit_now(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        let mut out = Vec::new();
+        if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
+            out.push(Effect::Cancel(run.id));
+        }
+        out.push(Effect::Quit);
+        out
+    }
+
+    /// Lines in a page of the focused column.
+    fn page(&self) -> usize {
+        match self.focus {
+            Focus::Columns => self.column_height().saturating_sub(1).max(1),
+            _ => (layout::panes(self.size).models.height as usize).saturating_sub(3).max(1),
+        }
+    }
+
+    fn column_height(&self) -> usize {
+        let n = self.run.as_ref().map_or(0, |r| r.columns.len());
+        let cols = layout::columns(layout::panes(self.size).columns, n, self.zoom, self.active_column);
+        cols.shown.first().map_or(1, |(_, r)| layout::inner(*r).1)
+    }
+
+    fn scroll(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Models => {
+                let d = delta.clamp(-(1 << 20), 1 << 20);
+                self.list.move_by(d);
+            }
+            Focus::Columns => {
+                let h = self.column_height();
+                let (sync, active) = (self.sync_scroll, self.active_column);
+                let Some(run) = self.run.as_mut() else { return };
+                for (i, c) in run.columns.iter_mut().enumerate() {
+                    if !sync && i != active {
+                        continue;
+                    }
+                    match delta {
+                        isize::MIN => c.to_top(),
+                        isize::MAX => c.to_bottom(),
+                        d => c.scroll_by(d, h),
+                    }
+                }
+            }
+            Focus::Prompt => {}
+        }
+    }
+
+    fn start_run(&mut self) -> Vec<Effect> {
+        if self.run_active() {
+            self.notice = Some("a run is in progress: Esc cancels it".into());
+            return vec![];
+        }
+        let selected = self.list.selected();
+        if selected.is_empty() {
+            self.notice = Some("select at least one model (Space in the model list)".into());
+            return vec![];
+        }
+        let prompt = self.prompt_text();
+        if prompt.trim().is_empty() {
+            self.notice = Some("the prompt is empty: Tab to the editor and type one".into());
+            return vec![];
+        }
+        let system = self.system_text();
+        let id = self.next_run;
+        self.next_run += 1;
+        let entries: Vec<RunEntry> = selected
+            .iter()
+            .map(|&i| {
+                let e = &self.list.entries[i];
+                let mut settings = e.settings.clone();
+                // The editor's system prompt applies unless this entry was
+                // given its own in the parameters popup.
+                if settings.generation.system_prompt == e.base.generation.system_prompt {
+                    settings.generation.system_prompt = system.clone();
+                }
+                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings }
+            })
+            .collect();
+        let columns = selected
+            .iter()
+            .zip(&entries)
+            .map(|(&i, e)| Column::new(e.label.clone(), e.engine, i, 40))
+            .collect();
+        if let Some(old) = self.run.take() {
+            self.past.push(old);
+        }
+        self.run = Some(RunView { id, prompt: prompt.clone(), system, columns, started: self.now, finished: None });
+        self.active_column = 0;
+        self.reflow();
+        if self.history.last() != Some(&prompt) {
+            self.history.push(prompt.clone());
+        }
+        self.history_pos = None;
+        vec![Effect::Run { id, prompt, entries }]
+    }
+
+    fn engine(&mut self, ev: EngineEvent) {
+        let now = self.now;
+        let Some(run) = self.run.as_mut() else { return };
+        if ev.run != run.id {
+            return; // an event of a run no longer on screen
+        }
+        if let EventKind::RunDone = ev.kind {
+            run.finished = Some(now);
+            return;
+        }
+        if let Some(col) = run.columns.get_mut(ev.slot) {
+            col.apply(&ev.kind, now);
+        }
+    }
+
+    /// Re-wrap every column at the width it is drawn at.
+    pub fn reflow(&mut self) {
+        let area = layout::panes(self.size).columns;
+        let Some(run) = self.run.as_mut() else { return };
+        let n = run.columns.len();
+        let width = |i: usize, zoom: bool| {
+            let l = layout::columns(area, n, zoom, i);
+            l.shown.iter().find(|(j, _)| *j == i).or(l.shown.first()).map_or(40, |(_, r)| layout::inner(*r).0)
+        };
+        for i in 0..n {
+            let w = width(i, self.zoom);
+            run.columns[i].set_width(w);
+        }
+    }
+}
+
+/// A fresh editor holding `text`, with the settings of `like`.
+fn replace_text(like: &TextArea<'static>, text: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(if text.is_empty() { vec![String::new()] } else { text.lines().map(str::to_string).collect() });
+    t.set_placeholder_text(like.placeholder_text().to_string());
+    t.set_wrap_mode(like.wrap_mode());
+    t.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}

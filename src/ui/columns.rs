@@ -1,0 +1,165 @@
+//! The answer columns: a header with the model and its phase, the streamed
+//! text (only the visible lines are touched, so long answers draw as fast
+//! as short ones), the error in its own style, the stats in the footer.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::layout;
+use crate::app::{App, Column, Focus, Phase};
+use crate::error::human_bytes;
+
+pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let Some(run) = &app.run else {
+        return empty(frame, app, area);
+    };
+    let l = layout::columns(area, run.columns.len(), app.zoom, app.active_column);
+    if let Some(tabs) = l.tabs {
+        let mut spans = Vec::new();
+        for (i, c) in run.columns.iter().enumerate() {
+            let style = if i == app.active_column {
+                Style::new().fg(Color::Black).bg(Color::Cyan)
+            } else {
+                Style::new().fg(Color::Gray)
+            };
+            spans.push(Span::styled(format!(" {} {} ", c.phase.marker(), c.label), style));
+            spans.push(Span::raw(" "));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
+    }
+    for (i, rect) in l.shown {
+        column(frame, app, &run.columns[i], i, rect);
+    }
+}
+
+fn empty(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let block = Block::new().borders(Borders::ALL).title(" Answers ").border_style(super::border(app, Focus::Columns));
+    let run = app.keymap.label(crate::keymap::Action::Run);
+    let lines = if app.list.entries.is_empty() {
+        let mut l = vec![
+            Line::styled("No models yet.", Style::new().add_modifier(Modifier::BOLD)),
+            Line::from(""),
+            Line::from("versus looked in:"),
+        ];
+        l.extend(app.searched.iter().map(|s| Line::from(format!("  {s}"))));
+        l.extend([
+            Line::from(""),
+            Line::from("Get the demo model (Gemma 3 270M, 241 MiB) with:"),
+            Line::styled("  scripts/fetch-demo-model.sh", Style::new().fg(Color::Yellow)),
+            Line::from("then start versus again. GGUF files and Hugging Face folders in ~/.local/share/versus/models or in the config's [models] folders are found, and so are the Hugging Face cache, Ollama and LM Studio."),
+        ]);
+        l
+    } else {
+        vec![
+            Line::from("1. Space selects models in the list (d adds a copy to compare settings)."),
+            Line::from("2. Tab to the prompt and type."),
+            Line::from(format!("3. {run} runs it: each model answers in its own column, one after another.")),
+            Line::from(""),
+            Line::from("? shows every key."),
+        ]
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+fn header(app: &App, c: &Column) -> Line<'static> {
+    let (text, color) = match c.phase {
+        Phase::Queued => ("queued".to_string(), Color::DarkGray),
+        Phase::Loading { since } => (format!("loading {:.1} s", (app.now - since).as_secs_f64()), Color::Yellow),
+        Phase::Generating { .. } => ("generating".to_string(), Color::Green),
+        Phase::Done => ("done".to_string(), Color::Cyan),
+        Phase::Failed => ("failed".to_string(), Color::Red),
+        Phase::Cancelled => ("cancelled".to_string(), Color::Magenta),
+    };
+    Line::from(vec![
+        Span::styled(format!(" {} {text} ", c.phase.marker()), Style::new().fg(color)),
+        Span::styled(c.label.clone(), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(format!(" · {} ", c.engine.label()), Style::new().fg(Color::DarkGray)),
+    ])
+}
+
+/// The stats: one line in the bottom border when it fits ("load 0.52 s ·
+/// ttft 31 ms · 27.1 tok/s · 128 tok · peak 380 MiB · eos"), else speed,
+/// tokens and memory in the border and load, ttft and stop reason on a
+/// line of their own inside the column.
+pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
+    match &c.stats {
+        Some(s) => {
+            let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0} ms")).unwrap_or_default();
+            let stop = s.stop_reason.as_ref().map(|r| format!(" · {}", r.label())).unwrap_or_default();
+            let full = format!(
+                " load {:.2} s{ttft} · {:.1} tok/s · {} tok · peak {}{stop} ",
+                s.load_ms / 1e3, s.decode_tps, s.generated_tokens, human_bytes(s.peak_rss_bytes)
+            );
+            if full.chars().count() <= width {
+                return (full, None);
+            }
+            let mem = human_bytes(s.peak_rss_bytes).replace(' ', "");
+            let border = format!(" {:.1} t/s · {} tok · {mem} ", s.decode_tps, s.generated_tokens);
+            let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0}ms")).unwrap_or_default();
+            let mut inner = format!("load {:.2}s{ttft}", s.load_ms / 1e3);
+            if inner.chars().count() + stop.chars().count() <= width {
+                inner.push_str(&stop);
+            }
+            (border, Some(inner))
+        }
+        None => match c.load_ms {
+            Some(ms) => (format!(" load {:.2} s ", ms / 1e3), None),
+            None => (String::new(), None),
+        },
+    }
+}
+
+fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect) {
+    let active = index == app.active_column && app.focus == Focus::Columns;
+    let border = if active {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else if c.phase == Phase::Failed {
+        Style::new().fg(Color::Red)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    let (foot, extra) = footer(c, rect.width.saturating_sub(2) as usize);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(header(app, c))
+        .title_bottom(Line::styled(foot.clone(), Style::new().fg(Color::Gray)));
+    let mut inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if let Some(extra) = extra {
+        if inner.height > 2 {
+            inner.height -= 1;
+            let line = Rect { y: inner.y + inner.height, height: 1, ..inner };
+            frame.render_widget(Paragraph::new(Line::styled(extra, Style::new().fg(Color::Gray))), line);
+        }
+    }
+    let height = inner.height as usize;
+    let top = c.top(height);
+    let text_lines = c.wrap.len();
+    let mut lines = Vec::with_capacity(height);
+    for i in top..(top + height).min(c.total_lines()) {
+        if i < text_lines {
+            lines.push(Line::raw(super::sanitize(c.wrap.line(&c.text, i))));
+        } else {
+            let gap = usize::from(text_lines > 0);
+            if i < text_lines + gap {
+                lines.push(Line::raw(""));
+            } else if let Some(err) = &c.error {
+                let line = c.error_wrap.line(err, i - text_lines - gap);
+                lines.push(Line::styled(super::sanitize(line), Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
+            }
+        }
+    }
+    if lines.is_empty() && matches!(c.phase, Phase::Queued) {
+        lines.push(Line::styled("waiting for the models before it", Style::new().fg(Color::DarkGray)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    if c.phase == Phase::Cancelled && height > 0 && c.total_lines() < height {
+        let y = inner.y + c.total_lines().min(height - 1) as u16;
+        let mark = Paragraph::new(Line::styled("[cancelled]", Style::new().fg(Color::Magenta)));
+        frame.render_widget(mark, Rect { y, height: 1, ..inner });
+    }
+}

@@ -1,0 +1,46 @@
+//! Drawing: a pure function of `&App`, one file per pane. Nothing here
+//! changes state; wrapping and scroll positions were settled by `App`.
+
+pub mod columns;
+pub mod layout;
+pub mod models;
+pub mod overlays;
+pub mod prompt;
+pub mod status;
+
+use ratatui::Frame;
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::app::{App, Focus};
+
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let panes = layout::panes(frame.area());
+    models::draw(frame, app, panes.models);
+    prompt::draw(frame, app, panes.prompt);
+    columns::draw(frame, app, panes.columns);
+    status::draw(frame, app, panes.status);
+    overlays::draw(frame, app);
+}
+
+/// Border style of a pane: bright when focused.
+pub fn border(app: &App, focus: Focus) -> Style {
+    if app.focus == focus {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    }
+}
+
+/// Replace characters that would move the terminal's cursor or start an
+/// escape sequence (model output can contain anything) with visible ones.
+pub fn sanitize(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\t' => out.push_str("    "),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,105 @@
+//! The status line: run progress, memory, and the keys of the focused pane.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, Focus, Phase};
+use crate::error::human_bytes;
+use crate::keymap::Action;
+
+pub fn progress(app: &App) -> String {
+    let Some(run) = &app.run else { return "ready".into() };
+    let n = run.columns.len();
+    if let Some(done) = run.finished {
+        let failed = run.columns.iter().filter(|c| c.phase == Phase::Failed).count();
+        let secs = (done - run.started).as_secs_f64();
+        return match failed {
+            0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
+            f => format!("done · {f} of {n} failed · {secs:.1} s"),
+        };
+    }
+    match run.current() {
+        Some((i, c)) => {
+            let (what, since) = match c.phase {
+                Phase::Loading { since } => ("loading", since),
+                Phase::Generating { since } => ("generating", since),
+                _ => ("", app.now),
+            };
+            let name = c.label.split(" (").next().unwrap_or(&c.label);
+            format!("model {}/{n} · {what} {name} · {:.1} s", i + 1, (app.now - since).as_secs_f64())
+        }
+        None => format!("starting · {n} models"),
+    }
+}
+
+fn hints(app: &App) -> Vec<String> {
+    let k = |a: Action| app.keymap.label(a);
+    let mut h = vec![format!("{} run", k(Action::Run))];
+    if app.run_active() {
+        h.push(format!("{} cancel", k(Action::Cancel)));
+    }
+    match app.focus {
+        Focus::Models => {
+            h.push(format!("{} select", k(Action::Select)));
+            h.push(format!("{} copy", k(Action::Duplicate)));
+            h.push(format!("{} params", k(Action::Params)));
+        }
+        Focus::Prompt => {
+            h.push(format!("{} history", k(Action::HistoryPrev)));
+            h.push(format!("{} system", k(Action::SystemPrompt)));
+        }
+        Focus::Columns => {
+            h.push(format!("{} column", k(Action::NextColumn)));
+            h.push(format!("{} zoom", k(Action::Zoom)));
+            h.push(format!("{} sync", k(Action::SyncScroll)));
+        }
+    }
+    h.push(format!("{} next", k(Action::FocusNext)));
+    h.push(format!("{} help", k(Action::Help)));
+    h
+}
+
+/// As many hints as fit in `width` columns, help always last.
+fn fit(hints: &[String], width: usize) -> String {
+    let help = hints.last().cloned().unwrap_or_default();
+    let mut out: Vec<&str> = Vec::new();
+    let mut used = help.chars().count();
+    for h in &hints[..hints.len().saturating_sub(1)] {
+        let w = h.chars().count() + 3;
+        if used + w > width {
+            break;
+        }
+        used += w;
+        out.push(h);
+    }
+    out.push(&help);
+    if used > width { String::new() } else { out.join(" · ") }
+}
+
+pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let left = match &app.notice {
+        Some(n) => Span::styled(format!(" {n}"), Style::new().fg(Color::Yellow)),
+        None => Span::styled(format!(" {}", progress(app)), Style::new().fg(Color::Cyan)),
+    };
+    let mut mem = String::new();
+    if let Some((used, total)) = app.ram {
+        mem.push_str(&format!("RAM {}/{}", human_bytes(used), human_bytes(total)));
+    }
+    if let Some((used, total)) = app.gpu {
+        mem.push_str(&format!(" · GPU {}/{}", human_bytes(used), human_bytes(total)));
+    }
+    let left_w = left.content.chars().count() as u16 + 2;
+    let mem_w = if mem.is_empty() { 0 } else { mem.chars().count() as u16 + 3 };
+    let right = fit(&hints(app), area.width.saturating_sub(left_w + mem_w) as usize);
+    let [a, b, c] = Layout::new(
+        Direction::Horizontal,
+        [Constraint::Min(left_w.min(area.width)), Constraint::Length(mem_w), Constraint::Length(right.chars().count() as u16 + 1)],
+    )
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(left)), a);
+    frame.render_widget(Paragraph::new(Line::styled(mem, Style::new().fg(Color::Gray))), b);
+    frame.render_widget(Paragraph::new(Line::styled(right, Style::new().fg(Color::DarkGray))), c);
+}

@@ -1,0 +1,209 @@
+//! `App` driven by events alone: keys and engine events in, effects out.
+
+mod common;
+
+use common::ui::*;
+use crossterm::event::KeyCode;
+use versus::app::{Effect, Event, Focus, Overlay, Phase};
+use versus::engine::EventKind;
+
+#[test]
+fn selecting_typing_and_running_submits_every_selected_model() {
+    let mut app = app(models(), 120, 40);
+    assert_eq!(app.focus, Focus::Models, "the app starts in the model list");
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Char('d'));
+    // Give the copy its own temperature.
+    key(&mut app, KeyCode::Char('p'));
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    typ(&mut app, "1.2");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, Overlay::None);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Prompt);
+    typ(&mut app, "Hi q j");
+    let effects = key(&mut app, KeyCode::F(5));
+    let Some(Effect::Run { id, prompt, entries }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(*id, 1);
+    assert_eq!(prompt, "Hi q j", "plain letters type in the editor");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].label, "gemma-3-270m-q4_k_m");
+    assert_eq!(entries[1].label, "gemma-3-270m-q4_k_m (temperature=1.2)");
+    assert_eq!(entries[1].settings.generation.temperature, 1.2);
+    assert_eq!(app.run.as_ref().unwrap().columns.len(), 2);
+}
+
+#[test]
+fn run_keys_work_from_any_pane_and_explain_what_is_missing() {
+    let mut app = app(models(), 120, 40);
+    assert!(key(&mut app, KeyCode::F(5)).is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("select at least one model"));
+    key(&mut app, KeyCode::Char(' '));
+    assert!(ctrl(&mut app, 'r').is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("prompt is empty"));
+    key(&mut app, KeyCode::Tab);
+    typ(&mut app, "x");
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Focus::Models);
+    let alt_enter = app.handle(Event::Key(crossterm::event::KeyEvent::new(KeyCode::Enter, crossterm::event::KeyModifiers::ALT)));
+    assert!(matches!(alt_enter.first(), Some(Effect::Run { .. })));
+    assert!(key(&mut app, KeyCode::F(5)).is_empty(), "no second run while one is active");
+}
+
+#[test]
+fn events_of_other_runs_are_dropped() {
+    let mut app = app(models(), 120, 40);
+    let id = start_three(&mut app);
+    engine(&mut app, id + 7, 0, EventKind::Token { text: "stale".into() });
+    engine(&mut app, id - 1, 0, EventKind::Loading);
+    let run = app.run.as_ref().unwrap();
+    assert_eq!(run.columns[0].text, "");
+    assert_eq!(run.columns[0].phase, Phase::Queued);
+    engine(&mut app, id, 0, EventKind::Token { text: "fresh".into() });
+    assert_eq!(app.run.as_ref().unwrap().columns[0].text, "fresh");
+}
+
+#[test]
+fn esc_cancels_the_active_run_only() {
+    let mut app = app(models(), 120, 40);
+    let id = in_progress(&mut app);
+    assert_eq!(key(&mut app, KeyCode::Esc), vec![Effect::Cancel(id)]);
+    engine(&mut app, id, 1, EventKind::Cancelled { stats: Some(stats(14, 20.0)) });
+    engine(&mut app, id, 2, EventKind::Cancelled { stats: None });
+    engine(&mut app, id, 3, EventKind::RunDone);
+    let run = app.run.as_ref().unwrap();
+    assert_eq!(run.columns[0].phase, Phase::Done, "finished columns keep their text");
+    assert_eq!(run.columns[1].phase, Phase::Cancelled);
+    assert!(!run.columns[1].text.is_empty(), "the running one keeps its partial text");
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+}
+
+#[test]
+fn quitting_asks_during_a_run_and_ctrl_c_always_quits() {
+    let mut app = app(models(), 120, 40);
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+    let mut app = common::ui::app(models(), 120, 40);
+    let id = in_progress(&mut app);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Focus::Models);
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert_eq!(app.overlay, Overlay::ConfirmQuit);
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(!app.quit);
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Cancel(id), Effect::Quit]);
+    let mut app = common::ui::app(models(), 120, 40);
+    let id = in_progress(&mut app);
+    assert_eq!(ctrl(&mut app, 'c'), vec![Effect::Cancel(id), Effect::Quit]);
+}
+
+#[test]
+fn filter_narrows_the_list_and_esc_clears_it() {
+    let mut app = app(models(), 120, 40);
+    key(&mut app, KeyCode::Char('/'));
+    typ(&mut app, "qwen");
+    assert_eq!(app.list.visible().len(), 1);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.list.selected(), vec![1]);
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.list.visible().len(), 4);
+}
+
+#[test]
+fn broken_models_cannot_be_selected() {
+    let mut app = app(models(), 120, 40);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Char(' '));
+    assert!(app.list.selected().is_empty());
+}
+
+#[test]
+fn prompt_history_comes_back_with_up_at_the_first_line() {
+    let mut app = app(models(), 120, 40);
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Tab);
+    for (n, p) in ["first prompt", "second prompt"].iter().enumerate() {
+        typ(&mut app, p);
+        key(&mut app, KeyCode::F(5));
+        engine(&mut app, n as u64 + 1, 1, EventKind::RunDone);
+        ctrl(&mut app, 'l');
+    }
+    typ(&mut app, "draft");
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.prompt_text(), "second prompt");
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.prompt_text(), "first prompt");
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.prompt_text(), "draft");
+    assert_eq!(app.past.len(), 1, "the earlier comparison stays in memory");
+}
+
+#[test]
+fn paste_keeps_newlines() {
+    let mut app = app(models(), 120, 40);
+    app.handle(Event::Paste("line one\r\nline two\rline three".into()));
+    assert_eq!(app.focus, Focus::Prompt);
+    assert_eq!(app.prompt_text(), "line one\nline two\nline three");
+}
+
+#[test]
+fn columns_follow_the_tail_until_scrolled_and_sync_scroll_moves_all() {
+    let mut app = app(models(), 120, 24);
+    let id = start_three(&mut app);
+    for slot in 0..2 {
+        for i in 0..200 {
+            engine(&mut app, id, slot, EventKind::Token { text: format!("line {i}\n") });
+        }
+    }
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Columns);
+    let c = &app.run.as_ref().unwrap().columns[0];
+    assert!(c.follow && c.top(10) == c.total_lines() - 10);
+    key(&mut app, KeyCode::Char('k'));
+    let run = app.run.as_ref().unwrap();
+    assert!(!run.columns[0].follow);
+    assert!(run.columns[1].follow, "only the focused column scrolls");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('g'));
+    let run = app.run.as_ref().unwrap();
+    assert_eq!((run.columns[0].top(10), run.columns[1].top(10)), (0, 0));
+    key(&mut app, KeyCode::Char('G'));
+    assert!(app.run.as_ref().unwrap().columns.iter().all(|c| c.follow));
+}
+
+#[test]
+fn resizing_rewraps_and_narrow_terminals_use_tabs() {
+    let mut app = app(models(), 160, 40);
+    in_progress(&mut app);
+    let wide = app.run.as_ref().unwrap().columns[0].wrap.len();
+    app.handle(Event::Resize(120, 40));
+    let narrow = app.run.as_ref().unwrap().columns[0].wrap.len();
+    assert!(narrow > wide, "{narrow} lines at 120 columns vs {wide} at 160");
+    app.handle(Event::Resize(80, 24));
+    let area = versus::ui::layout::panes(app.size).columns;
+    assert!(versus::ui::layout::columns(area, 3, false, 0).tabs.is_some(), "80x24 shows tabs");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.active_column, 1);
+    key(&mut app, KeyCode::Char('z'));
+    assert!(app.zoom);
+}
+
+#[test]
+fn copy_sends_the_focused_column_text() {
+    let mut app = app(models(), 120, 40);
+    let id = in_progress(&mut app);
+    finish(&mut app, id, false);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Columns);
+    assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Copy(ANSWER.to_string())]);
+}
