@@ -82,3 +82,28 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub mod ui;
+pub mod pty;
+
+impl Sandbox {
+    /// The binary in a pseudo-terminal, with this sandbox's environment.
+    pub fn pty(&self, args: &[&str], cols: u16, rows: u16) -> pty::Pty {
+        let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_versus"));
+        cmd.args(args);
+        cmd.env_clear();
+        let home = self.home();
+        std::fs::create_dir_all(&home).expect("home");
+        for (k, v) in [
+            ("HOME", home.clone()),
+            ("XDG_CONFIG_HOME", home.join(".config")),
+            ("XDG_DATA_HOME", home.join(".local/share")),
+            ("XDG_STATE_HOME", home.join(".local/state")),
+            ("XDG_CACHE_HOME", home.join(".cache")),
+        ] {
+            cmd.env(k, v);
+        }
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        pty::Pty::spawn(cmd, cols, rows)
+    }
+}

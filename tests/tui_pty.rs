@@ -1,0 +1,90 @@
+//! The real binary in a pseudo-terminal on the demo model: select it twice
+//! with different temperatures, type a prompt, run, watch both answers
+//! finish with their stats, quit, and find the terminal as it was.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use common::pty::*;
+
+fn config(sb: &Sandbox) -> String {
+    let cfg = sb.path().join("config.toml");
+    std::fs::write(&cfg, "[generation]\nmax_tokens = 24\n").unwrap();
+    cfg.display().to_string()
+}
+
+#[test]
+fn compare_two_temperatures_end_to_end() {
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    let sb = Sandbox::new();
+    let cfg = config(&sb);
+    let mut t = sb.pty(&["--config", &cfg, demo.to_str().unwrap()], 120, 40);
+    t.wait_for("the model list", Duration::from_secs(20), |s| s.contains("gemma-3-270m-q4_k_m"));
+
+    // Select, add a copy, give the copy temperature 1.2 and the original 0.
+    t.send(" ");
+    t.send("d");
+    t.send("p");
+    t.send(ENTER);
+    t.send(&BACKSPACE.repeat(4));
+    t.send("1.2");
+    t.send(ENTER);
+    t.send(ESC);
+    t.send("k");
+    t.send("p");
+    t.send(ENTER);
+    t.send(&BACKSPACE.repeat(4));
+    t.send("0");
+    t.send(ENTER);
+    t.send(ESC);
+    t.wait_for("the copy's settings", Duration::from_secs(5), |s| s.contains("temperature=1.2") && s.contains("temperature=0.0"));
+
+    t.send(TAB);
+    t.send("The capital of France is");
+    t.send(F5);
+    t.wait_for("both answers", Duration::from_secs(120), |s| s.matches("✓ done").count() == 2);
+    let screen = t.screen();
+    assert_eq!(screen.matches("t/s").count(), 2, "both columns show their stats:\n{screen}");
+    assert!(screen.contains("✓ done gemma-3-270m-q4_k_m (temperature=1."), "{screen}");
+    assert!(screen.contains("done · 2 models"), "{screen}");
+    for noise in ["llama_", "ggml_", "load_tensors", "print_info"] {
+        assert!(!screen.contains(noise), "engine logs leaked onto the screen ({noise}):\n{screen}");
+    }
+    // Each column has its own answer text below its header.
+    let answer_lines = screen.lines().filter(|l| l.matches('│').count() >= 4 && l.chars().filter(|c| c.is_alphabetic()).count() > 10).count();
+    assert!(answer_lines >= 2, "{screen}");
+
+    t.send(TAB);
+    t.send("q");
+    assert_eq!(t.wait_exit(Duration::from_secs(10)), Some(0), "screen:\n{}", t.screen());
+    let s = t.parser.screen();
+    assert!(!s.alternate_screen(), "left the alternate screen");
+    assert!(!s.hide_cursor(), "the cursor is visible again");
+    assert!(!s.bracketed_paste(), "bracketed paste is off again");
+    assert!(t.cooked(), "the terminal is back in cooked mode");
+}
+
+#[test]
+fn narrow_terminal_uses_tabs_and_sigterm_restores_the_terminal() {
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    let sb = Sandbox::new();
+    let cfg = config(&sb);
+    let mut t = sb.pty(&["--config", &cfg, demo.to_str().unwrap()], 80, 24);
+    t.wait_for("the model list", Duration::from_secs(20), |s| s.contains("gemma-3-270m"));
+    t.send(" ");
+    t.send("d");
+    t.send(TAB);
+    t.send("Hello");
+    t.send("\x12"); // Ctrl-R runs too
+    t.wait_for("tabs with both models", Duration::from_secs(60), |s| s.matches("✓ gemma-3-270m").count() == 2);
+    // SIGTERM: the terminal is restored and the process exits cleanly.
+    let pid = t.child.process_id().expect("pid");
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    assert_eq!(t.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(!t.parser.screen().alternate_screen());
+    assert!(t.cooked());
+}
