@@ -297,6 +297,10 @@ cmake_build() {
     local src="$1" build="$2" target="$3"
     shift 3
     log "configuring $target ($GENERATOR) in $build"
+    # Only called when the stamp changed: start from a fresh cache so that an
+    # option dropped from the args does not linger in CMakeCache.txt. Object
+    # files stay, and ninja/make recompile only what the new flags change.
+    rm -f "$build/CMakeCache.txt"
     cmake -S "$src" -B "$build" -G "$GENERATOR" "$@" >"$build.configure.log" 2>&1 \
         || { tail -n 40 "$build.configure.log" >&2; die "cmake configure for $target failed (full log: $build.configure.log)"; }
     log "compiling $target with $JOBS job(s); this takes a while the first time"

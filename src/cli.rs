@@ -54,6 +54,11 @@ pub enum Command {
     },
     /// Run a prompt on one or more models, one after another, without the TUI
     Run(RunArgs),
+    /// Saved comparisons: list, show, export, remove
+    History {
+        #[command(subcommand)]
+        cmd: crate::commands::history::HistoryCmd,
+    },
     /// Print the key bindings (Markdown)
     Keys,
     /// Print shell completions
@@ -70,12 +75,29 @@ pub struct RunArgs {
     pub models: Vec<String>,
 
     /// The prompt (else --prompt-file, else standard input)
-    #[arg(short = 'p', long, value_name = "TEXT", conflicts_with = "prompt_file")]
+    #[arg(short = 'p', long, value_name = "TEXT", conflicts_with_all = ["prompt_file", "prompts"])]
     pub prompt: Option<String>,
 
     /// Read the prompt from a file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "prompts")]
     pub prompt_file: Option<PathBuf>,
+
+    /// Batch: every prompt of FILE (JSON lines with "prompt", or one per line)
+    /// on every model, each model loaded once; results as JSON lines
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
+
+    /// Batch: write the result lines to FILE instead of standard output
+    #[arg(long, value_name = "FILE", requires = "prompts")]
+    pub out: Option<PathBuf>,
+
+    /// Batch: skip (prompt, model) pairs already finished in --out
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+
+    /// Do not save this run in the history
+    #[arg(long)]
+    pub no_history: bool,
 
     /// System prompt (used through the chat template)
     #[arg(long, value_name = "TEXT")]

@@ -18,6 +18,7 @@ pub mod params;
 pub mod paths;
 pub mod process;
 pub mod spec;
+pub mod store;
 pub mod terminal;
 pub mod tui;
 pub mod ui;

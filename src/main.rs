@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Some(Command::List { json, paths }) => commands::list::run(&ctx.discover(paths), *json),
         Some(Command::Doctor { paths }) => commands::doctor::run(&ctx, &ctx.discover(paths)),
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
+        Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
         Some(Command::Keys) => match Keymap::from_config(&ctx.config.config.ui.keys) {
             Ok(k) => {
                 print!("{}", k.to_markdown());

@@ -125,7 +125,7 @@ pub fn resolve(
     for (k, v) in &spec.overrides {
         settings.set(k, v).map_err(|e| Error::Usage(format!("in model spec for {}: {e}", spec.model)))?;
     }
-    Ok(RunEntry { label: label(&model, engine, &settings.diff(&base)), model, engine, settings })
+    Ok(RunEntry { label: label(&model, engine, &settings.diff(&base)), model, engine, settings, prompts: None })
 }
 
 /// Column title: the name, the engine when it is not the default, and the

@@ -22,6 +22,8 @@ use crate::app::{App, Effect, Event};
 use crate::commands::{Context, exit};
 use crate::engine::{Engine, RunId, RunRequest};
 use crate::keymap::Keymap;
+use crate::store::recorder::{Msg, Recorder};
+use crate::store::{Store, StoredRun};
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
 
@@ -84,7 +86,9 @@ pub fn run(ctx: &Context, paths: &[PathBuf], rt: &tokio::runtime::Runtime) -> u8
         }
     };
     let fps = config.ui.max_fps.max(1);
-    let result = rt.block_on(event_loop(&mut app, &mut term, fps, config.memory.clone()));
+    let store = Stores { recorder: None, path: ctx.dirs.history_db(), exports: ctx.dirs.data_dir.join("exports") };
+    let store = Stores { recorder: open_recorder(&store.path, &mut app), ..store };
+    let result = rt.block_on(event_loop(&mut app, &mut term, fps, config.memory.clone(), &store));
     drop(term);
     drop(guard);
     match result {
@@ -97,6 +101,63 @@ pub fn run(ctx: &Context, paths: &[PathBuf], rt: &tokio::runtime::Runtime) -> u8
     }
 }
 
+/// The history store's writer and where to read and export.
+struct Stores {
+    recorder: Option<Recorder>,
+    path: PathBuf,
+    exports: PathBuf,
+}
+
+fn open_recorder(path: &std::path::Path, app: &mut App) -> Option<Recorder> {
+    match Store::open(path).and_then(|s| Recorder::start(s).map_err(|e| e.to_string())) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!("history store unavailable: {e}");
+            app.notice = Some(format!("history is off: {e}"));
+            None
+        }
+    }
+}
+
+impl Stores {
+    fn read(&self) -> Result<Store, String> {
+        if let Some(r) = &self.recorder {
+            r.flush(Duration::from_secs(2));
+        }
+        Store::open(&self.path)
+    }
+
+    fn stored(&self, id: i64) -> Result<StoredRun, String> {
+        self.read()?.get(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("no comparison #{id}"))
+    }
+
+    /// Export the comparison on screen: from the store when it has it (all
+    /// the details), else from what the app holds.
+    fn export(&self, app: &App, run: RunId) -> Result<String, String> {
+        let view = app.run.as_ref().ok_or("nothing to export")?;
+        let stored_id = view.stored.or_else(|| self.recorder.as_ref().and_then(|r| r.stored_id(run, 0)));
+        let stored = match stored_id.map(|id| self.stored(id)) {
+            Some(Ok(s)) => s,
+            _ => view.to_stored(),
+        };
+        let (md, json) = crate::store::export::write_files(&stored, &self.exports)?;
+        Ok(format!("exported to {} and {}", md.display(), json.display()))
+    }
+}
+
+/// The entries a stored comparison ran, for running it again on its own
+/// models: each found again by path, with its engine and settings.
+fn original_entries(run: &StoredRun) -> Vec<crate::engine::RunEntry> {
+    run.outputs
+        .iter()
+        .filter_map(|o| {
+            let model = crate::catalog::describe_path(std::path::Path::new(&o.model.path))?;
+            let engine = crate::catalog::EngineKind::parse(&o.model.engine)?;
+            Some(crate::engine::RunEntry { label: o.label.clone(), model, engine, settings: o.settings.clone(), prompts: None })
+        })
+        .collect()
+}
+
 fn ram() -> Option<(u64, u64)> {
     let sys = crate::engine::memory::memory_now()?;
     Some((sys.total_memory().saturating_sub(sys.available_memory()), sys.total_memory()))
@@ -107,7 +168,13 @@ fn gpu() -> Option<(u64, u64)> {
     (!gpus.is_empty()).then(|| (gpus.iter().map(|g| g.used).sum(), gpus.iter().map(|g| g.total).sum()))
 }
 
-async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::config::MemoryConfig) -> std::io::Result<()> {
+async fn event_loop(
+    app: &mut App,
+    term: &mut Term,
+    fps: u32,
+    memory: crate::config::MemoryConfig,
+    stores: &Stores,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, memory)?;
@@ -132,13 +199,13 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::con
         }
         let next_frame = tokio::time::Instant::from_std(last_draw + frame);
         let active = app.run_active();
-        let mut effects = Vec::new();
+        let mut effects = std::collections::VecDeque::new();
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(ev)) => {
                     app.now = Instant::now();
                     if let Some(e) = convert(ev) {
-                        effects = app.handle(e);
+                        effects.extend(app.handle(e));
                     }
                     dirty = true;
                 }
@@ -147,11 +214,18 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::con
             },
             Some(ev) = rx.recv() => {
                 app.now = Instant::now();
-                let done = matches!(ev.kind, crate::engine::EventKind::RunDone);
-                app.handle(Event::Engine(ev));
+                let mut done = false;
                 // Drain what else arrived: one frame shows all of it.
-                while let Ok(ev) = rx.try_recv() {
+                let mut next = Some(ev);
+                while let Some(ev) = next.take().or_else(|| rx.try_recv().ok()) {
+                    done |= matches!(ev.kind, crate::engine::EventKind::RunDone);
+                    if let Some(r) = &stores.recorder {
+                        r.send(Msg::Event(ev.clone()));
+                    }
                     app.handle(Event::Engine(ev));
+                }
+                if let Some(problem) = stores.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())) {
+                    app.handle(Event::Notice(problem));
                 }
                 if done {
                     app.handle(Event::Tick { now: Instant::now(), ram: ram(), gpu: gpu() });
@@ -167,12 +241,16 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::con
             _ = sighup.recv() => { tracing::info!("SIGHUP: the terminal went away"); app.quit = true; }
             _ = tokio::signal::ctrl_c() => { app.quit = true; }
         }
-        for effect in effects {
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Run { id, prompt, entries } => {
                     let cancel = Arc::new(AtomicBool::new(false));
                     cancels.insert(id, cancel.clone());
-                    engine.submit(RunRequest { id, prompt, entries, cancel });
+                    if let Some(r) = &stores.recorder {
+                        let system = entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
+                        r.send(Msg::Begin { run: id, prompts: vec![prompt.clone()], system, entries: entries.clone(), batch: None });
+                    }
+                    engine.submit(RunRequest { id, prompts: vec![prompt], entries, cancel });
                 }
                 Effect::Cancel(id) => {
                     if let Some(flag) = cancels.get(&id) {
@@ -180,9 +258,25 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::con
                     }
                 }
                 Effect::Copy(text) => copy_osc52(&text),
-                Effect::Export | Effect::History => {
-                    app.notice = Some("saving comparisons comes with the history store".into());
+                Effect::Export(run) => {
+                    let msg = stores.export(app, run).unwrap_or_else(|e| format!("export failed: {e}"));
+                    app.handle(Event::Notice(msg));
                 }
+                Effect::History => match stores.read().and_then(|s| s.list(500).map_err(|e| e.to_string())) {
+                    Ok(items) => effects.extend(app.handle(Event::HistoryList(items))),
+                    Err(e) => app.handle(Event::Notice(format!("history unavailable: {e}"))).clear(),
+                },
+                Effect::OpenStored(id) => match stores.stored(id) {
+                    Ok(run) => effects.extend(app.handle(Event::Reopen(run))),
+                    Err(e) => app.handle(Event::Notice(e)).clear(),
+                },
+                Effect::Rerun { id, original } => match stores.stored(id) {
+                    Ok(run) => {
+                        let entries = original.then(|| original_entries(&run));
+                        effects.extend(app.handle(Event::Rerun { run, entries }));
+                    }
+                    Err(e) => app.handle(Event::Notice(e)).clear(),
+                },
                 Effect::Quit => app.quit = true,
             }
         }
@@ -190,8 +284,17 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::con
             break;
         }
     }
+    let active = app.run_active();
     for flag in cancels.values() {
         flag.store(true, Ordering::SeqCst);
+    }
+    // A run cut short by quitting or a signal is saved as interrupted.
+    if let Some(r) = &stores.recorder {
+        if active {
+            r.interrupt(Duration::from_secs(3));
+        } else {
+            r.flush(Duration::from_secs(3));
+        }
     }
     // Do not wait for a model that is still loading: the process is exiting.
     engine.detach();

@@ -21,7 +21,7 @@ fn entry(path: &Path, settings: &[(&str, &str)]) -> RunEntry {
     for (k, v) in settings {
         s.set(k, v).unwrap();
     }
-    RunEntry { label: model.name.clone(), model, engine: EngineKind::Llama, settings: s }
+    RunEntry { label: model.name.clone(), model, engine: EngineKind::Llama, settings: s, prompts: None }
 }
 
 fn memory() -> MemoryConfig {
@@ -34,7 +34,7 @@ fn run(entries: Vec<RunEntry>, prompt: &str, mem: MemoryConfig, cancel_after: Op
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, mem).expect("engine");
     let cancel = Arc::new(AtomicBool::new(false));
-    engine.submit(RunRequest { id: 7, prompt: prompt.into(), entries, cancel: cancel.clone() });
+    engine.submit(RunRequest { id: 7, prompts: vec![prompt.into()], entries, cancel: cancel.clone() });
     let mut events = Vec::new();
     let mut tokens = 0;
     while let Some(ev) = rx.blocking_recv() {

@@ -156,6 +156,10 @@ pub struct RunView {
     pub columns: Vec<Column>,
     pub started: Instant,
     pub finished: Option<Instant>,
+    /// What each column ran with (empty for a reopened comparison).
+    pub entries: Vec<crate::engine::RunEntry>,
+    /// The stored run this view was reopened from.
+    pub stored: Option<i64>,
 }
 
 impl RunView {
@@ -169,5 +173,52 @@ impl RunView {
             .iter()
             .enumerate()
             .find(|(_, c)| matches!(c.phase, Phase::Loading { .. } | Phase::Generating { .. }))
+    }
+}
+
+impl RunView {
+    /// The comparison as a stored run, for exporting when the history store
+    /// is not available.
+    pub fn to_stored(&self) -> crate::store::StoredRun {
+        let outputs = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(slot, c)| {
+                let entry = self.entries.get(slot);
+                crate::store::StoredOutput {
+                    slot,
+                    label: c.label.clone(),
+                    model: entry.map(crate::store::recorder::model_record).unwrap_or_default(),
+                    settings: entry.map(|e| e.settings.clone()).unwrap_or_default(),
+                    rendered_prompt: c.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
+                    text: c.text.clone(),
+                    status: match c.phase {
+                        Phase::Done => "finished",
+                        Phase::Failed => "failed",
+                        Phase::Cancelled => "cancelled",
+                        Phase::Queued => "queued",
+                        Phase::Loading { .. } => "loading",
+                        Phase::Generating { .. } => "generating",
+                    }
+                    .into(),
+                    error: c.error.clone(),
+                    stats: c.stats.clone(),
+                }
+            })
+            .collect();
+        crate::store::StoredRun {
+            id: self.stored.unwrap_or(0),
+            started_at: crate::store::now(),
+            finished_at: None,
+            state: if self.active() { crate::store::RunState::Running } else { crate::store::RunState::Complete },
+            prompt: self.prompt.clone(),
+            system_prompt: self.system.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            host: crate::store::hostname(),
+            device: "cpu".into(),
+            batch: None,
+            outputs,
+        }
     }
 }

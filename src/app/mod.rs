@@ -6,6 +6,7 @@
 //! out. Drawing (`ui::draw`) is a pure function of `&App`.
 
 pub mod columns;
+pub mod history;
 pub mod models;
 pub mod params;
 
@@ -22,6 +23,7 @@ use crate::params::Settings;
 use crate::ui::layout;
 
 pub use columns::{Column, Phase, RunView};
+pub use history::HistoryView;
 pub use models::{ListEntry, ModelList};
 pub use params::ParamsEditor;
 
@@ -34,6 +36,15 @@ pub enum Event {
     Engine(EngineEvent),
     /// Time passed (only while a run is active): elapsed times and memory.
     Tick { now: Instant, ram: Option<(u64, u64)>, gpu: Option<(u64, u64)> },
+    /// The saved comparisons, for the history overlay.
+    HistoryList(Vec<crate::store::RunSummary>),
+    /// Show a saved comparison in the columns, as it was.
+    Reopen(crate::store::StoredRun),
+    /// Run a saved comparison's prompt again: on these entries (its
+    /// original models), or with None on the models selected now.
+    Rerun { run: crate::store::StoredRun, entries: Option<Vec<RunEntry>> },
+    /// A one-line message for the status bar (export paths, store problems).
+    Notice(String),
 }
 
 /// What must happen outside the app.
@@ -46,9 +57,13 @@ pub enum Effect {
     /// Put text on the user's clipboard (OSC 52).
     Copy(String),
     /// Save the comparison on screen.
-    Export,
+    Export(RunId),
     /// Open the saved-comparisons view.
     History,
+    /// Load a saved comparison into the columns.
+    OpenStored(i64),
+    /// Load a saved comparison to run it again (original models or not).
+    Rerun { id: i64, original: bool },
     Quit,
 }
 
@@ -66,6 +81,7 @@ pub enum Overlay {
     Help(usize),
     Params(ParamsEditor),
     ConfirmQuit,
+    History(HistoryView),
 }
 
 pub struct App {
@@ -193,6 +209,26 @@ impl App {
                 self.gpu = gpu.or(self.gpu);
                 vec![]
             }
+            Event::HistoryList(items) => {
+                self.overlay = Overlay::History(HistoryView::new(items));
+                vec![]
+            }
+            Event::Reopen(run) => {
+                self.show_stored(&run);
+                vec![]
+            }
+            Event::Rerun { run, entries } => {
+                self.prompt = replace_text(&self.prompt, &run.prompt);
+                self.system = replace_text(&self.system, &run.system_prompt);
+                match entries {
+                    Some(entries) => self.start_entries(run.prompt.clone(), run.system_prompt.clone(), entries),
+                    None => self.start_run(),
+                }
+            }
+            Event::Notice(text) => {
+                self.notice = Some(text);
+                vec![]
+            }
         }
     }
 
@@ -253,6 +289,7 @@ impl App {
                 };
             }
             Overlay::Params(_) => return self.params_key(ev),
+            Overlay::History(_) => return self.history_key(ev),
             Overlay::None => {}
         }
         if self.list.filtering && self.focus == Focus::Models {
@@ -313,6 +350,47 @@ impl App {
             KeyCode::Up | KeyCode::Char('k') => p.move_by(-1),
             KeyCode::Down | KeyCode::Char('j') => p.move_by(1),
             KeyCode::Enter => p.begin(),
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn history_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        let Overlay::History(h) = &mut self.overlay else { return vec![] };
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match ev.code {
+            KeyCode::Esc => self.overlay = Overlay::None,
+            KeyCode::Up => h.move_by(-1),
+            KeyCode::Down => h.move_by(1),
+            KeyCode::PageUp => h.move_by(-10),
+            KeyCode::PageDown => h.move_by(10),
+            KeyCode::Enter => {
+                if let Some(id) = h.current() {
+                    self.overlay = Overlay::None;
+                    return vec![Effect::OpenStored(id)];
+                }
+            }
+            // Ctrl-R: again on the models selected now; Ctrl-O: on its own models.
+            KeyCode::Char('r') if ctrl => {
+                if let Some(id) = h.current() {
+                    self.overlay = Overlay::None;
+                    return vec![Effect::Rerun { id, original: false }];
+                }
+            }
+            KeyCode::Char('o') if ctrl => {
+                if let Some(id) = h.current() {
+                    self.overlay = Overlay::None;
+                    return vec![Effect::Rerun { id, original: true }];
+                }
+            }
+            KeyCode::Backspace => {
+                h.filter.pop();
+                h.cursor = 0;
+            }
+            KeyCode::Char(c) if !ctrl => {
+                h.filter.push(c);
+                h.cursor = 0;
+            }
             _ => {}
         }
         vec![]
@@ -433,7 +511,10 @@ impl App {
                 let empty = replace_text(self.editor(), "");
                 *self.editor() = empty;
             }
-            Action::Export => return vec![Effect::Export],
+            Action::Export => match &self.run {
+                Some(run) => return vec![Effect::Export(run.id)],
+                None => self.notice = Some("nothing to export yet: run a prompt first".into()),
+            },
             Action::History => return vec![Effect::History],
         }
         vec![]
@@ -504,8 +585,6 @@ impl App {
             return vec![];
         }
         let system = self.system_text();
-        let id = self.next_run;
-        self.next_run += 1;
         let entries: Vec<RunEntry> = selected
             .iter()
             .map(|&i| {
@@ -516,18 +595,47 @@ impl App {
                 if settings.generation.system_prompt == e.base.generation.system_prompt {
                     settings.generation.system_prompt = system.clone();
                 }
-                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings }
+                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings, prompts: None }
             })
             .collect();
-        let columns = selected
+        self.launch(prompt, system, entries, &selected)
+    }
+
+    /// Run `entries` (a saved comparison's own models) on `prompt`.
+    fn start_entries(&mut self, prompt: String, system: String, entries: Vec<RunEntry>) -> Vec<Effect> {
+        if self.run_active() {
+            self.notice = Some("a run is in progress: Esc cancels it".into());
+            return vec![];
+        }
+        if entries.is_empty() {
+            self.notice = Some("none of that comparison's models can be found now".into());
+            return vec![];
+        }
+        let none = vec![usize::MAX; entries.len()];
+        self.launch(prompt, system, entries, &none)
+    }
+
+    fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
+        let id = self.next_run;
+        self.next_run += 1;
+        let columns = entries
             .iter()
-            .zip(&entries)
-            .map(|(&i, e)| Column::new(e.label.clone(), e.engine, i, 40))
+            .zip(list_index)
+            .map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40))
             .collect();
         if let Some(old) = self.run.take() {
             self.past.push(old);
         }
-        self.run = Some(RunView { id, prompt: prompt.clone(), system, columns, started: self.now, finished: None });
+        self.run = Some(RunView {
+            id,
+            prompt: prompt.clone(),
+            system,
+            columns,
+            started: self.now,
+            finished: None,
+            entries: entries.clone(),
+            stored: None,
+        });
         self.active_column = 0;
         self.reflow();
         if self.history.last() != Some(&prompt) {
@@ -535,6 +643,50 @@ impl App {
         }
         self.history_pos = None;
         vec![Effect::Run { id, prompt, entries }]
+    }
+
+    /// Put a saved comparison on screen, exactly as it was stored.
+    fn show_stored(&mut self, stored: &crate::store::StoredRun) {
+        let columns = stored
+            .outputs
+            .iter()
+            .map(|o| {
+                let engine = crate::catalog::EngineKind::parse(&o.model.engine).unwrap_or(crate::catalog::EngineKind::Llama);
+                let mut c = Column::new(o.label.clone(), engine, usize::MAX, 40);
+                c.text = o.text.clone();
+                c.stats = o.stats.clone();
+                c.load_ms = o.stats.as_ref().map(|s| s.load_ms);
+                c.error = o.error.clone();
+                if let Some(e) = &o.error {
+                    c.error_wrap.rewrap(e, 40);
+                }
+                c.phase = match o.status.as_str() {
+                    "finished" => Phase::Done,
+                    "failed" => Phase::Failed,
+                    _ => Phase::Cancelled,
+                };
+                c.wrap.rewrap(&c.text, 40);
+                c
+            })
+            .collect();
+        if let Some(old) = self.run.take() {
+            self.past.push(old);
+        }
+        self.run = Some(RunView {
+            id: 0,
+            prompt: stored.prompt.clone(),
+            system: stored.system_prompt.clone(),
+            columns,
+            started: self.now,
+            finished: Some(self.now),
+            entries: Vec::new(),
+            stored: Some(stored.id),
+        });
+        self.prompt = replace_text(&self.prompt, &stored.prompt);
+        self.active_column = 0;
+        self.focus = Focus::Columns;
+        self.notice = Some(format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()));
+        self.reflow();
     }
 
     fn engine(&mut self, ev: EngineEvent) {

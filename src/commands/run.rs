@@ -1,17 +1,30 @@
-//! `versus run`: the headless runner. The same engine and events as the TUI;
-//! text mode streams each answer to stdout under a header with its stats
-//! line, `--json` prints every event as a JSON line and then a summary per
-//! model. Progress and errors go to stderr.
+//! `versus run`: the headless runner. The same engine and events as the TUI.
+//!
+//! - One prompt, text mode: each answer streams to stdout under a header,
+//!   then its stats line; progress and errors go to stderr.
+//! - `--json`: every event as a JSON line, then a summary per model
+//!   (docs/json-events.md).
+//! - `--prompts FILE`: a batch. Every prompt on every model, each model
+//!   loaded once; one result line per (prompt, model) to `--out` or stdout;
+//!   `--resume` skips the pairs already finished in `--out`.
+//!
+//! Every run is saved in the history store as it streams. SIGINT, SIGTERM
+//! and SIGHUP cancel the run, flush the store with the run marked
+//! interrupted, and exit 0.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
 use crate::error::{Error, human_bytes};
+use crate::store::recorder::{Msg, Recorder};
 
 use super::{Context, exit};
 
@@ -25,11 +38,31 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
     }
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return Err(Error::Usage("no prompt: give -p TEXT, --prompt-file FILE, or pipe it on standard input".into()));
+        return Err(Error::Usage("no prompt: give -p TEXT, --prompt-file FILE, --prompts FILE, or pipe it on standard input".into()));
     }
     let mut text = String::new();
     stdin.read_to_string(&mut text).map_err(|e| Error::io("standard input", e))?;
     Ok(text)
+}
+
+/// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or
+/// else one prompt per line. Blank lines are skipped.
+pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let as_json: Option<Vec<String>> = lines
+        .iter()
+        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(serde_json::Value::String(s)) => Some(s),
+            Ok(serde_json::Value::Object(o)) => o.get("prompt").and_then(|p| p.as_str()).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    let prompts = as_json.unwrap_or_else(|| lines.iter().map(|l| l.to_string()).collect());
+    if prompts.is_empty() {
+        return Err(Error::Usage(format!("{}: no prompts in the file", path.display())));
+    }
+    Ok(prompts)
 }
 
 /// Parse and resolve every -m spec against the catalog.
@@ -45,7 +78,29 @@ pub fn entries(ctx: &Context, args: &RunArgs) -> Result<Vec<RunEntry>, Error> {
         .collect()
 }
 
-/// What a model's turn came to.
+/// (prompt, model label) pairs already finished in a results file.
+fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else { return HashSet::new() };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["status"] == "finished")
+        .filter_map(|v| Some((v["prompt"].as_str()?.to_string(), v["model"]["name"].as_str()?.to_string())))
+        .collect()
+}
+
+/// Open the history store, or say once why there is none.
+pub fn recorder(ctx: &Context) -> Option<Recorder> {
+    let path = ctx.dirs.history_db();
+    match crate::store::Store::open(&path).and_then(|s| Recorder::start(s).map_err(|e| e.to_string())) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("versus: history is off for this run: {e}");
+            None
+        }
+    }
+}
+
+/// What one (model, prompt) pair came to.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub status: &'static str,
@@ -59,79 +114,137 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         eprintln!("versus: {e}");
         if e.is_usage() { exit::USAGE } else { exit::MODEL_FAILED }
     };
-    let prompt = match read_prompt(args) {
+    let batch = args.prompts.is_some();
+    let prompts = match &args.prompts {
+        Some(f) => read_prompts(f),
+        None => read_prompt(args).map(|p| vec![p]),
+    };
+    let prompts = match prompts {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let entries = match entries(ctx, args) {
+    let mut entries = match entries(ctx, args) {
         Ok(e) => e,
         Err(e) => return usage(e),
     };
+    if args.resume {
+        if let Some(out) = &args.out {
+            let done = finished_pairs(out);
+            for e in &mut entries {
+                let todo: Vec<usize> = (0..prompts.len()).filter(|&p| !done.contains(&(prompts[p].clone(), e.label.clone()))).collect();
+                e.prompts = Some(todo);
+            }
+        }
+    }
+    let pairs: usize = entries.iter().map(|e| e.prompts.as_ref().map_or(prompts.len(), Vec::len)).sum();
+    if batch && pairs == 0 {
+        eprintln!("versus: every (prompt, model) pair is already in the results file; nothing to do");
+        return exit::OK;
+    }
+    let results: Box<dyn Write> = match (&args.out, args.resume) {
+        (Some(f), resume) => {
+            let file = std::fs::OpenOptions::new().create(true).write(true).append(resume).truncate(!resume).open(f);
+            match file {
+                Ok(f) => Box::new(f),
+                Err(e) => return usage(Error::io(f, e)),
+            }
+        }
+        (None, _) => Box::new(std::io::stdout()),
+    };
+
+    let recorder = if args.no_history { None } else { recorder(ctx) };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = match Engine::start(tx, ctx.config.config.memory.clone()) {
         Ok(e) => e,
         Err(e) => return usage(Error::Inference(format!("could not start the inference thread: {e}"))),
     };
     let cancel = Arc::new(AtomicBool::new(false));
-    let request = RunRequest { id: 1, prompt, entries: entries.clone(), cancel: cancel.clone() };
-    engine.submit(request);
-    let outcomes = rt.block_on(drive(rx, &entries, cancel, args.json));
+    let system = entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
+    if let Some(r) = &recorder {
+        let batch_name = args.prompts.as_ref().map(|p| p.display().to_string());
+        r.send(Msg::Begin { run: 1, prompts: prompts.clone(), system, entries: entries.clone(), batch: batch_name });
+    }
+    engine.submit(RunRequest { id: 1, prompts: prompts.clone(), entries: entries.clone(), cancel: cancel.clone() });
+
+    let mode = if batch {
+        Mode::Batch { results, progress: progress_bar(pairs, args.out.is_some()) }
+    } else if args.json {
+        Mode::Json
+    } else {
+        Mode::Text
+    };
+    let mut printer = Printer { mode, entries: &entries, prompts: &prompts, headed: vec![false; entries.len()], recorder: recorder.as_ref() };
+    let (outcomes, interrupted) = rt.block_on(drive(rx, &mut printer, cancel, recorder.as_ref()));
     drop(engine);
-    if outcomes.iter().all(|o| o.status != "failed") { exit::OK } else { exit::MODEL_FAILED }
+    if let Some(r) = &recorder {
+        r.flush(Duration::from_secs(5));
+        if let Some(p) = r.problem.lock().ok().and_then(|p| p.clone()) {
+            eprintln!("versus: {p}");
+        }
+    }
+    if interrupted {
+        return exit::OK;
+    }
+    if outcomes.values().all(|o| o.status != "failed") { exit::OK } else { exit::MODEL_FAILED }
+}
+
+fn progress_bar(total: usize, to_file: bool) -> Option<indicatif::ProgressBar> {
+    // Only where the results are not on the terminal already.
+    if !to_file && std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pairs · {elapsed_precise} · {msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 /// Print events as they come until the run is done; a signal cancels the
-/// run (the answers so far are kept) and the run still ends cleanly.
+/// run (answers so far are kept), marks it interrupted in the store, and
+/// the run still ends cleanly.
 async fn drive(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<EngineEvent>,
-    entries: &[RunEntry],
+    printer: &mut Printer<'_>,
     cancel: Arc<AtomicBool>,
-    as_json: bool,
-) -> Vec<Outcome> {
+    recorder: Option<&Recorder>,
+) -> (HashMap<(usize, usize), Outcome>, bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut outcomes = vec![Outcome { status: "queued", ..Outcome::default() }; entries.len()];
+    let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
     let mut term = signal(SignalKind::terminate()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
-    let mut printer = Printer { as_json, entries, out: std::io::stdout(), headed: vec![false; entries.len()] };
+    let mut interrupted = false;
     loop {
-        let event = tokio::select! {
-            ev = rx.recv() => ev,
-            _ = tokio::signal::ctrl_c() => { interrupt(&cancel, "interrupted"); continue }
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                interrupt(&cancel, "terminated"); continue
-            }
-            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                interrupt(&cancel, "hangup"); continue
-            }
+        let why = tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    let done = matches!(ev.kind, EventKind::RunDone);
+                    if let Some(r) = recorder {
+                        r.send(Msg::Event(ev.clone()));
+                    }
+                    printer.event(&ev, &mut outcomes);
+                    if done {
+                        break;
+                    }
+                    continue;
+                }
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => "terminated",
+            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => "hangup",
         };
-        let Some(event) = event else { break };
-        let done = matches!(event.kind, EventKind::RunDone);
-        printer.event(&event, &mut outcomes);
-        if done {
-            break;
+        if !interrupted {
+            interrupted = true;
+            eprintln!("versus: {why}; cancelling the run and saving what was generated");
+            cancel.store(true, Ordering::SeqCst);
+            if let Some(r) = recorder {
+                r.interrupt(Duration::from_secs(5));
+            }
         }
     }
-    if as_json {
-        for (slot, o) in outcomes.iter().enumerate() {
-            printer.line(json!({
-                "event": "summary",
-                "run": 1,
-                "model": model_json(entries, slot),
-                "engine": entries[slot].engine.label(),
-                "status": o.status,
-                "text": o.text,
-                "stats": o.stats,
-                "error": o.error.as_ref().map(|e| e.to_string()),
-            }));
-        }
-    }
-    outcomes
-}
-
-fn interrupt(cancel: &AtomicBool, why: &str) {
-    if !cancel.swap(true, Ordering::SeqCst) {
-        eprintln!("versus: {why}; cancelling the run");
-    }
+    printer.finish(&outcomes);
+    (outcomes, interrupted)
 }
 
 fn model_json(entries: &[RunEntry], slot: usize) -> serde_json::Value {
@@ -141,60 +254,116 @@ fn model_json(entries: &[RunEntry], slot: usize) -> serde_json::Value {
     }
 }
 
+enum Mode {
+    Text,
+    Json,
+    Batch { results: Box<dyn Write>, progress: Option<indicatif::ProgressBar> },
+}
+
 struct Printer<'a> {
-    as_json: bool,
+    mode: Mode,
     entries: &'a [RunEntry],
-    out: std::io::Stdout,
-    /// Whether each model's header line has been printed.
+    prompts: &'a [String],
+    /// Whether each model's header line has been printed (text mode).
     headed: Vec<bool>,
+    recorder: Option<&'a Recorder>,
+}
+
+fn line(out: &mut dyn Write, value: serde_json::Value) {
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
 }
 
 impl Printer<'_> {
-    fn line(&mut self, value: serde_json::Value) {
-        let mut out = self.out.lock();
-        let _ = writeln!(out, "{value}");
-        let _ = out.flush();
-    }
-
-    fn event(&mut self, ev: &EngineEvent, outcomes: &mut [Outcome]) {
-        let n = self.entries.len();
-        if let Some(o) = outcomes.get_mut(ev.slot) {
+    fn event(&mut self, ev: &EngineEvent, outcomes: &mut HashMap<(usize, usize), Outcome>) {
+        let key = (ev.slot, ev.prompt);
+        let mut finished = false;
+        if ev.slot < self.entries.len() {
+            let o = outcomes.entry(key).or_insert_with(|| Outcome { status: "queued", ..Outcome::default() });
             match &ev.kind {
                 EventKind::Token { text } => o.text.push_str(text),
                 EventKind::Loading => o.status = "loading",
                 EventKind::Loaded { .. } => o.status = "generating",
-                EventKind::Finished { stats } => { o.status = "finished"; o.stats = Some(stats.clone()); }
-                EventKind::Failed { error, stats } => { o.status = "failed"; o.stats = stats.clone(); o.error = Some(error.clone()); }
-                EventKind::Cancelled { stats } => { o.status = "cancelled"; o.stats = stats.clone(); }
+                EventKind::Finished { stats } => {
+                    o.status = "finished";
+                    o.stats = Some(stats.clone());
+                    finished = true;
+                }
+                EventKind::Failed { error, stats } => {
+                    o.status = "failed";
+                    o.stats = stats.clone();
+                    o.error = Some(error.clone());
+                    finished = true;
+                }
+                EventKind::Cancelled { stats } => {
+                    o.status = "cancelled";
+                    o.stats = stats.clone();
+                }
                 _ => {}
             }
         }
-        if self.as_json {
-            let mut v = serde_json::to_value(&ev.kind).unwrap_or_else(|_| json!({}));
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("run".into(), json!(ev.run));
-                obj.insert("model".into(), model_json(self.entries, ev.slot));
-                if let EventKind::Failed { error, .. } = &ev.kind {
-                    obj.insert("error".into(), json!(error.to_string()));
+        match &mut self.mode {
+            Mode::Json => {
+                let mut v = serde_json::to_value(&ev.kind).unwrap_or_else(|_| json!({}));
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("run".into(), json!(ev.run));
+                    obj.insert("model".into(), model_json(self.entries, ev.slot));
+                    if let EventKind::Failed { error, .. } = &ev.kind {
+                        obj.insert("error".into(), json!(error.to_string()));
+                    }
+                }
+                line(&mut std::io::stdout().lock(), v);
+            }
+            Mode::Batch { results, progress } => {
+                if let Some(p) = progress.as_ref() {
+                    if let (EventKind::Loading, Some(e)) = (&ev.kind, self.entries.get(ev.slot)) {
+                        p.set_message(format!("loading {}", e.label));
+                    }
+                    if let (EventKind::Loaded { .. }, Some(e)) = (&ev.kind, self.entries.get(ev.slot)) {
+                        p.set_message(e.label.clone());
+                    }
+                }
+                if finished {
+                    let o = &outcomes[&key];
+                    let history = self.recorder.and_then(|r| r.stored_id(ev.run, ev.prompt));
+                    line(results.as_mut(), json!({
+                        "prompt_index": ev.prompt,
+                        "prompt": self.prompts.get(ev.prompt),
+                        "model": model_json(self.entries, ev.slot),
+                        "engine": self.entries[ev.slot].engine.label(),
+                        "status": o.status,
+                        "text": o.text,
+                        "stats": o.stats,
+                        "error": o.error.as_ref().map(|e| e.to_string()),
+                        "history_id": history,
+                    }));
+                    if let Some(p) = progress.as_ref() {
+                        p.inc(1);
+                    }
                 }
             }
-            self.line(v);
-            return;
+            Mode::Text => self.text_event(ev),
         }
+    }
+
+    fn text_event(&mut self, ev: &EngineEvent) {
+        let n = self.entries.len();
         let Some(entry) = self.entries.get(ev.slot) else { return };
-        let mut out = self.out.lock();
+        let mut out = std::io::stdout().lock();
         let starts = matches!(ev.kind, EventKind::Loading | EventKind::Failed { .. } | EventKind::Cancelled { .. });
         if starts && !self.headed[ev.slot] {
             self.headed[ev.slot] = true;
             let _ = writeln!(out, "── {} · {} ──", entry.label, entry.engine.label());
         }
         match &ev.kind {
-            EventKind::Loading => {
-                eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label());
-            }
+            EventKind::Loading => eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label()),
             EventKind::Loaded { load_ms, .. } => eprintln!("[{}/{n}] loaded in {:.2} s", ev.slot + 1, load_ms / 1e3),
-            EventKind::Token { text } => { let _ = write!(out, "{text}"); }
-            EventKind::Finished { stats } => { let _ = writeln!(out, "\n[{}]\n", stats_line(stats)); }
+            EventKind::Token { text } => {
+                let _ = write!(out, "{text}");
+            }
+            EventKind::Finished { stats } => {
+                let _ = writeln!(out, "\n[{}]\n", stats_line(stats));
+            }
             EventKind::Failed { error, stats } => {
                 if stats.is_some() {
                     let _ = writeln!(out);
@@ -209,6 +378,33 @@ impl Printer<'_> {
             EventKind::Queued | EventKind::RunDone => {}
         }
         let _ = out.flush();
+    }
+
+    fn finish(&mut self, outcomes: &HashMap<(usize, usize), Outcome>) {
+        match &mut self.mode {
+            Mode::Json => {
+                let mut out = std::io::stdout().lock();
+                for slot in 0..self.entries.len() {
+                    let o = outcomes.get(&(slot, 0)).cloned().unwrap_or_default();
+                    line(&mut out, json!({
+                        "event": "summary",
+                        "run": 1,
+                        "model": model_json(self.entries, slot),
+                        "engine": self.entries[slot].engine.label(),
+                        "status": o.status,
+                        "text": o.text,
+                        "stats": o.stats,
+                        "error": o.error.as_ref().map(|e| e.to_string()),
+                    }));
+                }
+            }
+            Mode::Batch { progress, .. } => {
+                if let Some(p) = progress.take() {
+                    p.finish_with_message("done");
+                }
+            }
+            Mode::Text => {}
+        }
     }
 }
 

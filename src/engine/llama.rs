@@ -105,7 +105,7 @@ pub struct LlamaCpp {
     model: LlamaModel,
     name: String,
     settings: BackendSettings,
-    template: Option<Result<ChatTemplate, String>>,
+    template: super::template::Loaded,
     bos_text: String,
 }
 
@@ -164,6 +164,36 @@ impl LlamaCpp {
         self.model.vocab().tokenize(text.as_bytes(), add_bos, true).into_iter().map(|t| t.0).collect()
     }
 
+    /// Teacher forcing, for comparing engines: feed `prompt` then `forced`,
+    /// and return at each position after the prompt the greedy token and its
+    /// lead over the runner-up (a lead near 0 is a tie any kernel may break
+    /// either way).
+    pub fn forced_greedy(&self, prompt: &str, forced: &[u32]) -> Result<Vec<(u32, f32)>, Error> {
+        let err = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+        let tokens = self.tokenize(prompt);
+        let mut ctx = self.context(self.n_ctx())?;
+        let mut batch = LlamaBatch::new(tokens.len().max(1), 1);
+        for (i, t) in tokens.iter().enumerate() {
+            batch.add(LlamaToken(*t), i as i32, &[0], i + 1 == tokens.len()).map_err(|e| err(&e))?;
+        }
+        ctx.decode(&mut batch).map_err(|e| err(&e))?;
+        let lead = |l: &[f32]| {
+            let best = super::argmax(l) as usize;
+            let second = l.iter().enumerate().filter(|(j, _)| *j != best).map(|(_, v)| *v).fold(f32::NEG_INFINITY, f32::max);
+            (best as u32, l[best] - second)
+        };
+        // One token at a time, as generation decodes: the batched path uses
+        // other kernels, whose rounding moves logits by a tenth or so.
+        let mut out = vec![lead(ctx.get_logits_ith(batch.n_tokens() - 1))];
+        for (i, &t) in forced.iter().enumerate() {
+            batch.clear();
+            batch.add(LlamaToken(t as i32), (tokens.len() + i) as i32, &[0], true).map_err(|e| err(&e))?;
+            ctx.decode(&mut batch).map_err(|e| err(&e))?;
+            out.push(lead(ctx.get_logits_ith(0)));
+        }
+        Ok(out)
+    }
+
     fn context(&self, n_ctx: u32) -> Result<LlamaContext<'_>, Error> {
         let threads = i32::try_from(super::effective_threads(self.settings.threads)).unwrap_or(1);
         let batch = self.settings.batch_size.min(n_ctx);
@@ -187,16 +217,7 @@ impl LlamaCpp {
 
 impl Backend for LlamaCpp {
     fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
-        match (&self.template, params.raw) {
-            (Some(Ok(t)), false) => t.render(&params.system_prompt, prompt),
-            (Some(Err(e)), false) => Err(Error::Tokenization(format!("{e}; use raw mode to bypass it"))),
-            // A model without a template gets the text as is; a system prompt
-            // is put in front of it rather than dropped.
-            (None, false) if !params.system_prompt.is_empty() => {
-                Ok(format!("{}\n\n{prompt}", params.system_prompt))
-            }
-            _ => Ok(prompt.to_string()),
-        }
+        super::template::render(&self.template, prompt, params)
     }
 
     fn generate(
@@ -208,15 +229,7 @@ impl Backend for LlamaCpp {
     ) -> Result<PromptReport, Error> {
         let n_ctx = self.n_ctx();
         let tokens = self.tokenize(rendered);
-        if tokens.is_empty() {
-            return Err(Error::Tokenization("the prompt is empty".into()));
-        }
-        if tokens.len() >= n_ctx as usize {
-            return Err(Error::Tokenization(format!(
-                "the prompt is {} tokens but the context holds {n_ctx}; raise backend.context_size or shorten the prompt",
-                tokens.len()
-            )));
-        }
+        super::template::check_fits(tokens.len(), n_ctx as usize)?;
         let mut ctx = self.context(n_ctx)?;
         let n_batch = ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(n_batch, 1);
@@ -255,7 +268,7 @@ impl Backend for LlamaCpp {
             piece.clear();
             vocab.token_to_piece_into(token, &mut piece, false, None);
             let text = utf8.push(&piece);
-            if sink.token(&text) == Flow::Stop {
+            if sink.token(token.0 as u32, &text) == Flow::Stop {
                 break;
             }
             if n_past >= n_ctx as usize {
@@ -270,7 +283,7 @@ impl Backend for LlamaCpp {
         }
         let rest = utf8.finish();
         if !rest.is_empty() {
-            sink.token(&rest);
+            sink.flush_text(&rest);
         }
         Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos })
     }
@@ -392,7 +405,7 @@ impl Sampler {
             raw
         };
         let token = if self.greedy {
-            argmax(logits)
+            super::argmax(logits) as i32
         } else {
             top_k(logits, self.top_k, &mut self.cands);
             let data = self.cands.iter().map(|&(l, id)| LlamaTokenData::new(LlamaToken(id), l, 0.0)).collect();
@@ -400,7 +413,7 @@ impl Sampler {
             if let Some(chain) = self.chain.as_mut() {
                 array.apply_sampler(chain);
             }
-            array.selected_token().map_or_else(|| argmax(logits), |t| t.0)
+            array.selected_token().map_or_else(|| super::argmax(logits) as i32, |t| t.0)
         };
         if self.window > 0 {
             self.recent.push_back(token);
@@ -410,19 +423,6 @@ impl Sampler {
         }
         LlamaToken(token)
     }
-}
-
-/// Index of the largest logit; the first one on ties, like llama.cpp's greedy.
-pub fn argmax(logits: &[f32]) -> i32 {
-    let mut best = 0usize;
-    let mut best_v = f32::NEG_INFINITY;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > best_v {
-            best_v = v;
-            best = i;
-        }
-    }
-    best as i32
 }
 
 /// The `k` largest logits (in no particular order) in one pass: candidates
@@ -478,6 +478,6 @@ mod tests {
         let mut got: Vec<f32> = out.iter().map(|c| c.0).collect();
         got.sort_by(|a, b| b.total_cmp(a));
         assert_eq!(got, vec![999.0, 998.0, 997.0, 996.0, 995.0]);
-        assert_eq!(argmax(&logits), logits.iter().position(|&v| v == 999.0).unwrap() as i32);
+        assert_eq!(super::super::argmax(&logits) as i32, logits.iter().position(|&v| v == 999.0).unwrap() as i32);
     }
 }

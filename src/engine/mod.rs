@@ -39,20 +39,25 @@ pub struct RunEntry {
     pub model: ModelInfo,
     pub engine: EngineKind,
     pub settings: Settings,
+    /// Which of the run's prompts this entry answers (None: all of them);
+    /// `versus run --resume` skips the pairs already done.
+    #[serde(skip)]
+    pub prompts: Option<Vec<usize>>,
 }
 
-/// A prompt for every entry, in order.
+/// Prompts for every entry. Each entry's model is loaded once and answers
+/// all its prompts before it is unloaded (batch runs); the TUI sends one.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub id: RunId,
-    pub prompt: String,
+    pub prompts: Vec<String>,
     pub entries: Vec<RunEntry>,
     /// Set to stop the run: checked on every token and between models.
     pub cancel: Arc<AtomicBool>,
 }
 
 /// Why generation ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The model produced an end-of-generation token.
@@ -82,7 +87,8 @@ impl StopReason {
 }
 
 /// The numbers of one model's turn in a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+#[serde(default)]
 pub struct Stats {
     pub load_ms: f64,
     pub prompt_tokens: u64,
@@ -136,6 +142,8 @@ pub struct EngineEvent {
     pub run: RunId,
     /// The entry's position in the run (for `RunDone`, the number of entries).
     pub slot: usize,
+    /// Which of the run's prompts (always 0 outside batch runs).
+    pub prompt: usize,
     pub kind: EventKind,
 }
 
@@ -169,6 +177,19 @@ pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
             other.label()
         ))),
     }
+}
+
+/// Index of the largest logit, the first one on ties (as llama.cpp's greedy).
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0usize;
+    let mut best_v = f32::NEG_INFINITY;
+    for (i, &v) in logits.iter().enumerate() {
+        if v > best_v {
+            best_v = v;
+            best = i;
+        }
+    }
+    best as u32
 }
 
 /// One thread per physical core unless configured.

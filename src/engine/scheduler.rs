@@ -68,23 +68,32 @@ impl Drop for Engine {
     }
 }
 
-fn send(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, kind: EventKind) {
-    let _ = events.send(EngineEvent { run, slot, kind });
+fn send(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, prompt: usize, kind: EventKind) {
+    let _ = events.send(EngineEvent { run, slot, prompt, kind });
 }
 
 /// Run every entry of `req` in order, reporting through `events`.
 pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
-    for slot in 0..req.entries.len() {
-        send(events, req.id, slot, EventKind::Queued);
+    let prompts_of = |e: &RunEntry| -> Vec<usize> {
+        e.prompts.clone().unwrap_or_else(|| (0..req.prompts.len()).collect())
+    };
+    for (slot, e) in req.entries.iter().enumerate() {
+        send(events, req.id, slot, prompts_of(e).first().copied().unwrap_or(0), EventKind::Queued);
     }
     for (slot, entry) in req.entries.iter().enumerate() {
-        if req.cancel.load(Ordering::Relaxed) {
-            send(events, req.id, slot, EventKind::Cancelled { stats: None });
+        let prompts = prompts_of(entry);
+        if prompts.is_empty() {
             continue;
         }
-        run_entry(req, slot, entry, events, mem);
+        if req.cancel.load(Ordering::Relaxed) {
+            for p in prompts {
+                send(events, req.id, slot, p, EventKind::Cancelled { stats: None });
+            }
+            continue;
+        }
+        run_entry(req, slot, entry, &prompts, events, mem);
     }
-    send(events, req.id, req.entries.len(), EventKind::RunDone);
+    send(events, req.id, req.entries.len(), 0, EventKind::RunDone);
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -94,23 +103,29 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// Load `entry` once, answer each of `prompts`, unload.
 fn run_entry(
     req: &RunRequest,
     slot: usize,
     entry: &RunEntry,
+    prompts: &[usize],
     events: &UnboundedSender<EngineEvent>,
     mem: &MemoryConfig,
 ) {
-    let fail = |error: Error, stats: Option<Stats>| {
+    let first = prompts[0];
+    // A model that cannot load fails every prompt it was to answer.
+    let fail_all = |error: Error| {
         tracing::warn!(model = %entry.label, %error, "model failed");
-        send(events, req.id, slot, EventKind::Failed { error, stats });
+        for &p in prompts {
+            send(events, req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
+        }
     };
     if let Some(why) = &entry.model.error {
-        return fail(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() }, None);
+        return fail_all(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
     }
-    send(events, req.id, slot, EventKind::Loading);
+    send(events, req.id, slot, first, EventKind::Loading);
     if let Err(e) = memory::check(entry, mem) {
-        return fail(e, None);
+        return fail_all(e);
     }
 
     memory::trim();
@@ -121,27 +136,67 @@ fn run_entry(
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
     let mut backend = match loaded {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) => return fail(e, None),
+        Ok(Err(e)) => return fail_all(e),
         Err(p) => {
-            return fail(
-                Error::ModelLoad { model: entry.label.clone(), reason: format!("the engine panicked: {}", panic_message(&*p)) },
-                None,
-            );
+            return fail_all(Error::ModelLoad {
+                model: entry.label.clone(),
+                reason: format!("the engine panicked: {}", panic_message(&*p)),
+            });
         }
     };
-    send(events, req.id, slot, EventKind::Loaded { load_ms, rss_bytes: memory::rss_bytes().saturating_sub(rss_before) });
+    let rss_loaded = memory::rss_bytes().saturating_sub(rss_before);
+    send(events, req.id, slot, first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
 
+    let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
+    for (i, &p) in prompts.iter().enumerate() {
+        if req.cancel.load(Ordering::Relaxed) {
+            for &rest in &prompts[i..] {
+                send(events, req.id, slot, rest, EventKind::Cancelled { stats: None });
+            }
+            break;
+        }
+        let prompt = req.prompts.get(p).map(String::as_str).unwrap_or_default();
+        let (result, stats) = generate_one(events, req, slot, p, entry, backend.as_mut(), prompt, load_ms, rss_before);
+        if i + 1 < prompts.len() {
+            report(events, req.id, slot, p, entry, result, stats, memory::rss_bytes());
+        } else {
+            last = Some((p, result, stats));
+        }
+        memory::reset_peak();
+    }
+
+    // Unload before reporting the last prompt, so its stats can say whether
+    // the model's memory came back.
+    drop(backend);
+    memory::trim();
+    if let Some((p, result, stats)) = last {
+        report(events, req.id, slot, p, entry, result, stats, memory::rss_bytes());
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate_one(
+    events: &UnboundedSender<EngineEvent>,
+    req: &RunRequest,
+    slot: usize,
+    prompt_index: usize,
+    entry: &RunEntry,
+    backend: &mut dyn super::Backend,
+    prompt: &str,
+    load_ms: f64,
+    rss_before: u64,
+) -> (Result<(), Error>, Stats) {
     let params = &entry.settings.generation;
     let seed = params.seed.unwrap_or_else(rand_seed);
     let timeout = entry.settings.backend.timeout_secs;
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
     let mut stats = Stats { load_ms, seed: Some(seed), rss_before_bytes: rss_before, ..Stats::default() };
 
-    let mut emit = |kind: EventKind| send(events, req.id, slot, kind);
+    let mut emit = |kind: EventKind| send(events, req.id, slot, prompt_index, kind);
     let mut sink = Sink::new(&mut emit, &req.cancel, deadline, params.max_tokens, &params.stop);
     let t_gen = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let rendered = backend.render(&req.prompt, params)?;
+        let rendered = backend.render(prompt, params)?;
         stats.rendered_prompt = rendered.clone();
         backend.generate(&rendered, params, seed, &mut sink)
     }));
@@ -173,30 +228,39 @@ fn run_entry(
     }
     stats.total_ms = load_ms + gen_ms;
     stats.peak_rss_bytes = memory::peak_rss_bytes();
+    stats.stop_reason = Some(match (&result, reason) {
+        (Err(_), _) => StopReason::Error,
+        (Ok(_), r) => r,
+    });
+    (result.map(|_| ()), stats)
+}
 
-    // Unload before reporting, so the stats can say whether memory came back.
-    drop(backend);
-    memory::trim();
-    stats.rss_after_bytes = memory::rss_bytes();
-
-    match (result, reason) {
-        (Err(e), _) => {
-            stats.stop_reason = Some(StopReason::Error);
-            fail(e, Some(stats));
+/// Send the final event of one (model, prompt) pair.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    events: &UnboundedSender<EngineEvent>,
+    run: u64,
+    slot: usize,
+    prompt: usize,
+    entry: &RunEntry,
+    result: Result<(), Error>,
+    mut stats: Stats,
+    rss_after: u64,
+) {
+    stats.rss_after_bytes = rss_after;
+    let kind = match (result, stats.stop_reason.clone()) {
+        (Err(error), _) => {
+            tracing::warn!(model = %entry.label, %error, "generation failed");
+            EventKind::Failed { error, stats: Some(stats) }
         }
-        (Ok(_), StopReason::Cancelled) => {
-            stats.stop_reason = Some(StopReason::Cancelled);
-            send(events, req.id, slot, EventKind::Cancelled { stats: Some(stats) });
-        }
-        (Ok(_), StopReason::Timeout) => {
-            stats.stop_reason = Some(StopReason::Timeout);
-            fail(Error::GenerationTimeout { secs: timeout }, Some(stats));
-        }
-        (Ok(_), reason) => {
-            stats.stop_reason = Some(reason);
-            send(events, req.id, slot, EventKind::Finished { stats });
-        }
-    }
+        (Ok(()), Some(StopReason::Cancelled)) => EventKind::Cancelled { stats: Some(stats) },
+        (Ok(()), Some(StopReason::Timeout)) => EventKind::Failed {
+            error: Error::GenerationTimeout { secs: entry.settings.backend.timeout_secs },
+            stats: Some(stats),
+        },
+        (Ok(()), _) => EventKind::Finished { stats },
+    };
+    send(events, run, slot, prompt, kind);
 }
 
 /// A seed from the clock and the process id; good enough to vary runs, and

@@ -81,6 +81,8 @@ pub struct Sink<'a> {
     tokens: u64,
     text_len: usize,
     reason: Option<StopReason>,
+    /// The ids generated, in order (tests compare engines by them).
+    ids: Vec<u32>,
 }
 
 impl<'a> Sink<'a> {
@@ -103,6 +105,7 @@ impl<'a> Sink<'a> {
             tokens: 0,
             text_len: 0,
             reason: None,
+            ids: Vec::new(),
         }
     }
 
@@ -125,9 +128,10 @@ impl<'a> Sink<'a> {
         false
     }
 
-    /// One generated token, as the complete UTF-8 text it finished (possibly
-    /// empty while a multi-byte character is still incomplete).
-    pub fn token(&mut self, piece: &str) -> Flow {
+    /// One generated token, with the complete UTF-8 text it finished
+    /// (possibly empty while a multi-byte character is still incomplete).
+    pub fn token(&mut self, id: u32, piece: &str) -> Flow {
+        self.ids.push(id);
         let now = Instant::now();
         self.first_at.get_or_insert(now);
         self.last_at = Some(now);
@@ -176,6 +180,17 @@ impl<'a> Sink<'a> {
 
     pub fn tokens(&self) -> u64 {
         self.tokens
+    }
+
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// Text that completes after the last token (a dangling partial
+    /// character) is sent without counting as a token.
+    pub fn flush_text(&mut self, text: &str) {
+        let (text, _) = self.stop.push(text);
+        self.send(text);
     }
 
     pub fn ttft_ms(&self) -> Option<f64> {
@@ -232,9 +247,9 @@ mod tests {
         let mut got = Vec::new();
         let mut emit = |e: EventKind| got.push(e);
         let mut sink = Sink::new(&mut emit, &cancel, None, 3, &[]);
-        assert_eq!(sink.token("a"), Flow::Continue);
-        assert_eq!(sink.token(""), Flow::Continue);
-        assert_eq!(sink.token("c"), Flow::Stop);
+        assert_eq!(sink.token(1, "a"), Flow::Continue);
+        assert_eq!(sink.token(2, ""), Flow::Continue);
+        assert_eq!(sink.token(3, "c"), Flow::Stop);
         assert_eq!(sink.finish(false), StopReason::MaxTokens);
         drop(sink);
         assert_eq!(got.len(), 2);
@@ -246,9 +261,9 @@ mod tests {
         let mut n = 0;
         let mut emit = |_e: EventKind| n += 1;
         let mut sink = Sink::new(&mut emit, &cancel, None, 100, &[]);
-        assert_eq!(sink.token("a"), Flow::Continue);
+        assert_eq!(sink.token(1, "a"), Flow::Continue);
         cancel.store(true, Ordering::Relaxed);
-        assert_eq!(sink.token("b"), Flow::Stop);
+        assert_eq!(sink.token(2, "b"), Flow::Stop);
         assert_eq!(sink.finish(false), StopReason::Cancelled);
         drop(sink);
         assert_eq!(n, 1);

@@ -74,6 +74,33 @@ fn strftime_now(fmt: &str) -> Result<String, minijinja::Error> {
     String::from_utf8(buf).map_err(|_| bad())
 }
 
+/// A model's template as loaded: absent, usable, or broken (with why).
+pub type Loaded = Option<Result<ChatTemplate, String>>;
+
+/// The prompt as a model receives it, the same for every engine: through
+/// the chat template with the system prompt, unless the run is raw or the
+/// model has none; a model without a template gets the system prompt in
+/// front of the prompt rather than losing it.
+pub fn render(template: &Loaded, prompt: &str, params: &crate::params::GenerationParams) -> Result<String, Error> {
+    match (template, params.raw) {
+        (Some(Ok(t)), false) => t.render(&params.system_prompt, prompt),
+        (Some(Err(e)), false) => Err(Error::Tokenization(format!("{e}; use raw mode to bypass it"))),
+        (None, false) if !params.system_prompt.is_empty() => Ok(format!("{}\n\n{prompt}", params.system_prompt)),
+        _ => Ok(prompt.to_string()),
+    }
+}
+
+/// Refuse a prompt that leaves no room to generate in the context.
+pub fn check_fits(prompt_tokens: usize, n_ctx: usize) -> Result<(), Error> {
+    match prompt_tokens {
+        0 => Err(Error::Tokenization("the prompt is empty".into())),
+        n if n >= n_ctx => Err(Error::Tokenization(format!(
+            "the prompt is {n} tokens but the context holds {n_ctx}; raise backend.context_size or shorten the prompt"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Whether text produced by a template already starts with the BOS token,
 /// in which case the tokenizer must not add another.
 pub fn starts_with_bos(text: &str, bos: &str) -> bool {

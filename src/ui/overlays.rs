@@ -17,7 +17,47 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Overlay::Help(scroll) => help(frame, app, *scroll),
         Overlay::Params(p) => params(frame, app, p),
         Overlay::ConfirmQuit => confirm(frame),
+        Overlay::History(h) => history(frame, h),
     }
+}
+
+fn history(frame: &mut Frame<'_>, h: &crate::app::HistoryView) {
+    let area = centered(frame.area(), 110, frame.area().height.saturating_sub(4).max(8));
+    frame.render_widget(Clear, area);
+    let visible = h.visible();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" filter: ", Style::new().fg(Color::DarkGray)),
+        Span::styled(format!("{}▏", h.filter), Style::new().fg(Color::Yellow)),
+        Span::styled(format!("   {} of {}", visible.len(), h.items.len()), Style::new().fg(Color::DarkGray)),
+    ])];
+    lines.push(Line::from(""));
+    if h.items.is_empty() {
+        lines.push(Line::from(" No saved comparisons yet: every run is saved as it streams."));
+    }
+    let rows = area.height.saturating_sub(5) as usize;
+    let start = h.cursor.saturating_sub(rows.saturating_sub(1));
+    for (i, r) in visible.iter().enumerate().skip(start).take(rows) {
+        let style = if i == h.cursor { Style::new().bg(Color::DarkGray) } else { Style::new() };
+        let when: String = r.started_at.chars().take(16).collect::<String>().replace('T', " ");
+        let prompt: String = r.prompt.replace('\n', " ").chars().take(44).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!(" #{:<5}", r.id), style.fg(Color::Cyan)),
+            Span::styled(format!("{when}  "), style.fg(Color::Gray)),
+            Span::styled(format!("{:<11}", r.state.as_str()), style.fg(match r.state {
+                crate::store::RunState::Complete => Color::Green,
+                crate::store::RunState::Failed => Color::Red,
+                crate::store::RunState::Interrupted => Color::Yellow,
+                _ => Color::Magenta,
+            })),
+            Span::styled(format!("{prompt:<45}"), style),
+            Span::styled(r.models.join(", "), style.fg(Color::DarkGray)),
+        ]));
+    }
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(" Saved comparisons · type to filter · Enter opens · Ctrl-R reruns on the selected models · Ctrl-O on its own · Esc ")
+        .border_style(Style::new().fg(Color::Cyan));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

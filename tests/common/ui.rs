@@ -65,7 +65,7 @@ pub fn typ(app: &mut App, text: &str) {
 }
 
 pub fn engine(app: &mut App, run: u64, slot: usize, kind: EventKind) {
-    app.handle(Event::Engine(EngineEvent { run, slot, kind }));
+    app.handle(Event::Engine(EngineEvent { run, slot, prompt: 0, kind }));
 }
 
 pub fn stats(tokens: u64, tps: f64) -> Stats {

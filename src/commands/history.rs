@@ -1,0 +1,115 @@
+//! `versus history`: list, show, export and remove saved comparisons.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::store::export::{self, Format};
+use crate::store::Store;
+
+use super::{Context, exit};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HistoryCmd {
+    /// List saved comparisons, newest first
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// How many to list
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Print a comparison as text
+    Show { id: i64 },
+    /// Export a comparison
+    Export {
+        id: i64,
+        #[arg(long, value_enum, default_value = "md")]
+        format: Format,
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Delete a comparison
+    Rm { id: i64 },
+}
+
+pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
+    let path = ctx.dirs.history_db();
+    let mut store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("versus: cannot open the history store: {e}");
+            return exit::MODEL_FAILED;
+        }
+    };
+    let missing = |id: i64| {
+        eprintln!("versus: no comparison #{id} (see `versus history list`)");
+        exit::USAGE
+    };
+    let db_err = |e: rusqlite::Error| {
+        eprintln!("versus: history store: {e}");
+        exit::MODEL_FAILED
+    };
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        HistoryCmd::List { json, limit } => {
+            let runs = match store.list(*limit) {
+                Ok(r) => r,
+                Err(e) => return db_err(e),
+            };
+            if *json {
+                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+            } else if runs.is_empty() {
+                let _ = writeln!(out, "No saved comparisons yet ({}).", path.display());
+            } else {
+                let _ = writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  MODELS", "ID", "STARTED", "STATE", "PROMPT");
+                for r in runs {
+                    let prompt: String = r.prompt.replace('\n', " ").chars().take(40).collect();
+                    let started: String = r.started_at.chars().take(19).collect::<String>().replace('T', " ");
+                    let _ = writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  {}", r.id, started, r.state.as_str(), prompt, r.models.join(", "));
+                }
+            }
+            exit::OK
+        }
+        HistoryCmd::Show { id } => match store.get(*id) {
+            Ok(Some(run)) => {
+                let _ = write!(out, "{}", export::text(&run));
+                exit::OK
+            }
+            Ok(None) => missing(*id),
+            Err(e) => db_err(e),
+        },
+        HistoryCmd::Export { id, format, out: file } => match store.get(*id) {
+            Ok(Some(run)) => {
+                let text = export::render(&run, *format);
+                match file {
+                    Some(f) => match std::fs::write(f, text) {
+                        Ok(()) => {
+                            eprintln!("exported #{id} to {}", f.display());
+                            exit::OK
+                        }
+                        Err(e) => {
+                            eprintln!("versus: {}: {e}", f.display());
+                            exit::MODEL_FAILED
+                        }
+                    },
+                    None => {
+                        let _ = out.write_all(text.as_bytes());
+                        exit::OK
+                    }
+                }
+            }
+            Ok(None) => missing(*id),
+            Err(e) => db_err(e),
+        },
+        HistoryCmd::Rm { id } => match store.remove(*id) {
+            Ok(true) => {
+                let _ = writeln!(out, "removed #{id}");
+                exit::OK
+            }
+            Ok(false) => missing(*id),
+            Err(e) => db_err(e),
+        },
+    }
+}

@@ -1,0 +1,284 @@
+//! candle: Hugging Face safetensors folders and GGUF files, on the CPU or,
+//! when compiled with `cuda`/`metal`, a GPU.
+//!
+//! Same trait, scheduler, events and stats as llama.cpp. The tokenizer of a
+//! GGUF file is built from its own metadata (see `tokenizer`), so that the
+//! same file gives the same token ids through both engines; text streams
+//! through tokenizers' `DecodeStream`, which emits only complete UTF-8.
+
+mod gemma3_gguf;
+mod model;
+pub mod tokenizer;
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+
+use super::sink::{Flow, Sink};
+use super::template::ChatTemplate;
+use super::{Backend, PromptReport};
+use crate::catalog::gguf::{Arrays, Header};
+use crate::catalog::{Format, ModelInfo};
+use crate::error::Error;
+use crate::params::{self, BackendSettings, GenerationParams};
+
+pub use model::normalise_config;
+use model::Model;
+use tokenizer::{Tok, first_line};
+
+pub struct CandleBackend {
+    model: Model,
+    tok: Tok,
+    template: super::template::Loaded,
+    device: Device,
+    max_len: usize,
+}
+
+/// The device the settings ask for; `auto` is CUDA or Metal when compiled
+/// in and present, else the CPU.
+pub fn device(setting: params::Device) -> Result<Device, String> {
+    match setting {
+        params::Device::Cpu => Ok(Device::Cpu),
+        params::Device::Cuda => Device::new_cuda(0).map_err(|e| format!("no CUDA device: {}", first_line(&e))),
+        params::Device::Metal => Device::new_metal(0).map_err(|e| format!("no Metal device: {}", first_line(&e))),
+        params::Device::Auto => {
+            if candle_core::utils::cuda_is_available() {
+                if let Ok(d) = Device::new_cuda(0) {
+                    return Ok(d);
+                }
+            }
+            if candle_core::utils::metal_is_available() {
+                if let Ok(d) = Device::new_metal(0) {
+                    return Ok(d);
+                }
+            }
+            Ok(Device::Cpu)
+        }
+    }
+}
+
+/// f32 on the CPU (bf16 runs 4–5× slower there); the checkpoint's own dtype
+/// on a GPU, unless the settings say otherwise.
+fn dtype(setting: params::DType, checkpoint: Option<&str>, device: &Device) -> DType {
+    match setting {
+        params::DType::F32 => DType::F32,
+        params::DType::F16 => DType::F16,
+        params::DType::Bf16 => DType::BF16,
+        params::DType::Auto if device.is_cpu() => DType::F32,
+        params::DType::Auto => match checkpoint {
+            Some("bfloat16") | Some("BF16") => DType::BF16,
+            Some("float16") | Some("F16") => DType::F16,
+            _ => DType::F32,
+        },
+    }
+}
+
+fn chat_template(source: Option<String>, tok: &Tok) -> super::template::Loaded {
+    source.map(|src| ChatTemplate::new(&src, &tok.bos_text, &tok.eos_text).map_err(|e| e.to_string()))
+}
+
+/// A Hugging Face folder's chat template: `chat_template.jinja`, else the
+/// `chat_template` of `tokenizer_config.json` (a string, or a list of named
+/// templates of which "default" is used).
+fn folder_template(dir: &std::path::Path) -> Option<String> {
+    if let Ok(t) = std::fs::read_to_string(dir.join("chat_template.jinja")) {
+        return Some(t);
+    }
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer_config.json")).ok()?).ok()?;
+    match cfg.get("chat_template")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(list) => list
+            .iter()
+            .find(|t| t.get("name").and_then(|n| n.as_str()) == Some("default"))
+            .and_then(|t| t.get("template"))
+            .and_then(|t| t.as_str())
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+impl CandleBackend {
+    pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<CandleBackend, Error> {
+        let fail = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
+        let device = device(settings.device).map_err(fail)?;
+        let threads = super::effective_threads(settings.threads);
+        // candle's CPU kernels read this once, when its thread pool starts.
+        if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+            // SAFETY: set on the inference thread before candle starts its pool;
+            // no other thread reads the environment concurrently at this point.
+            unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
+        }
+        let max_len = match settings.context_size {
+            0 => info.context_length.unwrap_or(4096) as usize,
+            n => n as usize,
+        };
+        match info.format {
+            Format::Gguf => {
+                let header = Header::read(&info.path, Arrays::Keep).map_err(fail)?;
+                header.check_bounds().map_err(fail)?;
+                let arch = header.architecture().unwrap_or_default().to_string();
+                let tok = tokenizer::from_gguf(&info.path, &header).map_err(fail)?;
+                let model = model::load_gguf(&info.path, &arch, &device, max_len).map_err(fail)?;
+                let template = chat_template(header.str("tokenizer.chat_template").map(str::to_string), &tok);
+                Ok(CandleBackend { model, tok, template, device, max_len })
+            }
+            Format::Safetensors | Format::Pytorch => {
+                let dir = &info.path;
+                let mut cfg = crate::catalog::hf::read_config(dir).map_err(fail)?;
+                let declared = cfg
+                    .get("model_type")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .or_else(|| cfg.get("architectures").and_then(|a| a.get(0)).and_then(|v| v.as_str()).map(str::to_string))
+                    .unwrap_or_default();
+                let model_type = super::support::hf_model_type(&declared).ok_or_else(|| {
+                    Error::UnsupportedFormat(format!(
+                        "{}: architecture `{declared}` is not one candle runs here ({})",
+                        info.name,
+                        super::support::CANDLE_HF.join(", ")
+                    ))
+                })?;
+                normalise_config(model_type, &mut cfg);
+                let checkpoint = cfg.get("torch_dtype").or_else(|| cfg.get("dtype")).and_then(|v| v.as_str());
+                let dt = dtype(settings.dtype, checkpoint, &device);
+                let tok = tokenizer::from_folder(dir, &cfg).map_err(fail)?;
+                let model = model::load_hf(dir, model_type, &cfg, dt, &device).map_err(fail)?;
+                let template = chat_template(folder_template(dir), &tok);
+                Ok(CandleBackend { model, tok, template, device, max_len })
+            }
+        }
+    }
+
+    /// Token ids for `text` exactly as generation would feed them.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, Error> {
+        self.tok.encode(text).map_err(Error::Tokenization)
+    }
+
+    /// Teacher forcing, for comparing engines: feed `prompt` then `forced`
+    /// one token at a time, returning the greedy token at each position
+    /// after the prompt.
+    pub fn forced_greedy(&mut self, prompt: &str, forced: &[u32]) -> Result<Vec<u32>, Error> {
+        let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
+        let tokens = self.tokenize(prompt)?;
+        self.model.clear(&self.device).map_err(inference)?;
+        let input = Tensor::new(tokens.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
+        let mut logits = self.model.forward(&input, 0).map_err(inference)?;
+        let mut out = Vec::with_capacity(forced.len() + 1);
+        for (i, &t) in forced.iter().enumerate() {
+            out.push(crate::engine::argmax(&logits));
+            let input = Tensor::new(&[t], &self.device).and_then(|x| x.unsqueeze(0)).map_err(inference)?;
+            logits = self.model.forward(&input, tokens.len() + i).map_err(inference)?;
+        }
+        out.push(crate::engine::argmax(&logits));
+        Ok(out)
+    }
+}
+
+/// min_p: drop tokens whose probability is below `min_p` times the top one,
+/// by setting their logits to -inf (candle's LogitsProcessor has no min_p).
+fn apply_min_p(logits: &mut [f32], min_p: f32, temperature: f32) {
+    if min_p <= 0.0 || temperature <= 0.0 {
+        return;
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // p_i / p_max = exp((l_i - l_max) / T) < min_p  ⇔  l_i < l_max + T·ln(min_p)
+    let cut = max + temperature * min_p.ln();
+    for l in logits.iter_mut() {
+        if *l < cut {
+            *l = f32::NEG_INFINITY;
+        }
+    }
+}
+
+impl Backend for CandleBackend {
+    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+        super::template::render(&self.template, prompt, params)
+    }
+
+    fn generate(
+        &mut self,
+        rendered: &str,
+        params: &GenerationParams,
+        seed: u32,
+        sink: &mut Sink<'_>,
+    ) -> Result<PromptReport, Error> {
+        let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
+        let tokens = self.tokenize(rendered)?;
+        super::template::check_fits(tokens.len(), self.max_len)?;
+        self.model.clear(&self.device).map_err(inference)?;
+        let sampling = if params.temperature <= 0.0 {
+            Sampling::ArgMax
+        } else {
+            let t = f64::from(params.temperature);
+            let k = params.top_k as usize;
+            let p = f64::from(params.top_p);
+            match (k > 0, p < 1.0) {
+                (true, true) => Sampling::TopKThenTopP { k, p, temperature: t },
+                (true, false) => Sampling::TopK { k, temperature: t },
+                (false, true) => Sampling::TopP { p, temperature: t },
+                (false, false) => Sampling::All { temperature: t },
+            }
+        };
+        let mut processor = LogitsProcessor::from_sampling(u64::from(seed), sampling);
+        let mut decoder = self.tok.tokenizer.decode_stream(true);
+        let mut history: Vec<u32> = tokens.clone();
+
+        sink.start();
+        let t0 = Instant::now();
+        let input = Tensor::new(tokens.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
+        let mut logits = self.model.forward(&input, 0).map_err(inference)?;
+        let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let mut pos = tokens.len();
+        let mut eos = false;
+        loop {
+            if params.repeat_penalty != 1.0 && params.repeat_last_n > 0 {
+                let start = history.len().saturating_sub(params.repeat_last_n as usize);
+                let mut seen = std::collections::HashSet::new();
+                for &t in &history[start..] {
+                    if let Some(l) = logits.get_mut(t as usize) {
+                        if seen.insert(t) {
+                            *l = if *l >= 0.0 { *l / params.repeat_penalty } else { *l * params.repeat_penalty };
+                        }
+                    }
+                }
+            }
+            apply_min_p(&mut logits, params.min_p, params.temperature);
+            let n = logits.len();
+            let t = Tensor::from_vec(std::mem::take(&mut logits), n, &Device::Cpu).map_err(inference)?;
+            let next = processor.sample(&t).map_err(inference)?;
+            if self.tok.eos_ids.contains(&next) {
+                eos = true;
+                break;
+            }
+            history.push(next);
+            let text = decoder.step(next).map_err(|e| Error::Inference(first_line(&*e)))?.unwrap_or_default();
+            if sink.token(next, &text) == Flow::Stop {
+                break;
+            }
+            if pos + 1 >= self.max_len {
+                sink.context_full();
+                break;
+            }
+            let input = Tensor::new(&[next], &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
+            logits = self.model.forward(&input, pos).map_err(inference)?;
+            pos += 1;
+        }
+        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_p_keeps_tokens_near_the_top() {
+        let mut l = vec![0.0, -0.5, -5.0, 1.0];
+        apply_min_p(&mut l, 0.1, 1.0);
+        assert_eq!(l[3], 1.0);
+        assert_eq!(l[0], 0.0);
+        assert_eq!(l[1], -0.5);
+        assert_eq!(l[2], f32::NEG_INFINITY);
+    }
+}

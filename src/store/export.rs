@@ -1,0 +1,195 @@
+//! Exports of a stored run: Markdown that reads well on GitHub, JSON that
+//! round-trips through serde, CSV for spreadsheets, plain text for terminals.
+
+use std::fmt::Write as _;
+
+use super::StoredRun;
+use crate::error::human_bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Json,
+    Csv,
+    Txt,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Md => "md",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Txt => "txt",
+        }
+    }
+}
+
+pub fn render(run: &StoredRun, format: Format) -> String {
+    match format {
+        Format::Md => markdown(run),
+        Format::Json => serde_json::to_string_pretty(run).unwrap_or_default() + "\n",
+        Format::Csv => csv(run),
+        Format::Txt => text(run),
+    }
+}
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.0} ms") }
+}
+
+fn quote_block(text: &str) -> String {
+    text.lines().map(|l| if l.is_empty() { ">".to_string() } else { format!("> {l}") }).collect::<Vec<_>>().join("\n")
+}
+
+/// A fence longer than any run of backticks in `text`.
+fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+pub fn markdown(run: &StoredRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# versus comparison #{}\n", run.id);
+    let _ = writeln!(out, "{} · {} model{} · {}\n", run.started_at, run.outputs.len(), if run.outputs.len() == 1 { "" } else { "s" }, run.state.as_str());
+    let _ = writeln!(out, "**Prompt**\n\n{}\n", quote_block(&run.prompt));
+    if !run.system_prompt.is_empty() {
+        let _ = writeln!(out, "**System prompt**\n\n{}\n", quote_block(&run.system_prompt));
+    }
+    for o in &run.outputs {
+        let _ = writeln!(out, "## {}. {} · {}\n", o.slot + 1, o.label, o.model.engine);
+        if !o.text.is_empty() {
+            let f = fence(&o.text);
+            let _ = writeln!(out, "{f}text\n{}\n{f}\n", o.text.trim_end_matches('\n'));
+        }
+        if let Some(e) = &o.error {
+            let _ = writeln!(out, "> **{}:** {e}\n", if o.status == "failed" { "Failed" } else { "Note" });
+        }
+        let _ = writeln!(out, "| load | first token | prompt | generation | tokens | peak memory | stop |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        match &o.stats {
+            Some(s) => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} tok · {:.0} tok/s | {:.1} tok/s | {} | {} | {} |",
+                    ms(s.load_ms),
+                    s.ttft_ms.map_or_else(|| "–".into(), ms),
+                    s.prompt_tokens,
+                    s.prompt_tps,
+                    s.decode_tps,
+                    s.generated_tokens,
+                    human_bytes(s.peak_rss_bytes),
+                    s.stop_reason.as_ref().map_or_else(|| o.status.clone(), |r| r.label())
+                );
+            }
+            None => {
+                let _ = writeln!(out, "| – | – | – | – | – | – | {} |", o.status);
+            }
+        }
+        let g = &o.settings.generation;
+        let seed = o.stats.as_ref().and_then(|s| s.seed).or(g.seed).map_or_else(|| "random".into(), |s| s.to_string());
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Settings</summary>\n\n| | |\n|---|---|\n| model | `{}` |\n| format | {} {} {} |\n| fingerprint | `{}` |\n| temperature | {} |\n| top_k / top_p / min_p | {} / {} / {} |\n| repeat penalty | {} over {} |\n| max tokens | {} |\n| seed | {} |\n| context | {} |\n| raw | {} |\n\n</details>\n",
+            o.model.path,
+            o.model.format,
+            o.model.architecture.as_deref().unwrap_or(""),
+            o.model.quantization.as_deref().unwrap_or(""),
+            o.model.fingerprint,
+            g.temperature,
+            g.top_k,
+            g.top_p,
+            g.min_p,
+            g.repeat_penalty,
+            g.repeat_last_n,
+            g.max_tokens,
+            seed,
+            o.settings.backend.context_size,
+            g.raw
+        );
+    }
+    let _ = writeln!(out, "<sub>versus {} · {} · {}</sub>", run.version, run.device, run.host);
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub fn csv(run: &StoredRun) -> String {
+    let mut out = String::from(
+        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,error,text\n",
+    );
+    for o in &run.outputs {
+        let s = o.stats.clone().unwrap_or_default();
+        let stop = s.stop_reason.as_ref().map(|r| r.label()).unwrap_or_default();
+        let fields = [
+            run.id.to_string(),
+            run.started_at.clone(),
+            run.prompt.clone(),
+            o.slot.to_string(),
+            o.label.clone(),
+            o.model.name.clone(),
+            o.model.engine.clone(),
+            o.model.path.clone(),
+            o.status.clone(),
+            stop,
+            format!("{:.1}", s.load_ms),
+            s.ttft_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
+            s.prompt_tokens.to_string(),
+            format!("{:.2}", s.prompt_tps),
+            s.generated_tokens.to_string(),
+            format!("{:.2}", s.decode_tps),
+            s.peak_rss_bytes.to_string(),
+            s.seed.map(|x| x.to_string()).unwrap_or_default(),
+            o.error.clone().unwrap_or_default(),
+            o.text.clone(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+pub fn text(run: &StoredRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Comparison #{} · {} · {}", run.id, run.started_at, run.state.as_str());
+    let _ = writeln!(out, "Prompt: {}", run.prompt);
+    if !run.system_prompt.is_empty() {
+        let _ = writeln!(out, "System: {}", run.system_prompt);
+    }
+    for o in &run.outputs {
+        let _ = writeln!(out, "\n── {} · {} · {} ──", o.label, o.model.engine, o.status);
+        if !o.text.is_empty() {
+            let _ = writeln!(out, "{}", o.text.trim_end_matches('\n'));
+        }
+        if let Some(e) = &o.error {
+            let _ = writeln!(out, "[{e}]");
+        }
+        if let Some(s) = &o.stats {
+            let _ = writeln!(out, "[{}]", crate::commands::run::stats_line(s));
+        }
+    }
+    out
+}
+
+/// Write the Markdown and JSON exports of `run` into `dir`; returns both paths.
+pub fn write_files(run: &StoredRun, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let stamp: String = run.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let base = dir.join(format!("versus-{}-{stamp}", run.id));
+    let md = base.with_extension("md");
+    let json = base.with_extension("json");
+    std::fs::write(&md, markdown(run)).map_err(|e| format!("{}: {e}", md.display()))?;
+    std::fs::write(&json, render(run, Format::Json)).map_err(|e| format!("{}: {e}", json.display()))?;
+    Ok((md, json))
+}

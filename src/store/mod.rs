@@ -1,0 +1,374 @@
+//! The history store: every comparison, written to SQLite (WAL) as it
+//! streams, so that a dropped SSH session or a `kill -9` loses at most about
+//! a second of tokens and never corrupts the file.
+//!
+//! `Store` is the database (schema, migrations, reads for history and
+//! export); `recorder` runs the writes on their own thread so that disk I/O
+//! never stalls the UI or the engine.
+
+pub mod export;
+pub mod recorder;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Stats;
+use crate::params::Settings;
+
+/// The schema's migrations, applied in order; `PRAGMA user_version` says how
+/// many have run. Never edit one that shipped: add the next.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        prompt TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        version TEXT NOT NULL,
+        device TEXT NOT NULL DEFAULT '',
+        batch TEXT
+    );
+    CREATE TABLE outputs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        slot INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        model TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        rendered_prompt TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT,
+        stats TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, slot)
+    );
+    CREATE INDEX runs_started ON runs(started_at);",
+];
+
+/// Where a stored run stands. `Running` rows whose process is gone read as
+/// `Interrupted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Complete,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Complete => "complete",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> RunState {
+        match s {
+            "complete" => RunState::Complete,
+            "failed" => RunState::Failed,
+            "cancelled" => RunState::Cancelled,
+            "interrupted" => RunState::Interrupted,
+            _ => RunState::Running,
+        }
+    }
+}
+
+/// What is kept of a model: enough to know exactly which file ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelRecord {
+    pub name: String,
+    pub path: String,
+    pub format: String,
+    pub engine: String,
+    pub size_bytes: u64,
+    pub architecture: Option<String>,
+    pub quantization: Option<String>,
+    /// sha256 over the size and the first and last 4 MiB of every file: a
+    /// fingerprint that tells files apart without reading gigabytes.
+    pub fingerprint: String,
+}
+
+/// One model's answer in a stored run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredOutput {
+    pub slot: usize,
+    pub label: String,
+    pub model: ModelRecord,
+    pub settings: Settings,
+    pub rendered_prompt: String,
+    pub text: String,
+    /// queued, loading, generating, finished, failed, cancelled
+    pub status: String,
+    pub error: Option<String>,
+    pub stats: Option<Stats>,
+}
+
+/// A comparison as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRun {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub state: RunState,
+    pub prompt: String,
+    pub system_prompt: String,
+    pub version: String,
+    pub host: String,
+    pub device: String,
+    pub batch: Option<String>,
+    pub outputs: Vec<StoredOutput>,
+}
+
+/// A row of `history list`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub started_at: String,
+    pub state: RunState,
+    pub prompt: String,
+    pub models: Vec<String>,
+}
+
+pub struct Store {
+    conn: Connection,
+    pub path: PathBuf,
+}
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Whether process `pid` still exists on this machine.
+fn alive(pid: i64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate. Two versus processes may use
+    /// one store: WAL lets readers and a writer proceed, the busy timeout
+    /// waits out the other's write.
+    pub fn open(path: &Path) -> Result<Store, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let setup = || -> rusqlite::Result<()> {
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(())
+        };
+        setup().map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), String> {
+        let err = |e: rusqlite::Error| format!("{}: {e}", self.path.display());
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(format!(
+                "{} was written by a newer versus (schema {version}); this one knows {}",
+                self.path.display(),
+                MIGRATIONS.len()
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+            tx.execute_batch(sql).map_err(|e| e.to_string())?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| e.to_string())?;
+            tx.commit().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    pub fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Start a run; returns its id.
+    pub fn begin(&mut self, prompt: &str, system: &str, device: &str, batch: Option<&str>) -> rusqlite::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO runs (started_at, prompt, system_prompt, state, pid, host, version, device, batch)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8)",
+            params![now(), prompt, system, i64::from(std::process::id()), hostname(), env!("CARGO_PKG_VERSION"), device, batch],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn state_of(&self, state: &str, pid: i64, host: &str) -> RunState {
+        match RunState::parse(state) {
+            // Only this machine can tell whether the writer is still alive.
+            RunState::Running if host == hostname() && !alive(pid) => RunState::Interrupted,
+            s => s,
+        }
+    }
+
+    pub fn list(&self, limit: usize) -> rusqlite::Result<Vec<RunSummary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, r.started_at, r.state, r.pid, r.host, r.prompt,
+                    (SELECT group_concat(label, char(31)) FROM (SELECT label FROM outputs WHERE run_id = r.id ORDER BY slot))
+             FROM runs r ORDER BY r.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let state: String = r.get(2)?;
+            let pid: i64 = r.get(3)?;
+            let host: String = r.get(4)?;
+            let models: Option<String> = r.get(6)?;
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, state, pid, host, r.get::<_, String>(5)?, models))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, started_at, state, pid, host, prompt, models) = row?;
+            out.push(RunSummary {
+                id,
+                started_at,
+                state: self.state_of(&state, pid, &host),
+                prompt,
+                models: models.map(|m| m.split('\u{1f}').map(str::to_string).collect()).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn get(&self, id: i64) -> rusqlite::Result<Option<StoredRun>> {
+        let run = self
+            .conn
+            .query_row(
+                "SELECT id, started_at, finished_at, state, pid, host, prompt, system_prompt, version, device, batch FROM runs WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, String>(9)?,
+                        r.get::<_, Option<String>>(10)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, started_at, finished_at, state, pid, host, prompt, system_prompt, version, device, batch)) = run else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT slot, label, model, settings, rendered_prompt, text, status, error, stats FROM outputs WHERE run_id = ?1 ORDER BY slot",
+        )?;
+        let outputs = stmt
+            .query_map([id], |r| {
+                let model: String = r.get(2)?;
+                let settings: String = r.get(3)?;
+                let stats: Option<String> = r.get(8)?;
+                Ok(StoredOutput {
+                    slot: r.get::<_, i64>(0)? as usize,
+                    label: r.get(1)?,
+                    model: serde_json::from_str(&model).unwrap_or_default(),
+                    settings: serde_json::from_str(&settings).unwrap_or_default(),
+                    rendered_prompt: r.get(4)?,
+                    text: r.get(5)?,
+                    status: r.get(6)?,
+                    error: r.get(7)?,
+                    stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let state = self.state_of(&state, pid, &host);
+        Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs }))
+    }
+
+    pub fn remove(&mut self, id: i64) -> rusqlite::Result<bool> {
+        Ok(self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])? > 0)
+    }
+
+    /// Mark every run this process left running as interrupted.
+    pub fn interrupt_mine(&mut self) -> rusqlite::Result<usize> {
+        self.conn.execute(
+            "UPDATE runs SET state = 'interrupted', finished_at = ?1 WHERE state = 'running' AND pid = ?2 AND host = ?3",
+            params![now(), i64::from(std::process::id()), hostname()],
+        )
+    }
+}
+
+/// sha256 of the size and the first and last 4 MiB of each file.
+pub fn fingerprint(files: &[PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    const EDGE: u64 = 4 << 20;
+    let mut h = Sha256::new();
+    for f in files {
+        let Ok(mut file) = std::fs::File::open(f) else { continue };
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        h.update(size.to_le_bytes());
+        let mut buf = vec![0u8; EDGE.min(size) as usize];
+        if file.read_exact(&mut buf).is_ok() {
+            h.update(&buf);
+        }
+        if size > 2 * EDGE && file.seek(SeekFrom::Start(size - EDGE)).is_ok() {
+            let mut tail = vec![0u8; EDGE as usize];
+            if file.read_exact(&mut tail).is_ok() {
+                h.update(&tail);
+            }
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_lists_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite3");
+        let mut s = Store::open(&path).unwrap();
+        let id = s.begin("hello", "", "cpu", None).unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        let list = s.list(10).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].id, id);
+        assert_eq!(list[0].state, RunState::Running, "this process is alive");
+        let v: i64 = s.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn dead_writers_read_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+        let id = s.begin("x", "", "cpu", None).unwrap();
+        s.conn.execute("UPDATE runs SET pid = 999999999 WHERE id = ?1", [id]).unwrap();
+        assert_eq!(s.get(id).unwrap().unwrap().state, RunState::Interrupted);
+    }
+}

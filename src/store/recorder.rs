@@ -1,0 +1,299 @@
+//! Writing runs to the store as they stream, on a thread of its own.
+//!
+//! Token text is buffered and flushed at least once a second, and at the end
+//! of every model's answer, so a `kill -9` loses at most about a second of
+//! text. A store that cannot be written is reported once (`problem`) and the
+//! app keeps working without it.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::params;
+
+use super::{ModelRecord, Store, fingerprint, now};
+use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
+
+/// How often buffered text reaches the database.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+pub enum Msg {
+    /// A run starts: one stored run per prompt.
+    Begin { run: RunId, prompts: Vec<String>, system: String, entries: Vec<RunEntry>, batch: Option<String> },
+    Event(EngineEvent),
+    /// Flush everything and mark this process's unfinished runs interrupted
+    /// (SIGTERM, SIGHUP, Ctrl-C); answers when done.
+    Interrupt(mpsc::Sender<()>),
+    /// Flush everything; answers when done.
+    Flush(mpsc::Sender<()>),
+}
+
+struct Output {
+    text: String,
+    dirty: bool,
+}
+
+pub struct Recorder {
+    tx: mpsc::Sender<Msg>,
+    /// The first write error, for the UI to show once.
+    pub problem: Arc<Mutex<Option<String>>>,
+    /// Stored run ids by (engine run, prompt index).
+    pub ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>,
+}
+
+impl Recorder {
+    pub fn start(store: Store) -> std::io::Result<Recorder> {
+        let (tx, rx) = mpsc::channel();
+        let problem = Arc::new(Mutex::new(None));
+        let ids = Arc::new(Mutex::new(HashMap::new()));
+        let (p, i) = (problem.clone(), ids.clone());
+        std::thread::Builder::new().name("versus-store".into()).spawn(move || Writer::new(store, p, i).run(rx))?;
+        Ok(Recorder { tx, problem, ids })
+    }
+
+    pub fn send(&self, msg: Msg) {
+        let _ = self.tx.send(msg);
+    }
+
+    /// Flush, waiting at most `timeout` for the writer.
+    pub fn flush(&self, timeout: Duration) {
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Flush(tx));
+        let _ = rx.recv_timeout(timeout);
+    }
+
+    /// Flush and mark unfinished runs interrupted, waiting at most `timeout`.
+    pub fn interrupt(&self, timeout: Duration) {
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Interrupt(tx));
+        let _ = rx.recv_timeout(timeout);
+    }
+
+    pub fn stored_id(&self, run: RunId, prompt: usize) -> Option<i64> {
+        self.ids.lock().ok()?.get(&(run, prompt)).copied()
+    }
+}
+
+struct Writer {
+    store: Store,
+    problem: Arc<Mutex<Option<String>>>,
+    ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>,
+    outputs: HashMap<(i64, usize), Output>,
+    device: String,
+}
+
+fn device() -> String {
+    let gpus = crate::gpu::gpus();
+    match gpus.first() {
+        Some(g) if cfg!(feature = "cuda") => format!("cuda: {}", g.name),
+        _ => "cpu".into(),
+    }
+}
+
+/// What is recorded of a model: identity and a cheap content fingerprint.
+pub fn model_record(e: &RunEntry) -> ModelRecord {
+    let m = &e.model;
+    ModelRecord {
+        name: m.name.clone(),
+        path: m.path.display().to_string(),
+        format: m.format.label().into(),
+        engine: e.engine.label().into(),
+        size_bytes: m.size_bytes,
+        architecture: m.architecture.clone(),
+        quantization: m.quantization.clone(),
+        fingerprint: fingerprint(&m.files),
+    }
+}
+
+impl Writer {
+    fn new(store: Store, problem: Arc<Mutex<Option<String>>>, ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>) -> Writer {
+        Writer { store, problem, ids, outputs: HashMap::new(), device: device() }
+    }
+
+    fn report(&self, what: &str, e: impl std::fmt::Display) {
+        tracing::warn!("history store: {what}: {e}");
+        if let Ok(mut p) = self.problem.lock() {
+            p.get_or_insert_with(|| format!("history not saved ({}): {e}", self.store.path.display()));
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let mut last = Instant::now();
+        loop {
+            match rx.recv_timeout(FLUSH_EVERY) {
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.flush();
+                    break;
+                }
+            }
+            if last.elapsed() >= FLUSH_EVERY {
+                self.flush();
+                last = Instant::now();
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Begin { run, prompts, system, entries, batch } => self.begin(run, &prompts, &system, &entries, batch.as_deref()),
+            Msg::Event(ev) => self.event(ev),
+            Msg::Flush(ack) => {
+                self.flush();
+                let _ = ack.send(());
+            }
+            Msg::Interrupt(ack) => {
+                self.flush();
+                if let Err(e) = self.store.interrupt_mine() {
+                    self.report("marking runs interrupted", e);
+                }
+                let _ = ack.send(());
+            }
+        }
+    }
+
+    fn begin(&mut self, run: RunId, prompts: &[String], system: &str, entries: &[RunEntry], batch: Option<&str>) {
+        let records: Vec<ModelRecord> = entries.iter().map(model_record).collect();
+        for (p, prompt) in prompts.iter().enumerate() {
+            let result = (|| -> rusqlite::Result<i64> {
+                let id = self.store.begin(prompt, system, &self.device, batch)?;
+                let tx = self.store.conn().transaction()?;
+                for (slot, e) in entries.iter().enumerate() {
+                    if e.prompts.as_ref().is_some_and(|ps| !ps.contains(&p)) {
+                        continue;
+                    }
+                    tx.execute(
+                        "INSERT INTO outputs (run_id, slot, label, model, settings, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+                        params![
+                            id,
+                            slot as i64,
+                            e.label,
+                            serde_json::to_string(&records[slot]).unwrap_or_default(),
+                            serde_json::to_string(&e.settings).unwrap_or_default(),
+                            now()
+                        ],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(id)
+            })();
+            match result {
+                Ok(id) => {
+                    if let Ok(mut ids) = self.ids.lock() {
+                        ids.insert((run, p), id);
+                    }
+                }
+                Err(e) => self.report("starting a run", e),
+            }
+        }
+    }
+
+    fn id(&self, run: RunId, prompt: usize) -> Option<i64> {
+        self.ids.lock().ok()?.get(&(run, prompt)).copied()
+    }
+
+    fn status(&mut self, id: i64, slot: usize, status: &str) {
+        if let Err(e) = self.store.conn().execute(
+            "UPDATE outputs SET status = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
+            params![id, slot as i64, status, now()],
+        ) {
+            self.report("updating a status", e);
+        }
+    }
+
+    fn event(&mut self, ev: EngineEvent) {
+        if let EventKind::RunDone = ev.kind {
+            return self.run_done(ev.run);
+        }
+        let Some(id) = self.id(ev.run, ev.prompt) else { return };
+        let key = (id, ev.slot);
+        match &ev.kind {
+            EventKind::Queued | EventKind::RunDone => {}
+            EventKind::Loading => self.status(id, ev.slot, "loading"),
+            EventKind::Loaded { .. } => self.status(id, ev.slot, "generating"),
+            EventKind::Token { text } => {
+                let out = self.outputs.entry(key).or_insert(Output { text: String::new(), dirty: false });
+                out.text.push_str(text);
+                out.dirty = true;
+            }
+            EventKind::Finished { stats } => self.finish(key, "finished", None, Some(stats)),
+            EventKind::Failed { error, stats } => self.finish(key, "failed", Some(error.to_string()), stats.as_ref()),
+            EventKind::Cancelled { stats } => self.finish(key, "cancelled", None, stats.as_ref()),
+        }
+    }
+
+    fn finish(&mut self, key: (i64, usize), status: &str, error: Option<String>, stats: Option<&crate::engine::Stats>) {
+        let text = self.outputs.remove(&key).map(|o| o.text);
+        let result = self.store.conn().execute(
+            "UPDATE outputs SET status = ?3, error = ?4, stats = ?5,
+                    rendered_prompt = COALESCE(?6, rendered_prompt), text = COALESCE(?7, text), updated_at = ?8
+             WHERE run_id = ?1 AND slot = ?2",
+            params![
+                key.0,
+                key.1 as i64,
+                status,
+                error,
+                stats.map(|s| serde_json::to_string(s).unwrap_or_default()),
+                stats.map(|s| s.rendered_prompt.clone()),
+                text,
+                now()
+            ],
+        );
+        if let Err(e) = result {
+            self.report("saving an answer", e);
+        }
+    }
+
+    fn run_done(&mut self, run: RunId) {
+        self.flush();
+        let ids: Vec<i64> = self
+            .ids
+            .lock()
+            .map(|ids| ids.iter().filter(|((r, _), _)| *r == run).map(|(_, id)| *id).collect())
+            .unwrap_or_default();
+        for id in ids {
+            let result = self.store.conn().execute(
+                "UPDATE runs SET finished_at = ?2, state = CASE
+                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status = 'failed') THEN 'failed'
+                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status IN ('cancelled', 'queued', 'loading', 'generating')) THEN 'cancelled'
+                    ELSE 'complete' END
+                 WHERE id = ?1 AND state = 'running'",
+                params![id, now()],
+            );
+            if let Err(e) = result {
+                self.report("finishing a run", e);
+            }
+        }
+    }
+
+    /// Write the text of every answer that grew since the last flush.
+    fn flush(&mut self) {
+        let dirty: Vec<((i64, usize), String)> = self
+            .outputs
+            .iter_mut()
+            .filter(|(_, o)| o.dirty)
+            .map(|(k, o)| {
+                o.dirty = false;
+                (*k, o.text.clone())
+            })
+            .collect();
+        if dirty.is_empty() {
+            return;
+        }
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.store.conn().transaction()?;
+            for ((id, slot), text) in &dirty {
+                tx.execute(
+                    "UPDATE outputs SET text = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
+                    params![id, *slot as i64, text, now()],
+                )?;
+            }
+            tx.commit()
+        })();
+        if let Err(e) = result {
+            self.report("saving streamed text", e);
+        }
+    }
+}
