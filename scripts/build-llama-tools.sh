@@ -151,6 +151,11 @@ SERVER_BIN="$BIN_DIR/llama-server"
 #                          VERSUS_BENCH_BUILD_TYPE=RelWithDebInfo to match it.
 # LLAMA_BUILD_TOOLS=ON is the one addition: it pulls in our tools/CMakeLists.txt,
 # which builds llama-bench only. LLAMA_BUILD_COMMIT/NUMBER only label the output.
+# versus builds for the CPU level in .cargo/config.toml (x86-64-v3); build.rs
+# then adds -march=<that level> to llama.cpp's flags, and so does this script.
+# RUSTFLAGS, when set, replaces the config file's flags, as for cargo.
+TARGET_CPU=$(printf '%s\n' "${RUSTFLAGS:-$(grep -o 'target-cpu=[^"]*' "$REPO_ROOT/.cargo/config.toml" 2>/dev/null | head -1)}" |
+    grep -o 'target-cpu=[^ "]*' | head -1 | cut -d= -f2)
 cc_flags="-ffunction-sections -fdata-sections -fPIC"
 bench_cmake_args=(
     -DCMAKE_BUILD_TYPE="$BENCH_BUILD_TYPE"
@@ -167,7 +172,7 @@ bench_cmake_args=(
 )
 case "$ARCH" in
     x86_64)
-        cc_flags+=" -m64 -march=x86-64 -w"
+        cc_flags+=" -m64 -march=${TARGET_CPU:-x86-64} -w"
         bench_cmake_args+=(
             -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_SSE42=ON
             -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF
@@ -210,7 +215,7 @@ stamp_text() { # $1 = bench|server; the crate dir only matters to the bench
     printf 'script=%s\ncompiler=%s\ncmake=%s\ngenerator=%s\narch=%s\nsdist=%s\n' \
         "$SCRIPT_SHA" "$COMPILER" "$CMAKE_VERSION" "$GENERATOR" "$ARCH" "$LLAMA_CPP_PYTHON_VERSION"
     if [[ $1 == bench ]]; then
-        printf 'crate=%s\nargs=%s\n' "$CRATE_DIR" "${bench_cmake_args[*]}"
+        printf 'crate=%s\nargs=%s\ncflags=%s\n' "$CRATE_DIR" "${bench_cmake_args[*]}" "$cc_flags"
     else
         printf 'args=%s\n' "${server_cmake_args[*]}"
     fi

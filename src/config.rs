@@ -258,7 +258,7 @@ impl GenerationParams {
     pub fn default_keys() -> &'static [&'static str] {
         &[
             "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n",
-            "max_tokens", "seed", "stop", "system_prompt", "raw",
+            "max_tokens", "seed", "stop", "system_prompt", "raw", "ignore_eos",
         ]
     }
 }

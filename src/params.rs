@@ -23,6 +23,9 @@ pub struct GenerationParams {
     pub system_prompt: String,
     /// Send the prompt as is, bypassing the model's chat template.
     pub raw: bool,
+    /// Keep generating past end-of-generation tokens (benchmarks).
+    #[serde(default)]
+    pub ignore_eos: bool,
 }
 
 impl Default for GenerationParams {
@@ -39,6 +42,7 @@ impl Default for GenerationParams {
             stop: Vec::new(),
             system_prompt: String::new(),
             raw: false,
+            ignore_eos: false,
         }
     }
 }
@@ -123,6 +127,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec { key: "stop", allowed: "strings separated by |", help: "stop sequences" },
     ParamSpec { key: "system_prompt", allowed: "text", help: "system message" },
     ParamSpec { key: "raw", allowed: "true or false", help: "skip the chat template" },
+    ParamSpec { key: "ignore_eos", allowed: "true or false", help: "generate past EOS" },
     ParamSpec { key: "context_size", allowed: "0 or 128..=1048576", help: "0 = trained" },
     ParamSpec { key: "n_gpu_layers", allowed: "-1..=1000", help: "-1 = all" },
     ParamSpec { key: "threads", allowed: "0..=1024", help: "0 = physical cores" },
@@ -187,11 +192,15 @@ impl Settings {
                 g.system_prompt = unescape(value);
                 Ok(())
             }
-            "raw" => match value.trim() {
-                "true" | "1" | "yes" | "on" => Ok(g.raw = true),
-                "false" | "0" | "no" | "off" => Ok(g.raw = false),
-                _ => Err(ParamError { key: key.into(), value: value.into(), allowed: allowed(key).into() }),
-            },
+            "raw" | "ignore_eos" => {
+                let flag = match value.trim() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => return Err(ParamError { key: key.into(), value: value.into(), allowed: allowed(key).into() }.to_string()),
+                };
+                if key == "raw" { g.raw = flag } else { g.ignore_eos = flag }
+                Ok(())
+            }
             "context_size" => {
                 let v = parse_in(key, value, 0, 1 << 20).map_err(|e| e.to_string())?;
                 if v != 0 && v < 128 {
@@ -228,6 +237,7 @@ impl Settings {
             "stop" => g.stop.iter().map(|s| escape(s)).collect::<Vec<_>>().join("|"),
             "system_prompt" => escape(&g.system_prompt),
             "raw" => g.raw.to_string(),
+            "ignore_eos" => g.ignore_eos.to_string(),
             "context_size" => b.context_size.to_string(),
             "n_gpu_layers" => b.n_gpu_layers.to_string(),
             "threads" => b.threads.to_string(),

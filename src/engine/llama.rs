@@ -261,7 +261,7 @@ impl Backend for LlamaCpp {
         let mut eos = false;
         loop {
             let token = sampler.sample(&ctx, logits_idx);
-            if vocab.is_eog(token) {
+            if vocab.is_eog(token) && !params.ignore_eos {
                 eos = true;
                 break;
             }

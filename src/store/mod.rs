@@ -187,23 +187,22 @@ impl Store {
         Ok(store)
     }
 
+    /// Apply the migrations this file lacks. The check and the changes run
+    /// in one IMMEDIATE transaction, so two processes opening a new store at
+    /// once do not both create the tables.
     fn migrate(&mut self) -> Result<(), String> {
-        let err = |e: rusqlite::Error| format!("{}: {e}", self.path.display());
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        let path = self.path.display().to_string();
+        let err = |e: rusqlite::Error| format!("{path}: {e}");
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
         if version as usize > MIGRATIONS.len() {
-            return Err(format!(
-                "{} was written by a newer versus (schema {version}); this one knows {}",
-                self.path.display(),
-                MIGRATIONS.len()
-            ));
+            return Err(format!("{path} was written by a newer versus (schema {version}); this one knows {}", MIGRATIONS.len()));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| e.to_string())?;
-            tx.execute_batch(sql).map_err(|e| e.to_string())?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| e.to_string())?;
-            tx.commit().map_err(|e| e.to_string())?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
         }
-        Ok(())
+        tx.commit().map_err(err)
     }
 
     pub fn conn(&mut self) -> &mut Connection {

@@ -7,6 +7,7 @@
 //! through tokenizers' `DecodeStream`, which emits only complete UTF-8.
 
 mod gemma3_gguf;
+pub mod gguf_to_hf;
 mod model;
 pub mod tokenizer;
 
@@ -247,7 +248,7 @@ impl Backend for CandleBackend {
             let n = logits.len();
             let t = Tensor::from_vec(std::mem::take(&mut logits), n, &Device::Cpu).map_err(inference)?;
             let next = processor.sample(&t).map_err(inference)?;
-            if self.tok.eos_ids.contains(&next) {
+            if self.tok.eos_ids.contains(&next) && !params.ignore_eos {
                 eos = true;
                 break;
             }
