@@ -45,7 +45,7 @@ fn run(model: &ModelInfo, engine: EngineKind, settings: &[(&str, &str)], prompts
     for (k, v) in settings {
         s.set(k, v).expect("setting");
     }
-    let entry = RunEntry { label: model.name.clone(), model: model.clone(), engine, settings: s, prompts: None };
+    let entry = RunEntry { label: model.name.clone(), model: model.clone(), engine, settings: s, prompts: None, endpoint: None };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, Config::defaults().memory).expect("engine");
     engine.submit(RunRequest { id: 1, prompts, entries: vec![entry], cancel: Arc::new(AtomicBool::new(false)) });

@@ -34,6 +34,31 @@ pub struct Config {
     /// backend key.
     #[serde(default)]
     pub overrides: BTreeMap<String, toml::Table>,
+    /// OpenAI-compatible servers (llama-server, vLLM, Ollama, TGI…).
+    #[serde(default)]
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+/// A remote inference server, named so specs can say `MODEL@NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    pub name: String,
+    /// The API base, e.g. `http://gpu-2:8000/v1`.
+    pub url: String,
+    /// The environment variable that holds the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The model to use when a spec names only the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Seconds without data from the server before giving up.
+    #[serde(default = "default_endpoint_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_endpoint_timeout() -> u64 {
+    120
 }
 
 /// Where models are looked for.
@@ -244,6 +269,30 @@ fn validate(
                     message: format!("overrides.\"{pattern}\": {message}"),
                 });
             }
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, ep) in config.endpoints.iter().enumerate() {
+        let at = |key: &str| at(find_span(doc, &["endpoints".to_string(), i.to_string(), key.to_string()]));
+        if !names.insert(ep.name.as_str()) {
+            errors.push(Error::Validation { location: at("name"), message: format!("endpoints: the name {:?} is used twice", ep.name) });
+        }
+        if ep.name.is_empty() || ep.name.contains(['@', ',', ' ']) || crate::catalog::EngineKind::parse(&ep.name).is_some() {
+            errors.push(Error::Validation {
+                location: at("name"),
+                message: format!("endpoints.name = {:?}: use letters, digits, - or _ (and not llama or candle)", ep.name),
+            });
+        }
+        if !(ep.url.starts_with("http://") || ep.url.starts_with("https://")) {
+            errors.push(Error::Validation { location: at("url"), message: format!("endpoints.url = {:?} must start with http:// or https://", ep.url) });
+        }
+        if !(1..=86_400).contains(&ep.timeout_secs) {
+            errors.push(Error::InvalidParameter {
+                location: at("timeout_secs"),
+                key: "endpoints.timeout_secs".into(),
+                value: ep.timeout_secs.to_string(),
+                allowed: "1..=86400".into(),
+            });
         }
     }
     if let Err(e) = crate::keymap::Keymap::from_config(&config.ui.keys) {

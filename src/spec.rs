@@ -1,7 +1,9 @@
 //! Model specs: `MODEL[@ENGINE][,key=value…]`, the one way a model is named
 //! on the command line and in config. MODEL is a name from `versus list` or a
-//! path; ENGINE is `llama` or `candle`; the pairs override settings for this
-//! entry only, so `-m m,temperature=0 -m m,temperature=1.2` compares settings.
+//! path; after `@` comes an engine (`llama`, `candle`), the name of an
+//! `[[endpoints]]` server, or a server's URL; a bare URL names a server's
+//! default model. The pairs override settings for this entry only, so
+//! `-m m,temperature=0 -m m,temperature=1.2` compares settings.
 
 use std::path::Path;
 
@@ -13,8 +15,13 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
     pub model: String,
-    pub engine: Option<EngineKind>,
+    /// What follows `@`: an engine, an endpoint name or a URL.
+    pub at: Option<String>,
     pub overrides: Vec<(String, String)>,
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// Split on commas not escaped with a backslash.
@@ -41,7 +48,7 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
     }
     // A path that exists is taken whole, whatever characters it holds.
     if Path::new(text).exists() {
-        return Ok(ModelSpec { model: text.into(), engine: None, overrides: vec![] });
+        return Ok(ModelSpec { model: text.into(), at: None, overrides: vec![] });
     }
     let mut parts = split_unescaped(text).into_iter();
     let head = parts.next().unwrap_or_default();
@@ -52,16 +59,19 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
         })?;
         overrides.push((k.trim().to_string(), v.to_string()));
     }
-    let (model, engine) = match head.rsplit_once('@') {
-        Some((m, e)) if !Path::new(&head).exists() => {
-            let engine = EngineKind::parse(e).ok_or_else(|| {
-                Error::Usage(format!("in model spec `{text}`: unknown engine `{e}` (llama or candle)"))
-            })?;
-            (m.to_string(), Some(engine))
-        }
+    if is_url(&head) {
+        return Ok(ModelSpec { model: String::new(), at: Some(head), overrides });
+    }
+    // `MODEL@URL`: the URL may itself contain '@', so split before its scheme.
+    let split = ["@http://", "@https://"].iter().find_map(|s| head.find(s)).or_else(|| head.rfind('@'));
+    let (model, at) = match split {
+        Some(i) if !Path::new(&head).exists() => (head[..i].to_string(), Some(head[i + 1..].to_string())),
         _ => (head, None),
     };
-    Ok(ModelSpec { model, engine, overrides })
+    if at.as_deref() == Some("") {
+        return Err(Error::Usage(format!("in model spec `{text}`: nothing after `@` (llama, candle, an endpoint or a URL)")));
+    }
+    Ok(ModelSpec { model, at, overrides })
 }
 
 /// Find the spec's model and build the entry it runs as.
@@ -73,6 +83,13 @@ pub fn resolve(
     config: &Config,
     global: &[(String, String)],
 ) -> Result<RunEntry, Error> {
+    let engine_choice = match spec.at.as_deref() {
+        None => None,
+        Some(at) => match EngineKind::parse(at) {
+            Some(e) => Some(e),
+            None => return resolve_remote(spec, at, config, global),
+        },
+    };
     let model: ModelInfo = match catalog.resolve(&spec.model) {
         Ok(m) => m.clone(),
         Err(e) => match crate::catalog::describe_path(Path::new(&spec.model)) {
@@ -80,8 +97,13 @@ pub fn resolve(
             _ => return Err(e),
         },
     };
+    if model.format == crate::catalog::Format::Remote {
+        let (name, ep) = model.name.rsplit_once('@').unwrap_or(("", model.name.as_str()));
+        let spec = ModelSpec { model: name.to_string(), at: Some(ep.to_string()), overrides: spec.overrides.clone() };
+        return resolve_remote(&spec, ep, config, global);
+    }
     let engines = model.engines();
-    let engine = match spec.engine {
+    let engine = match engine_choice {
         Some(e) if engines.contains(&e) => e,
         Some(e) if !e.compiled_in() => {
             return Err(Error::UnsupportedFormat(format!(
@@ -125,7 +147,49 @@ pub fn resolve(
     for (k, v) in &spec.overrides {
         settings.set(k, v).map_err(|e| Error::Usage(format!("in model spec for {}: {e}", spec.model)))?;
     }
-    Ok(RunEntry { label: label(&model, engine, &settings.diff(&base)), model, engine, settings, prompts: None })
+    Ok(RunEntry { label: label(&model, engine, &settings.diff(&base)), model, engine, settings, prompts: None, endpoint: None })
+}
+
+/// `MODEL@ENDPOINT` or `MODEL@URL` (or a bare URL): an entry served remotely.
+fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String, String)]) -> Result<RunEntry, Error> {
+    let endpoint = match config.endpoints.iter().find(|e| e.name == at) {
+        Some(e) => e.clone(),
+        None if is_url(at) => crate::config::EndpointConfig {
+            name: at.to_string(),
+            url: at.to_string(),
+            api_key_env: None,
+            model: None,
+            timeout_secs: 120,
+        },
+        None => {
+            let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+            let known = if names.is_empty() { "none are configured".to_string() } else { names.join(", ") };
+            return Err(Error::Usage(format!(
+                "in model spec `{}@{at}`: `{at}` is not an engine (llama, candle), an [[endpoints]] name ({known}) or a URL",
+                spec.model
+            )));
+        }
+    };
+    let model_name = if spec.model.is_empty() { endpoint.model.clone().unwrap_or_default() } else { spec.model.clone() };
+    let model = crate::catalog::remote_model(&endpoint, &model_name);
+    let mut base = config.settings_for(&model.name);
+    for (k, v) in global {
+        base.set(k, v).map_err(|e| Error::Usage(format!("--{}: {e}", k.replace('_', "-"))))?;
+    }
+    let mut settings = base.clone();
+    for (k, v) in &spec.overrides {
+        settings.set(k, v).map_err(|e| Error::Usage(format!("in model spec for {}: {e}", model.name)))?;
+    }
+    let diff = settings.diff(&base);
+    let label = if diff.is_empty() { model.name.clone() } else { format!("{} ({})", model.name, diff.join(", ")) };
+    Ok(RunEntry {
+        label,
+        model,
+        engine: EngineKind::Remote,
+        settings,
+        prompts: None,
+        endpoint: Some(crate::engine::remote::Target { endpoint, model: model_name }),
+    })
 }
 
 /// Column title: the name, the engine when it is not the default, and the
@@ -150,11 +214,15 @@ mod tests {
     fn parses_engine_and_overrides() {
         let s = parse("gemma-3-270m@candle,temperature=0,seed=7").unwrap();
         assert_eq!(s.model, "gemma-3-270m");
-        assert_eq!(s.engine, Some(EngineKind::Candle));
+        assert_eq!(s.at.as_deref(), Some("candle"));
         assert_eq!(s.overrides, vec![("temperature".into(), "0".into()), ("seed".into(), "7".into())]);
         let s = parse("m,stop=a\\,b").unwrap();
         assert_eq!(s.overrides, vec![("stop".into(), "a,b".into())]);
-        assert!(parse("m@tpu").unwrap_err().to_string().contains("unknown engine `tpu`"));
+        let s = parse("llama-3@http://user@gpu-2:8000/v1,temperature=0").unwrap();
+        assert_eq!((s.model.as_str(), s.at.as_deref()), ("llama-3", Some("http://user@gpu-2:8000/v1")));
+        let s = parse("http://127.0.0.1:8080/v1").unwrap();
+        assert_eq!((s.model.as_str(), s.at.as_deref()), ("", Some("http://127.0.0.1:8080/v1")));
+        assert!(parse("m@").is_err());
         assert!(parse("m,temperature").unwrap_err().to_string().contains("not key=value"));
         assert!(parse("").is_err());
     }

@@ -153,7 +153,7 @@ fn original_entries(run: &StoredRun) -> Vec<crate::engine::RunEntry> {
         .filter_map(|o| {
             let model = crate::catalog::describe_path(std::path::Path::new(&o.model.path))?;
             let engine = crate::catalog::EngineKind::parse(&o.model.engine)?;
-            Some(crate::engine::RunEntry { label: o.label.clone(), model, engine, settings: o.settings.clone(), prompts: None })
+            Some(crate::engine::RunEntry { label: o.label.clone(), model, engine, settings: o.settings.clone(), prompts: None, endpoint: None })
         })
         .collect()
 }

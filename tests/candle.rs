@@ -233,7 +233,7 @@ fn run(entries: Vec<RunEntry>) -> Vec<EngineEvent> {
 
 fn entry(dir: &Path) -> RunEntry {
     let model = describe_path(dir).unwrap();
-    RunEntry { label: model.name.clone(), model, engine: EngineKind::Candle, settings: greedy("4"), prompts: None }
+    RunEntry { label: model.name.clone(), model, engine: EngineKind::Candle, settings: greedy("4"), prompts: None, endpoint: None }
 }
 
 #[test]

@@ -131,6 +131,8 @@ fn sample() -> StoredRun {
         stop_reason: Some(StopReason::MaxTokens),
         seed: Some(42),
         rendered_prompt: "The capital of France is".into(),
+        remote: false,
+        server_timings: None,
     };
     let model = ModelRecord {
         name: "gemma-3-270m-q4_k_m".into(),
@@ -243,7 +245,7 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
         let mut s = versus::config::Config::defaults().settings_for(&model.name);
         s.set("temperature", t).unwrap();
         s.set("max_tokens", "3").unwrap();
-        entries.push(versus::engine::RunEntry { label: format!("t={t}"), model: model.clone(), engine: versus::catalog::EngineKind::Llama, settings: s, prompts: None });
+        entries.push(versus::engine::RunEntry { label: format!("t={t}"), model: model.clone(), engine: versus::catalog::EngineKind::Llama, settings: s, prompts: None, endpoint: None });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = versus::engine::Engine::start(tx, versus::config::Config::defaults().memory).unwrap();

@@ -595,7 +595,7 @@ impl App {
                 if settings.generation.system_prompt == e.base.generation.system_prompt {
                     settings.generation.system_prompt = system.clone();
                 }
-                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings, prompts: None }
+                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings, prompts: None, endpoint: None }
             })
             .collect();
         self.launch(prompt, system, entries, &selected)

@@ -27,6 +27,8 @@ pub enum Format {
     Gguf,
     Safetensors,
     Pytorch,
+    /// Served by an OpenAI-compatible endpoint.
+    Remote,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
             Format::Gguf => "gguf",
             Format::Safetensors => "safetensors",
             Format::Pytorch => "pytorch",
+            Format::Remote => "remote",
         }
     }
 }
@@ -53,6 +56,8 @@ pub enum Source {
     Ollama,
     LmStudio,
     LlamaCache,
+    /// An `[[endpoints]]` server (or a URL given as a spec).
+    Endpoint,
 }
 
 impl Source {
@@ -65,6 +70,7 @@ impl Source {
             Source::Ollama => "ollama",
             Source::LmStudio => "lm-studio",
             Source::LlamaCache => "llama-cache",
+            Source::Endpoint => "endpoint",
         }
     }
 }
@@ -75,6 +81,8 @@ impl Source {
 pub enum EngineKind {
     Llama,
     Candle,
+    /// An OpenAI-compatible server.
+    Remote,
 }
 
 impl EngineKind {
@@ -82,6 +90,7 @@ impl EngineKind {
         match self {
             EngineKind::Llama => "llama",
             EngineKind::Candle => "candle",
+            EngineKind::Remote => "remote",
         }
     }
 
@@ -97,6 +106,7 @@ impl EngineKind {
         match self {
             EngineKind::Llama => cfg!(feature = "llama"),
             EngineKind::Candle => cfg!(feature = "candle"),
+            EngineKind::Remote => true,
         }
     }
 }
@@ -154,6 +164,7 @@ impl ModelInfo {
                     out.push(EngineKind::Candle);
                 }
             }
+            Format::Remote => out.push(EngineKind::Remote),
         }
         out.retain(|e| e.compiled_in());
         out
@@ -300,6 +311,42 @@ impl Catalog {
             " (see `versus list`; a path to a .gguf file or model folder works too)".to_string()
         };
         Err(Error::ModelNotFound { spec: query.into(), hint })
+    }
+}
+
+/// The models every endpoint serves (GET /v1/models), each as
+/// `MODEL@ENDPOINT`; an endpoint that does not answer is listed with its error.
+pub fn discover_endpoints(endpoints: &[crate::config::EndpointConfig]) -> Vec<ModelInfo> {
+    if endpoints.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for ep in endpoints {
+        match crate::engine::remote::list_models(ep, std::time::Duration::from_secs(3)) {
+            Ok(ids) if !ids.is_empty() => out.extend(ids.iter().map(|id| remote_model(ep, id))),
+            Ok(_) => out.push(ModelInfo { error: Some("the endpoint lists no models".into()), ..remote_model(ep, "") }),
+            Err(e) => out.push(ModelInfo { error: Some(e.to_string()), ..remote_model(ep, "") }),
+        }
+    }
+    out
+}
+
+/// A served model as a catalog entry.
+pub fn remote_model(ep: &crate::config::EndpointConfig, model: &str) -> ModelInfo {
+    ModelInfo {
+        name: if model.is_empty() { ep.name.clone() } else { format!("{model}@{}", ep.name) },
+        format: Format::Remote,
+        path: PathBuf::from(&ep.url),
+        files: Vec::new(),
+        source: Source::Endpoint,
+        size_bytes: 0,
+        architecture: None,
+        quantization: None,
+        parameters: None,
+        context_length: None,
+        chat_template: true,
+        shape: None,
+        error: None,
     }
 }
 

@@ -21,8 +21,11 @@ pub struct Context {
 }
 
 impl Context {
+    /// Local models, then the models of every configured endpoint.
     pub fn discover(&self, paths: &[PathBuf]) -> Catalog {
-        crate::catalog::discover(&self.config.config.models, &self.dirs, paths)
+        let mut catalog = crate::catalog::discover(&self.config.config.models, &self.dirs, paths);
+        catalog.models.extend(crate::catalog::discover_endpoints(&self.config.config.endpoints));
+        catalog
     }
 }
 

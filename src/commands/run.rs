@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::RunArgs;
+use crate::catalog::EngineKind;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
 use crate::error::{Error, human_bytes};
 use crate::store::recorder::{Msg, Recorder};
@@ -173,7 +174,16 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     } else {
         Mode::Text
     };
-    let mut printer = Printer { mode, entries: &entries, prompts: &prompts, headed: vec![false; entries.len()], recorder: recorder.as_ref() };
+    let mut printer = Printer {
+        mode,
+        entries: &entries,
+        prompts: &prompts,
+        headed: vec![false; entries.len()],
+        pending: vec![String::new(); entries.len()],
+        complete: vec![false; entries.len()],
+        turn: 0,
+        recorder: recorder.as_ref(),
+    };
     let (outcomes, interrupted) = rt.block_on(drive(rx, &mut printer, cancel, recorder.as_ref()));
     drop(engine);
     if let Some(r) = &recorder {
@@ -266,6 +276,11 @@ struct Printer<'a> {
     prompts: &'a [String],
     /// Whether each model's header line has been printed (text mode).
     headed: Vec<bool>,
+    /// Text mode: output not yet printed, per model; whether each is done;
+    /// the model whose section is being printed.
+    pending: Vec<String>,
+    complete: Vec<bool>,
+    turn: usize,
     recorder: Option<&'a Recorder>,
 }
 
@@ -346,36 +361,63 @@ impl Printer<'_> {
         }
     }
 
+    /// Text mode: the answers one after another. Remote models stream at the
+    /// same time as local ones; their output waits in a buffer until every
+    /// answer before it is printed, so sections never interleave.
     fn text_event(&mut self, ev: &EngineEvent) {
         let n = self.entries.len();
         let Some(entry) = self.entries.get(ev.slot) else { return };
-        let mut out = std::io::stdout().lock();
+        let remote = entry.engine == EngineKind::Remote;
+        match &ev.kind {
+            EventKind::Loading if remote => eprintln!("[{}/{n}] sending to {} (remote)…", ev.slot + 1, entry.label),
+            EventKind::Loading => eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label()),
+            EventKind::Loaded { load_ms, .. } if !remote => eprintln!("[{}/{n}] loaded in {:.2} s", ev.slot + 1, load_ms / 1e3),
+            EventKind::Failed { error, .. } => eprintln!("[{}/{n}] {} failed: {error}", ev.slot + 1, entry.label),
+            _ => {}
+        }
+        let mut text = String::new();
         let starts = matches!(ev.kind, EventKind::Loading | EventKind::Failed { .. } | EventKind::Cancelled { .. });
         if starts && !self.headed[ev.slot] {
             self.headed[ev.slot] = true;
-            let _ = writeln!(out, "── {} · {} ──", entry.label, entry.engine.label());
+            text.push_str(&format!("── {} · {} ──\n", entry.label, entry.engine.label()));
         }
-        match &ev.kind {
-            EventKind::Loading => eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label()),
-            EventKind::Loaded { load_ms, .. } => eprintln!("[{}/{n}] loaded in {:.2} s", ev.slot + 1, load_ms / 1e3),
-            EventKind::Token { text } => {
-                let _ = write!(out, "{text}");
+        let done = match &ev.kind {
+            EventKind::Token { text: t } => {
+                text.push_str(t);
+                false
             }
             EventKind::Finished { stats } => {
-                let _ = writeln!(out, "\n[{}]\n", stats_line(stats));
+                text.push_str(&format!("\n[{}]\n\n", stats_line(stats)));
+                true
             }
             EventKind::Failed { error, stats } => {
                 if stats.is_some() {
-                    let _ = writeln!(out);
+                    text.push('\n');
                 }
-                let _ = writeln!(out, "[failed: {error}]\n");
-                eprintln!("[{}/{n}] {} failed: {error}", ev.slot + 1, entry.label);
+                text.push_str(&format!("[failed: {error}]\n\n"));
+                true
             }
             EventKind::Cancelled { stats } => {
                 let line = stats.as_ref().map(stats_line).unwrap_or_default();
-                let _ = writeln!(out, "\n[cancelled{}{line}]\n", if line.is_empty() { "" } else { " · " });
+                text.push_str(&format!("\n[cancelled{}{line}]\n\n", if line.is_empty() { "" } else { " · " }));
+                true
             }
-            EventKind::Queued | EventKind::RunDone => {}
+            _ => false,
+        };
+        self.pending[ev.slot].push_str(&text);
+        if done {
+            self.complete[ev.slot] = true;
+        }
+        // Print what may be printed: the section in turn, live, and every
+        // finished section after it.
+        let mut out = std::io::stdout().lock();
+        while self.turn < n {
+            let chunk = std::mem::take(&mut self.pending[self.turn]);
+            let _ = out.write_all(chunk.as_bytes());
+            if !self.complete[self.turn] {
+                break;
+            }
+            self.turn += 1;
         }
         let _ = out.flush();
     }
@@ -410,13 +452,17 @@ impl Printer<'_> {
 
 /// "load 0.31 s · prompt 6 tok (210 tok/s) · ttft 45 ms · 128 tok at 27.1 tok/s · peak 512 MiB · eos"
 pub fn stats_line(s: &Stats) -> String {
-    let mut parts = vec![format!("load {:.2} s", s.load_ms / 1e3)];
-    parts.push(format!("prompt {} tok ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
+    let mut parts = vec![if s.remote { "remote (load n/a)".to_string() } else { format!("load {:.2} s", s.load_ms / 1e3) }];
+    if s.prompt_tokens > 0 {
+        parts.push(format!("prompt {} tok ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
+    }
     if let Some(t) = s.ttft_ms {
         parts.push(format!("ttft {t:.0} ms"));
     }
     parts.push(format!("{} tok at {:.1} tok/s", s.generated_tokens, s.decode_tps));
-    parts.push(format!("peak {}", human_bytes(s.peak_rss_bytes)));
+    if !s.remote {
+        parts.push(format!("peak {}", human_bytes(s.peak_rss_bytes)));
+    }
     if let Some(r) = &s.stop_reason {
         parts.push(r.label());
     }

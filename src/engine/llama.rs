@@ -241,7 +241,7 @@ impl Backend for LlamaCpp {
         let last = tokens.len() - 1;
         for (chunk_idx, chunk) in tokens.chunks(n_batch).enumerate() {
             if sink.interrupted() {
-                return Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms: ms(t0), eos: false });
+                return Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms: ms(t0), eos: false, ..PromptReport::default() });
             }
             batch.clear();
             for (i, t) in chunk.iter().enumerate() {
@@ -285,7 +285,7 @@ impl Backend for LlamaCpp {
         if !rest.is_empty() {
             sink.flush_text(&rest);
         }
-        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos })
+        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos, ..PromptReport::default() })
     }
 }
 

@@ -102,6 +102,8 @@ pub fn estimate(entry: &RunEntry) -> Estimate {
             let used = n_ctx.min(u64::from(entry.settings.generation.max_tokens) + 2048);
             (per_token * used * 4, 128 << 20)
         }
+        // A server's memory is its own.
+        EngineKind::Remote => return Estimate { weights: 0, kv_cache: 0, overhead: 0 },
     };
     if entry.engine == EngineKind::Candle {
         match model.format {
@@ -114,6 +116,7 @@ pub fn estimate(entry: &RunEntry) -> Estimate {
             }
             // Quantized models dequantize the token embeddings to f32.
             Format::Gguf => overhead += shape.vocab * shape.n_embd * 4,
+            Format::Remote => {}
         }
     }
     Estimate { weights, kv_cache, overhead }

@@ -6,6 +6,7 @@
 //! entry's slot, so a UI can drop events of a run it no longer shows.
 
 pub mod memory;
+pub mod remote;
 pub mod scheduler;
 pub mod sink;
 pub mod support;
@@ -43,6 +44,8 @@ pub struct RunEntry {
     /// `versus run --resume` skips the pairs already done.
     #[serde(skip)]
     pub prompts: Option<Vec<usize>>,
+    /// The server and model name, for entries run by an endpoint.
+    pub endpoint: Option<remote::Target>,
 }
 
 /// Prompts for every entry. Each entry's model is loaded once and answers
@@ -110,17 +113,28 @@ pub struct Stats {
     pub rss_after_bytes: u64,
     pub stop_reason: Option<StopReason>,
     pub seed: Option<u32>,
-    /// Exactly what the model was given, after the chat template.
+    /// Exactly what the model was given, after the chat template (for a
+    /// server: the messages sent; it applies its own template).
     pub rendered_prompt: String,
+    /// Run by a server: load time and local memory do not apply.
+    pub remote: bool,
+    /// The server's own timings, when it sends them (llama-server does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_timings: Option<serde_json::Value>,
 }
 
 /// What a backend's `generate` reports; the sink measures the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptReport {
     pub prompt_tokens: u64,
     pub prompt_ms: f64,
     /// True when the model ended with an end-of-generation token.
     pub eos: bool,
+    /// Tokens generated as the server counted them (remote engines; the
+    /// sink counts stream chunks, which may hold several tokens).
+    pub generated_tokens: Option<u64>,
+    /// The server's own timings, when it sends them.
+    pub server_timings: Option<serde_json::Value>,
 }
 
 /// What one scheduler event says. Every event names its run and slot.
@@ -170,6 +184,10 @@ pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
         EngineKind::Llama => Ok(Box::new(llama::LlamaCpp::load(&entry.model, &entry.settings.backend)?)),
         #[cfg(feature = "candle")]
         EngineKind::Candle => Ok(Box::new(candle::CandleBackend::load(&entry.model, &entry.settings.backend)?)),
+        EngineKind::Remote => match &entry.endpoint {
+            Some(target) => Ok(Box::new(remote::Remote::connect(target, &entry.label)?)),
+            None => Err(Error::Usage(format!("{} has no endpoint", entry.label))),
+        },
         #[allow(unreachable_patterns)]
         other => Err(Error::UnsupportedFormat(format!(
             "this build of versus has no {} engine (build with --features {})",

@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
 use super::{EngineEvent, EventKind, RunEntry, RunRequest, Sink, Stats, StopReason, memory};
+use crate::catalog::EngineKind;
 use crate::config::MemoryConfig;
 use crate::error::Error;
 
@@ -72,28 +76,62 @@ fn send(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, prompt: us
     let _ = events.send(EngineEvent { run, slot, prompt, kind });
 }
 
-/// Run every entry of `req` in order, reporting through `events`.
+fn prompts_of(req: &RunRequest, e: &RunEntry) -> Vec<usize> {
+    e.prompts.clone().unwrap_or_else(|| (0..req.prompts.len()).collect())
+}
+
+/// Run every entry of `req`, reporting through `events`: local entries one
+/// after another on this thread, remote ones concurrently beside them.
 pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
-    let prompts_of = |e: &RunEntry| -> Vec<usize> {
-        e.prompts.clone().unwrap_or_else(|| (0..req.prompts.len()).collect())
-    };
     for (slot, e) in req.entries.iter().enumerate() {
-        send(events, req.id, slot, prompts_of(e).first().copied().unwrap_or(0), EventKind::Queued);
+        send(events, req.id, slot, prompts_of(req, e).first().copied().unwrap_or(0), EventKind::Queued);
     }
-    for (slot, entry) in req.entries.iter().enumerate() {
-        let prompts = prompts_of(entry);
-        if prompts.is_empty() {
-            continue;
-        }
-        if req.cancel.load(Ordering::Relaxed) {
-            for p in prompts {
-                send(events, req.id, slot, p, EventKind::Cancelled { stats: None });
+    // Remote entries use no local memory: each streams on a thread of its
+    // own while the local queue runs; the last part to finish ends the run.
+    let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| req.entries[i].engine == EngineKind::Remote).collect();
+    let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
+    for slot in remote {
+        let (r, ev, m, p) = (req.clone(), events.clone(), mem.clone(), parts.clone());
+        let spawned = std::thread::Builder::new().name(format!("versus-remote-{slot}")).spawn(move || {
+            run_slot(&r, slot, &ev, &m);
+            finish_part(&p, &ev, &r);
+        });
+        if let Err(e) = spawned {
+            let error = Error::Inference(format!("could not start a thread for this endpoint: {e}"));
+            for p in prompts_of(req, &req.entries[slot]) {
+                send(events, req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
             }
-            continue;
+            finish_part(&parts, events, req);
         }
-        run_entry(req, slot, entry, &prompts, events, mem);
     }
-    send(events, req.id, req.entries.len(), 0, EventKind::RunDone);
+    for slot in 0..req.entries.len() {
+        if req.entries[slot].engine != EngineKind::Remote {
+            run_slot(req, slot, events, mem);
+        }
+    }
+    finish_part(&parts, events, req);
+}
+
+/// One entry: all its prompts, or `Cancelled` for each if the run was cancelled.
+fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
+    let entry = &req.entries[slot];
+    let prompts = prompts_of(req, entry);
+    if prompts.is_empty() {
+        return;
+    }
+    if req.cancel.load(Ordering::Relaxed) {
+        for p in prompts {
+            send(events, req.id, slot, p, EventKind::Cancelled { stats: None });
+        }
+        return;
+    }
+    run_entry(req, slot, entry, &prompts, events, mem);
+}
+
+fn finish_part(parts: &AtomicUsize, events: &UnboundedSender<EngineEvent>, req: &RunRequest) {
+    if parts.fetch_sub(1, Ordering::SeqCst) == 1 {
+        send(events, req.id, req.entries.len(), 0, EventKind::RunDone);
+    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -124,13 +162,17 @@ fn run_entry(
         return fail_all(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
     }
     send(events, req.id, slot, first, EventKind::Loading);
-    if let Err(e) = memory::check(entry, mem) {
-        return fail_all(e);
+    // A remote entry holds no local memory, and must not touch the process's
+    // peak-memory reading while a local model is being measured beside it.
+    let local = entry.engine != EngineKind::Remote;
+    if local {
+        if let Err(e) = memory::check(entry, mem) {
+            return fail_all(e);
+        }
+        memory::trim();
+        memory::reset_peak();
     }
-
-    memory::trim();
-    let rss_before = memory::rss_bytes();
-    memory::reset_peak();
+    let rss_before = if local { memory::rss_bytes() } else { 0 };
     let t_load = Instant::now();
     let loaded = catch_unwind(AssertUnwindSafe(|| super::load(entry)));
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
@@ -144,7 +186,7 @@ fn run_entry(
             });
         }
     };
-    let rss_loaded = memory::rss_bytes().saturating_sub(rss_before);
+    let rss_loaded = if local { memory::rss_bytes().saturating_sub(rss_before) } else { 0 };
     send(events, req.id, slot, first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
 
     let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
@@ -158,19 +200,23 @@ fn run_entry(
         let prompt = req.prompts.get(p).map(String::as_str).unwrap_or_default();
         let (result, stats) = generate_one(events, req, slot, p, entry, backend.as_mut(), prompt, load_ms, rss_before);
         if i + 1 < prompts.len() {
-            report(events, req.id, slot, p, entry, result, stats, memory::rss_bytes());
+            report(events, req.id, slot, p, entry, result, stats, if local { memory::rss_bytes() } else { 0 });
         } else {
             last = Some((p, result, stats));
         }
-        memory::reset_peak();
+        if local {
+            memory::reset_peak();
+        }
     }
 
     // Unload before reporting the last prompt, so its stats can say whether
     // the model's memory came back.
     drop(backend);
-    memory::trim();
+    if local {
+        memory::trim();
+    }
     if let Some((p, result, stats)) = last {
-        report(events, req.id, slot, p, entry, result, stats, memory::rss_bytes());
+        report(events, req.id, slot, p, entry, result, stats, if local { memory::rss_bytes() } else { 0 });
     }
 }
 
@@ -216,6 +262,14 @@ fn generate_one(
     stats.generated_tokens = sink.tokens();
     stats.decode_ms = sink.decode_ms();
     drop(sink);
+    stats.remote = entry.engine == EngineKind::Remote;
+    if let Ok(report) = &result {
+        // A server counts tokens; its stream chunks may hold several.
+        if let Some(n) = report.generated_tokens {
+            stats.generated_tokens = n;
+        }
+        stats.server_timings = report.server_timings.clone();
+    }
     if stats.generated_tokens > 1 && stats.decode_ms > 0.0 {
         stats.decode_tps = (stats.generated_tokens - 1) as f64 / (stats.decode_ms / 1e3);
     }
@@ -227,7 +281,7 @@ fn generate_one(
         }
     }
     stats.total_ms = load_ms + gen_ms;
-    stats.peak_rss_bytes = memory::peak_rss_bytes();
+    stats.peak_rss_bytes = if stats.remote { 0 } else { memory::peak_rss_bytes() };
     stats.stop_reason = Some(match (&result, reason) {
         (Err(_), _) => StopReason::Error,
         (Ok(_), r) => r,

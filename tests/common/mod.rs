@@ -107,3 +107,4 @@ impl Sandbox {
         pty::Pty::spawn(cmd, cols, rows)
     }
 }
+pub mod server;

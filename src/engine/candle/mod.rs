@@ -124,6 +124,7 @@ impl CandleBackend {
                 let template = chat_template(header.str("tokenizer.chat_template").map(str::to_string), &tok);
                 Ok(CandleBackend { model, tok, template, device, max_len })
             }
+            Format::Remote => Err(Error::UnsupportedFormat(format!("{} is served remotely, not by candle", info.name))),
             Format::Safetensors | Format::Pytorch => {
                 let dir = &info.path;
                 let mut cfg = crate::catalog::hf::read_config(dir).map_err(fail)?;
@@ -265,7 +266,7 @@ impl Backend for CandleBackend {
             logits = self.model.forward(&input, pos).map_err(inference)?;
             pos += 1;
         }
-        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos })
+        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos, ..PromptReport::default() })
     }
 }
 

@@ -1,0 +1,381 @@
+//! The remote engine: OpenAI-compatible servers (llama-server, vLLM,
+//! Ollama, TGI) over HTTP with server-sent events.
+//!
+//! A remote entry uses no local memory, so the scheduler runs it on a
+//! thread of its own, concurrently with the local queue. Each such thread
+//! drives reqwest on a current-thread tokio runtime, which lets `Remote`
+//! implement the same blocking `Backend` trait and feed the same `Sink`.
+//! API keys are read from the environment when a request is made and go
+//! only into the Authorization header, which is never logged.
+
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::sink::{Flow, Sink};
+use super::{Backend, PromptReport, StopReason};
+use crate::config::EndpointConfig;
+use crate::error::Error;
+use crate::params::GenerationParams;
+
+/// Which server and which of its models an entry runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub endpoint: EndpointConfig,
+    /// The model name sent to the server (empty: the server's default).
+    pub model: String,
+}
+
+fn base(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+/// A warning for `http://` to a host that is not this machine.
+pub fn insecure_warning(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let local = host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
+    (!local).then(|| format!("{url}: plain http to another machine; prompts, answers and any API key travel unencrypted"))
+}
+
+/// The key for `ep`, read from its environment variable now.
+fn api_key(ep: &EndpointConfig) -> Option<String> {
+    ep.api_key_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty())
+}
+
+fn client(ep: &EndpointConfig) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(ep.timeout_secs.max(1)))
+        .build()
+        .map_err(|e| Error::Inference(format!("HTTP client: {e}")))
+}
+
+fn request(client: &reqwest::Client, ep: &EndpointConfig, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    let r = client.request(method, format!("{}{path}", base(&ep.url)));
+    match api_key(ep) {
+        Some(key) => r.bearer_auth(key),
+        None => r,
+    }
+}
+
+/// Turn a transport error into what the user should know: which URL, and
+/// whether it was refused, unknown, or slow.
+fn transport(ep: &EndpointConfig, e: &reqwest::Error) -> Error {
+    let url = &ep.url;
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if e.is_timeout() {
+        Error::Inference(format!("no answer from {url} within {} s (endpoints.timeout_secs)", ep.timeout_secs))
+    } else if e.is_connect() {
+        Error::Inference(format!("cannot connect to {url}: {detail}"))
+    } else {
+        Error::Inference(format!("request to {url} failed: {detail}"))
+    }
+}
+
+/// What a non-success status means for the user.
+fn status_error(ep: &EndpointConfig, status: reqwest::StatusCode, body: &str, model: &str, served: Option<Vec<String>>) -> Error {
+    let message = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message").or_else(|| v.get("error")).or_else(|| v.get("message")).map(|m| match m {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect());
+    let url = &ep.url;
+    match status.as_u16() {
+        401 | 403 => Error::Inference(match &ep.api_key_env {
+            Some(var) if api_key(ep).is_some() => format!("{url} refused the API key in ${var} (HTTP {status}): {message}"),
+            Some(var) => format!("{url} needs an API key (HTTP {status}); put it in the environment variable {var}"),
+            None => format!("{url} needs an API key (HTTP {status}); set api_key_env for endpoint `{}` and put the key in that variable", ep.name),
+        }),
+        404 => Error::Inference(match served {
+            Some(list) if !list.is_empty() => format!("model `{model}` is not served at {url} (HTTP 404); it serves: {}", list.join(", ")),
+            _ => format!("{url}: not found (HTTP 404): {message}"),
+        }),
+        _ => Error::Inference(format!("{url} answered HTTP {status}: {message}")),
+    }
+}
+
+/// The model ids an endpoint serves (GET /models).
+pub fn list_models(ep: &EndpointConfig, timeout: Duration) -> Result<Vec<String>, Error> {
+    let ep = ep.clone();
+    // Discovery runs outside any runtime; a thread keeps it so when called from one.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Inference(e.to_string()))?;
+            rt.block_on(async {
+                let client = client(&ep)?;
+                let resp = tokio::time::timeout(timeout, request(&client, &ep, reqwest::Method::GET, "/models").send())
+                    .await
+                    .map_err(|_| Error::Inference(format!("no answer from {} within {} s", ep.url, timeout.as_secs())))?
+                    .map_err(|e| transport(&ep, &e))?;
+                let status = resp.status();
+                let body = resp.text().await.map_err(|e| transport(&ep, &e))?;
+                if !status.is_success() {
+                    return Err(status_error(&ep, status, &body, "", None));
+                }
+                let v: Value = serde_json::from_str(&body).map_err(|e| Error::Inference(format!("{}/models: not JSON ({e})", ep.url)))?;
+                Ok(v.get("data")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string)).collect())
+                    .unwrap_or_default())
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::Inference("listing models panicked".into())))
+    })
+}
+
+pub struct Remote {
+    target: Target,
+    client: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+    /// Whether the model name was checked against the server's list.
+    checked: bool,
+}
+
+impl Remote {
+    /// No network yet: the first request says whether the server is there.
+    pub fn connect(target: &Target, label: &str) -> Result<Remote, Error> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::ModelLoad { model: label.into(), reason: e.to_string() })?;
+        Ok(Remote { target: target.clone(), client: client(&target.endpoint)?, rt, checked: false })
+    }
+
+    /// Some servers (llama-server) answer whatever model is named; check
+    /// the name against their list once, so a typo is an error, not a
+    /// silently different model.
+    fn check_model(&mut self) -> Result<(), Error> {
+        if self.checked || self.target.model.is_empty() {
+            return Ok(());
+        }
+        self.checked = true;
+        let ep = &self.target.endpoint;
+        match list_models(ep, Duration::from_secs(ep.timeout_secs.clamp(1, 10))) {
+            Ok(list) if !list.is_empty() && !list.contains(&self.target.model) => Err(Error::Inference(format!(
+                "model `{}` is not served at {}; it serves: {}",
+                self.target.model,
+                ep.url,
+                list.join(", ")
+            ))),
+            // A server without a model list, or one that is down: the request
+            // itself will say what is wrong.
+            _ => Ok(()),
+        }
+    }
+
+    /// The endpoint path and the request body; `rendered` is the prompt
+    /// (raw) or the JSON array of chat messages `render` made.
+    fn body(&self, rendered: &str, p: &GenerationParams, seed: u32) -> (String, Value) {
+        let mut body = json!({
+            "stream": true,
+            "stream_options": { "include_usage": true },
+            "temperature": p.temperature,
+            "top_p": p.top_p,
+            "max_tokens": p.max_tokens,
+            "seed": seed,
+            // Extensions llama-server and vLLM accept.
+            "top_k": p.top_k,
+            "min_p": p.min_p,
+            "repeat_penalty": p.repeat_penalty,
+            "repetition_penalty": p.repeat_penalty,
+            "repeat_last_n": p.repeat_last_n,
+        });
+        if !self.target.model.is_empty() {
+            body["model"] = self.target.model.clone().into();
+        }
+        if !p.stop.is_empty() {
+            body["stop"] = p.stop.clone().into();
+        }
+        if p.ignore_eos {
+            body["ignore_eos"] = true.into();
+        }
+        if p.raw {
+            body["prompt"] = rendered.into();
+            ("/completions".into(), body)
+        } else {
+            body["messages"] = serde_json::from_str(rendered).unwrap_or_else(|_| json!([{ "role": "user", "content": rendered }]));
+            ("/chat/completions".into(), body)
+        }
+    }
+
+    async fn stream(&self, rendered: &str, p: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
+        let ep = &self.target.endpoint;
+        let (path, body) = self.body(rendered, p, seed);
+        sink.start();
+        let started = Instant::now();
+        let mut retried = false;
+        let resp = loop {
+            let resp = request(&self.client, ep, reqwest::Method::POST, &path)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| transport(ep, &e))?;
+            let status = resp.status();
+            if status.is_success() {
+                break resp;
+            }
+            // One retry, before any token, for "busy" answers.
+            if !retried && (status.as_u16() == 429 || status.as_u16() == 503) {
+                retried = true;
+                let wait = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .min(10);
+                tracing::info!(url = %ep.url, %status, wait, "retrying once");
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                if sink.interrupted() {
+                    return Ok(PromptReport::default());
+                }
+                continue;
+            }
+            let text = resp.text().await.unwrap_or_default();
+            let served = if status.as_u16() == 404 { list_models(ep, Duration::from_secs(3)).ok() } else { None };
+            return Err(status_error(ep, status, &text, &self.target.model, served));
+        };
+
+        let mut events = resp.bytes_stream().eventsource();
+        let mut report = PromptReport::default();
+        let mut finished = false;
+        let mut draining = false;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            let event = tokio::select! {
+                ev = events.next() => ev,
+                _ = tick.tick() => {
+                    // Cancel and timeout are seen even while the server is silent;
+                    // returning drops the stream, which closes the connection.
+                    if sink.interrupted() {
+                        return Ok(report);
+                    }
+                    continue;
+                }
+            };
+            let event = match event {
+                None if finished => break,
+                None => {
+                    return Err(Error::Inference(format!(
+                        "the stream from {} ended before the answer was complete (the partial answer is kept)",
+                        ep.url
+                    )));
+                }
+                Some(Err(e)) => {
+                    return Err(Error::Inference(format!("the stream from {} broke: {e} (the partial answer is kept)", ep.url)));
+                }
+                Some(Ok(ev)) => ev,
+            };
+            if event.data.trim() == "[DONE]" {
+                break;
+            }
+            let v: Value = serde_json::from_str(&event.data).map_err(|e| {
+                Error::Inference(format!("malformed event from {}: {e}: {}", ep.url, event.data.chars().take(200).collect::<String>()))
+            })?;
+            if let Some(err) = v.get("error") {
+                return Err(Error::Inference(format!("{} reported an error mid-answer: {err}", ep.url)));
+            }
+            if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+                report.prompt_tokens = u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(report.prompt_tokens);
+                report.generated_tokens = u.get("completion_tokens").and_then(Value::as_u64);
+            }
+            if let Some(t) = v.get("timings") {
+                // llama-server's own counts, when no `usage` came.
+                report.prompt_ms = t.get("prompt_ms").and_then(Value::as_f64).unwrap_or(report.prompt_ms);
+                if report.prompt_tokens == 0 {
+                    report.prompt_tokens = t.get("prompt_n").and_then(Value::as_u64).unwrap_or(0);
+                }
+                if report.generated_tokens.is_none() {
+                    report.generated_tokens = t.get("predicted_n").and_then(Value::as_u64);
+                }
+                report.server_timings = Some(t.clone());
+            }
+            let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else { continue };
+            let text = choice
+                .pointer("/delta/content")
+                .or_else(|| choice.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !text.is_empty() && !draining && sink.token(0, text) == Flow::Stop {
+                // At max_tokens the server stops too: read on for its final
+                // chunk, which carries the token counts. Otherwise (cancel, a
+                // stop sequence) close the stream now.
+                if sink.reason() != Some(&StopReason::MaxTokens) {
+                    return Ok(report);
+                }
+                draining = true;
+            }
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                finished = true;
+                report.eos = reason == "stop";
+            }
+        }
+        if report.prompt_ms == 0.0 {
+            // Without server timings, the time to the first token is the best
+            // measure of prompt processing seen from here.
+            report.prompt_ms = sink.ttft_ms().unwrap_or_else(|| started.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(report)
+    }
+}
+
+impl Backend for Remote {
+    /// Raw: the prompt as is, for /completions. Otherwise the chat messages
+    /// sent to /chat/completions, as JSON; the server applies its own
+    /// template, so this is the faithful record of what the model got.
+    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+        if params.raw {
+            return Ok(prompt.to_string());
+        }
+        let mut messages = Vec::new();
+        if !params.system_prompt.is_empty() {
+            messages.push(json!({ "role": "system", "content": params.system_prompt }));
+        }
+        messages.push(json!({ "role": "user", "content": prompt }));
+        Ok(Value::from(messages).to_string())
+    }
+
+    fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
+        self.check_model()?;
+        self.rt.block_on(self.stream(rendered, params, seed, sink))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_to_another_host_is_flagged() {
+        assert!(insecure_warning("http://gpu-2:8000/v1").is_some());
+        assert!(insecure_warning("http://127.0.0.1:8080/v1").is_none());
+        assert!(insecure_warning("http://localhost/v1").is_none());
+        assert!(insecure_warning("https://gpu-2/v1").is_none());
+    }
+
+    #[test]
+    fn status_errors_name_what_to_do() {
+        let ep = EndpointConfig { name: "s".into(), url: "http://h/v1".into(), api_key_env: Some("S_KEY".into()), model: None, timeout_secs: 5 };
+        let e = status_error(&ep, reqwest::StatusCode::UNAUTHORIZED, "{}", "m", None).to_string();
+        assert!(e.contains("S_KEY"), "{e}");
+        let e = status_error(&ep, reqwest::StatusCode::NOT_FOUND, "{}", "m", Some(vec!["a".into(), "b".into()])).to_string();
+        assert!(e.contains("model `m` is not served") && e.contains("a, b"), "{e}");
+        let e = status_error(&ep, reqwest::StatusCode::SERVICE_UNAVAILABLE, r#"{"error":{"message":"loading"}}"#, "m", None).to_string();
+        assert!(e.contains("503") && e.contains("loading"), "{e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! A real llama-server (built by scripts/build-llama-tools.sh from the
+//! llama.cpp inside llama-cpp-python's sdist) on a loopback port.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("LLAMA_SERVER") {
+        return p.into();
+    }
+    let tools = std::env::var_os("VERSUS_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/versus/llama-tools"));
+    let from_env = std::fs::read_to_string(tools.join("paths.env"))
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("LLAMA_SERVER=").map(PathBuf::from)));
+    let path = from_env.unwrap_or_else(|| tools.join("bin/llama-server"));
+    assert!(path.is_file(), "llama-server not found at {}: run scripts/build-llama-tools.sh --server-only (scripts/test.sh does)", path.display());
+    path
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Start on a free port serving `model` as "demo"; waits until ready.
+    pub fn start(model: &Path, api_key: Option<&str>) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(binary());
+        cmd.args(["-m", model.to_str().unwrap_or_default(), "--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["-c", "2048", "-t", "1", "--alias", "demo", "-np", "1"])
+            .env("OMP_WAIT_POLICY", "passive")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(k) = api_key {
+            cmd.args(["--api-key", k]);
+        }
+        let child = cmd.spawn().expect("start llama-server");
+        let server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200") {
+                    return server;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("llama-server did not become ready on port {port}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
