@@ -154,7 +154,7 @@ SERVER_BIN="$BIN_DIR/llama-server"
 # versus builds for the CPU level in .cargo/config.toml (x86-64-v3); build.rs
 # then adds -march=<that level> to llama.cpp's flags, and so does this script.
 # RUSTFLAGS, when set, replaces the config file's flags, as for cargo.
-TARGET_CPU=$(printf '%s\n' "${RUSTFLAGS:-$(grep -o 'target-cpu=[^"]*' "$REPO_ROOT/.cargo/config.toml" 2>/dev/null | head -1)}" |
+TARGET_CPU=$(printf '%s\n' "${RUSTFLAGS:-$(grep -v '^[[:space:]]*#' "$REPO_ROOT/.cargo/config.toml" 2>/dev/null | grep -o 'target-cpu=[^"]*' | head -1)}" |
     grep -o 'target-cpu=[^ "]*' | head -1 | cut -d= -f2)
 cc_flags="-ffunction-sections -fdata-sections -fPIC"
 bench_cmake_args=(

@@ -9,5 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# A real llama-server for the remote-engine tests (built once, cached
+# outside the clone in ~/.cache/versus/llama-tools).
+eval "$(scripts/build-llama-tools.sh --server-only | grep '^LLAMA_SERVER=')"
+export LLAMA_SERVER
 export VERSUS_DEMO_MODEL="${VERSUS_DEMO_MODEL:-${VERSUS_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/versus/models}/gemma-3-270m-q4_k_m.gguf}"
 cargo test --locked --all-targets "$@"

@@ -76,6 +76,10 @@ pub fn run(ctx: &Context, paths: &[PathBuf], rt: &tokio::runtime::Runtime) -> u8
         .collect();
     app.ram = ram();
     app.gpu = gpu();
+    app.endpoints = config.endpoints.clone();
+    if let Some(w) = config.endpoints.iter().find_map(|e| crate::engine::remote::insecure_warning(&e.url)) {
+        app.notice = Some(format!("warning: {w}"));
+    }
 
     let (guard, mut term) = match enter(ctx.log.as_ref().ok().map(PathBuf::as_path)) {
         Ok(t) => t,

@@ -207,3 +207,30 @@ fn copy_sends_the_focused_column_text() {
     assert_eq!(app.focus, Focus::Columns);
     assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Copy(ANSWER.to_string())]);
 }
+
+#[test]
+fn served_models_run_on_their_endpoint() {
+    let ep = versus::config::EndpointConfig {
+        name: "gpu-2".into(),
+        url: "http://gpu-2:8000/v1".into(),
+        api_key_env: Some("GPU2_KEY".into()),
+        model: None,
+        timeout_secs: 60,
+    };
+    let mut list = models();
+    list.push(versus::catalog::remote_model(&ep, "llama-3-70b"));
+    let mut app = app(list, 120, 40);
+    app.endpoints = vec![ep.clone()];
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Tab);
+    typ(&mut app, "hi");
+    let effects = key(&mut app, KeyCode::F(5));
+    let Some(Effect::Run { entries, .. }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].engine, versus::catalog::EngineKind::Remote);
+    let target = entries[0].endpoint.as_ref().expect("an endpoint");
+    assert_eq!((target.model.as_str(), target.endpoint.name.as_str()), ("llama-3-70b", "gpu-2"));
+}

@@ -115,6 +115,8 @@ pub struct App {
     pub size: Rect,
     /// Where models were looked for, for the empty-state help.
     pub searched: Vec<String>,
+    /// The configured servers, to run their models.
+    pub endpoints: Vec<crate::config::EndpointConfig>,
     pub quit: bool,
 }
 
@@ -149,6 +151,7 @@ impl App {
             notice: None,
             size: Rect::new(0, 0, 120, 40),
             searched: Vec::new(),
+            endpoints: Vec::new(),
             quit: false,
         }
     }
@@ -595,7 +598,9 @@ impl App {
                 if settings.generation.system_prompt == e.base.generation.system_prompt {
                     settings.generation.system_prompt = system.clone();
                 }
-                RunEntry { label: self.list.label(i), model: self.list.model(e).clone(), engine: e.engine, settings, prompts: None, endpoint: None }
+                let model = self.list.model(e).clone();
+                let endpoint = crate::engine::remote::target_for(&model, &self.endpoints);
+                RunEntry { label: self.list.label(i), model, engine: e.engine, settings, prompts: None, endpoint }
             })
             .collect();
         self.launch(prompt, system, entries, &selected)

@@ -172,6 +172,9 @@ impl ModelInfo {
 
     /// A short "270M" / "7.2B" figure, or the size on disk.
     pub fn size_label(&self) -> String {
+        if self.format == Format::Remote {
+            return "served".into();
+        }
         match self.parameters {
             Some(p) if p >= 1_000_000_000 => format!("{:.1}B", p as f64 / 1e9),
             Some(p) if p >= 1_000_000 => format!("{}M", p / 1_000_000),

@@ -65,6 +65,29 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         };
         let _ = writeln!(out, "  {:<12}{}  {what}", root.source.label(), root.path.display());
     }
+    if !ctx.config.config.endpoints.is_empty() {
+        let _ = writeln!(out, "\nendpoints");
+        for ep in &ctx.config.config.endpoints {
+            let served: Vec<&crate::catalog::ModelInfo> = catalog
+                .models
+                .iter()
+                .filter(|m| m.format == crate::catalog::Format::Remote && m.path.as_os_str() == ep.url.as_str())
+                .collect();
+            let state = match served.iter().find_map(|m| m.error.clone()) {
+                Some(e) => e,
+                None => format!("{} model{}", served.len(), if served.len() == 1 { "" } else { "s" }),
+            };
+            let key = match &ep.api_key_env {
+                Some(v) if std::env::var(v).is_ok_and(|k| !k.is_empty()) => format!(", key in ${v}"),
+                Some(v) => format!(", ${v} is not set"),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "  {:<12}{}  {state}{key}", ep.name, ep.url);
+            if let Some(w) = crate::engine::remote::insecure_warning(&ep.url) {
+                let _ = writeln!(out, "              warning: {w}");
+            }
+        }
+    }
     let broken = catalog.models.iter().filter(|m| m.error.is_some()).count();
     let _ = writeln!(out, "\n{} model{} discovered{}", catalog.models.len(),
         if catalog.models.len() == 1 { "" } else { "s" },

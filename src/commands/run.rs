@@ -137,6 +137,11 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
             }
         }
     }
+    for e in &entries {
+        if let Some(w) = e.endpoint.as_ref().and_then(|t| crate::engine::remote::insecure_warning(&t.endpoint.url)) {
+            eprintln!("versus: warning: {w}");
+        }
+    }
     let pairs: usize = entries.iter().map(|e| e.prompts.as_ref().map_or(prompts.len(), Vec::len)).sum();
     if batch && pairs == 0 {
         eprintln!("versus: every (prompt, model) pair is already in the results file; nothing to do");

@@ -33,6 +33,17 @@ fn base(url: &str) -> &str {
     url.trim_end_matches('/')
 }
 
+/// The server and model a discovered remote model (`MODEL@ENDPOINT`) runs on.
+pub fn target_for(model: &crate::catalog::ModelInfo, endpoints: &[EndpointConfig]) -> Option<Target> {
+    if model.format != crate::catalog::Format::Remote {
+        return None;
+    }
+    let (name, ep) = model.name.rsplit_once('@').unwrap_or(("", model.name.as_str()));
+    let endpoint = endpoints.iter().find(|e| e.name == ep)?.clone();
+    let model = if name.is_empty() { endpoint.model.clone().unwrap_or_default() } else { name.to_string() };
+    Some(Target { endpoint, model })
+}
+
 /// A warning for `http://` to a host that is not this machine.
 pub fn insecure_warning(url: &str) -> Option<String> {
     let rest = url.strip_prefix("http://")?;

@@ -81,13 +81,13 @@ pub fn markdown(run: &StoredRun) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} tok · {:.0} tok/s | {:.1} tok/s | {} | {} | {} |",
-                    ms(s.load_ms),
+                    if s.remote { "n/a (remote)".to_string() } else { ms(s.load_ms) },
                     s.ttft_ms.map_or_else(|| "–".into(), ms),
                     s.prompt_tokens,
                     s.prompt_tps,
                     s.decode_tps,
                     s.generated_tokens,
-                    human_bytes(s.peak_rss_bytes),
+                    if s.remote { "n/a (remote)".to_string() } else { human_bytes(s.peak_rss_bytes) },
                     s.stop_reason.as_ref().map_or_else(|| o.status.clone(), |r| r.label())
                 );
             }

@@ -89,17 +89,19 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
         Some(s) => {
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0} ms")).unwrap_or_default();
             let stop = s.stop_reason.as_ref().map(|r| format!(" · {}", r.label())).unwrap_or_default();
-            let full = format!(
-                " load {:.2} s{ttft} · {:.1} tok/s · {} tok · peak {}{stop} ",
-                s.load_ms / 1e3, s.decode_tps, s.generated_tokens, human_bytes(s.peak_rss_bytes)
-            );
+            let (load, peak) = if s.remote {
+                ("remote".to_string(), "n/a".to_string())
+            } else {
+                (format!("load {:.2} s", s.load_ms / 1e3), human_bytes(s.peak_rss_bytes))
+            };
+            let full = format!(" {load}{ttft} · {:.1} tok/s · {} tok · peak {peak}{stop} ", s.decode_tps, s.generated_tokens);
             if full.chars().count() <= width {
                 return (full, None);
             }
-            let mem = human_bytes(s.peak_rss_bytes).replace(' ', "");
+            let mem = if s.remote { "remote".to_string() } else { human_bytes(s.peak_rss_bytes).replace(' ', "") };
             let border = format!(" {:.1} t/s · {} tok · {mem} ", s.decode_tps, s.generated_tokens);
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0}ms")).unwrap_or_default();
-            let mut inner = format!("load {:.2}s{ttft}", s.load_ms / 1e3);
+            let mut inner = if s.remote { format!("served{ttft}") } else { format!("load {:.2}s{ttft}", s.load_ms / 1e3) };
             if inner.chars().count() + stop.chars().count() <= width {
                 inner.push_str(&stop);
             }
