@@ -277,3 +277,26 @@ fn the_prompt_must_fit_the_context() {
     let ev = run(vec![entry(&demo, &[("context_size", "1024"), ("batch_size", "64"), ("max_tokens", "2")])], &long, memory(), None);
     assert_eq!(finished(&ev, 0).prompt_tokens, 402);
 }
+
+#[test]
+fn a_generation_timeout_fails_with_the_partial_text_kept() {
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    let ev = run(
+        vec![entry(&demo, &[("timeout_secs", "1"), ("max_tokens", "100000"), ("ignore_eos", "true"), ("context_size", "8192")])],
+        "Tell me a story.",
+        memory(),
+        None,
+    );
+    match ev.iter().find_map(|e| match &e.kind {
+        EventKind::Failed { error, stats } => Some((error.clone(), stats.clone())),
+        _ => None,
+    }) {
+        Some((Error::GenerationTimeout { secs: 1 }, Some(stats))) => {
+            assert_eq!(stats.stop_reason, Some(StopReason::Timeout));
+            assert!(stats.generated_tokens > 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!text(&ev, 0).is_empty(), "the partial text is kept");
+}

@@ -65,6 +65,7 @@ fn compare_two_temperatures_end_to_end() {
     assert!(!s.hide_cursor(), "the cursor is visible again");
     assert!(!s.bracketed_paste(), "bracketed paste is off again");
     assert!(t.cooked(), "the terminal is back in cooked mode");
+    assert!(sb.log().contains("llama.cpp"), "llama.cpp's logs went to the log file, not the screen");
 }
 
 #[test]

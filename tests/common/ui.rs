@@ -2,11 +2,11 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use versus::app::{App, Effect, Event};
-use versus::catalog::{EngineKind, Format, ModelInfo, Shape, Source};
+use versus::catalog::{Format, ModelInfo, Shape, Source};
 use versus::config::Config;
 use versus::engine::{EngineEvent, EventKind, Stats, StopReason};
 use versus::error::Error;
@@ -155,12 +155,4 @@ pub fn finish(app: &mut App, id: u64, fail_last: bool) {
     engine(app, id, 3, EventKind::RunDone);
     let t = app.now + Duration::from_millis(6100);
     app.handle(Event::Tick { now: t, ram: None, gpu: None });
-}
-
-pub fn engine_kind_default() -> EngineKind {
-    EngineKind::Llama
-}
-
-pub fn _instant() -> Instant {
-    Instant::now()
 }

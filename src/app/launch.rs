@@ -1,0 +1,130 @@
+//! Starting runs: from the selected models, from a saved comparison's own
+//! models, and showing a saved comparison as it was.
+
+use super::{App, Column, Effect, Focus, Phase, RunView, replace_text};
+use crate::engine::RunEntry;
+
+impl App {
+    pub(super) fn start_run(&mut self) -> Vec<Effect> {
+        if self.run_active() {
+            self.notice = Some("a run is in progress: Esc cancels it".into());
+            return vec![];
+        }
+        let selected = self.list.selected();
+        if selected.is_empty() {
+            self.notice = Some("select at least one model (Space in the model list)".into());
+            return vec![];
+        }
+        let prompt = self.prompt_text();
+        if prompt.trim().is_empty() {
+            self.notice = Some("the prompt is empty: Tab to the editor and type one".into());
+            return vec![];
+        }
+        let system = self.system_text();
+        let entries: Vec<RunEntry> = selected
+            .iter()
+            .map(|&i| {
+                let e = &self.list.entries[i];
+                let mut settings = e.settings.clone();
+                // The editor's system prompt applies unless this entry was
+                // given its own in the parameters popup.
+                if settings.generation.system_prompt == e.base.generation.system_prompt {
+                    settings.generation.system_prompt = system.clone();
+                }
+                let model = self.list.model(e).clone();
+                let endpoint = crate::engine::remote::target_for(&model, &self.endpoints);
+                RunEntry { label: self.list.label(i), model, engine: e.engine, settings, prompts: None, endpoint }
+            })
+            .collect();
+        self.launch(prompt, system, entries, &selected)
+    }
+
+    /// Run `entries` (a saved comparison's own models) on `prompt`.
+    pub(super) fn start_entries(&mut self, prompt: String, system: String, entries: Vec<RunEntry>) -> Vec<Effect> {
+        if self.run_active() {
+            self.notice = Some("a run is in progress: Esc cancels it".into());
+            return vec![];
+        }
+        if entries.is_empty() {
+            self.notice = Some("none of that comparison's models can be found now".into());
+            return vec![];
+        }
+        let none = vec![usize::MAX; entries.len()];
+        self.launch(prompt, system, entries, &none)
+    }
+
+    pub(super) fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
+        let id = self.next_run;
+        self.next_run += 1;
+        let columns = entries
+            .iter()
+            .zip(list_index)
+            .map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40))
+            .collect();
+        if let Some(old) = self.run.take() {
+            self.past.push(old);
+        }
+        self.run = Some(RunView {
+            id,
+            prompt: prompt.clone(),
+            system,
+            columns,
+            started: self.now,
+            finished: None,
+            entries: entries.clone(),
+            stored: None,
+        });
+        self.active_column = 0;
+        self.reflow();
+        if self.history.last() != Some(&prompt) {
+            self.history.push(prompt.clone());
+        }
+        self.history_pos = None;
+        vec![Effect::Run { id, prompt, entries }]
+    }
+
+    /// Put a saved comparison on screen, exactly as it was stored.
+    pub(super) fn show_stored(&mut self, stored: &crate::store::StoredRun) {
+        let columns = stored
+            .outputs
+            .iter()
+            .map(|o| {
+                let engine = crate::catalog::EngineKind::parse(&o.model.engine).unwrap_or(crate::catalog::EngineKind::Llama);
+                let mut c = Column::new(o.label.clone(), engine, usize::MAX, 40);
+                c.text = o.text.clone();
+                c.stats = o.stats.clone();
+                c.load_ms = o.stats.as_ref().map(|s| s.load_ms);
+                c.error = o.error.clone();
+                if let Some(e) = &o.error {
+                    c.error_wrap.rewrap(e, 40);
+                }
+                c.phase = match o.status.as_str() {
+                    "finished" => Phase::Done,
+                    "failed" => Phase::Failed,
+                    _ => Phase::Cancelled,
+                };
+                c.wrap.rewrap(&c.text, 40);
+                c
+            })
+            .collect();
+        if let Some(old) = self.run.take() {
+            self.past.push(old);
+        }
+        self.run = Some(RunView {
+            id: 0,
+            prompt: stored.prompt.clone(),
+            system: stored.system_prompt.clone(),
+            columns,
+            started: self.now,
+            finished: Some(self.now),
+            entries: Vec::new(),
+            stored: Some(stored.id),
+        });
+        self.prompt = replace_text(&self.prompt, &stored.prompt);
+        self.active_column = 0;
+        self.focus = Focus::Columns;
+        self.notice = Some(format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()));
+        self.reflow();
+    }
+
+}
