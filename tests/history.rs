@@ -131,8 +131,7 @@ fn sample() -> StoredRun {
         stop_reason: Some(StopReason::MaxTokens),
         seed: Some(42),
         rendered_prompt: "The capital of France is".into(),
-        remote: false,
-        server_timings: None,
+        ..Default::default()
     };
     let model = ModelRecord {
         name: "gemma-3-270m-q4_k_m".into(),

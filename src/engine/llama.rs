@@ -110,6 +110,13 @@ pub struct LlamaCpp {
 }
 
 impl LlamaCpp {
+    /// Load with `gpu_layers` layers offloaded (see `memory::gpu_layers`).
+    pub fn load_with(info: &ModelInfo, settings: &BackendSettings, gpu_layers: u32) -> Result<LlamaCpp, Error> {
+        let mut s = settings.clone();
+        s.n_gpu_layers = i32::try_from(gpu_layers).unwrap_or(i32::MAX);
+        LlamaCpp::load(info, &s)
+    }
+
     pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<LlamaCpp, Error> {
         let load_err = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
         // Our own header check first: clearer messages, and llama.cpp never

@@ -122,23 +122,90 @@ pub fn estimate(entry: &RunEntry) -> Estimate {
     Estimate { weights, kv_cache, overhead }
 }
 
-/// Refuse a model that would not fit in the memory available now.
+/// GPU memory kept free for the driver, the display and other processes.
+const GPU_RESERVE: u64 = 512 << 20;
+
+/// How many of a llama.cpp model's layers go to the GPU: as configured, or
+/// with -1 as many as fit in `gpu_free` (all of them when the model fits;
+/// none without a GPU). The output layer counts as one more.
+pub fn gpu_layers(entry: &RunEntry, gpu_free: Option<u64>) -> u32 {
+    let est = estimate(entry);
+    let n_layer = entry.model.shape.map_or(0, |s| s.n_layer) as u32;
+    let all = n_layer + 1;
+    match (entry.settings.backend.n_gpu_layers, gpu_free) {
+        (n, _) if n >= 0 => (n as u32).min(all.max(n as u32)),
+        (_, None) => 0,
+        (_, Some(free)) => {
+            let per_layer = (est.weights + est.kv_cache) / u64::from(all.max(1));
+            let room = free.saturating_sub(GPU_RESERVE + est.overhead);
+            if per_layer == 0 { all } else { ((room / per_layer) as u32).min(all) }
+        }
+    }
+}
+
+/// Free memory of the GPU an engine would use for `entry`, when it uses one.
+pub fn gpu_free_for(entry: &RunEntry) -> Option<u64> {
+    let gpu = crate::gpu::gpus().into_iter().next()?;
+    let uses_gpu = match entry.engine {
+        EngineKind::Llama => entry.settings.backend.n_gpu_layers != 0 && llama_offloads(),
+        EngineKind::Candle => cfg!(feature = "cuda") && entry.settings.backend.device != crate::params::Device::Cpu,
+        EngineKind::Remote => false,
+    };
+    uses_gpu.then_some(gpu.free)
+}
+
+fn llama_offloads() -> bool {
+    #[cfg(feature = "llama")]
+    {
+        super::llama::backend().is_ok_and(|b| b.supports_gpu_offload())
+    }
+    #[cfg(not(feature = "llama"))]
+    {
+        false
+    }
+}
+
+/// Refuse a model that would not fit: the part that goes to the GPU against
+/// the GPU's free memory, the rest against the RAM available now.
 pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error> {
     let est = estimate(entry);
     if !config.guard {
         return Ok(est);
     }
+    let gpu_free = gpu_free_for(entry);
+    let gpu_share = match (entry.engine, gpu_free) {
+        (_, None) => 0.0,
+        (EngineKind::Llama, Some(free)) => {
+            let all = entry.model.shape.map_or(1, |s| s.n_layer + 1).max(1);
+            f64::from(gpu_layers(entry, Some(free))) / all as f64
+        }
+        (_, Some(_)) => 1.0,
+    };
+    let on_gpu = ((est.weights + est.kv_cache) as f64 * gpu_share) as u64 + if gpu_share > 0.0 { est.overhead } else { 0 };
+    if let Some(free) = gpu_free {
+        let room = free.saturating_sub(GPU_RESERVE);
+        if on_gpu > room {
+            return Err(Error::InsufficientMemory {
+                model: entry.label.clone(),
+                what: "GPU memory".into(),
+                needed: on_gpu,
+                available: room,
+                gpu_hint: if entry.engine == EngineKind::Llama { " or n_gpu_layers".into() } else { " or use device = \"cpu\"".into() },
+            });
+        }
+    }
+    let in_ram = est.total().saturating_sub(on_gpu);
     let reserve = config.reserve_mib << 20;
     let available = if config.limit_mib > 0 {
         config.limit_mib << 20
     } else {
         available_bytes().saturating_sub(reserve)
     };
-    if est.total() > available {
+    if in_ram > available {
         return Err(Error::InsufficientMemory {
             model: entry.label.clone(),
             what: "RAM".into(),
-            needed: est.total(),
+            needed: in_ram,
             available,
             gpu_hint: if entry.engine == EngineKind::Llama { " or n_gpu_layers".into() } else { String::new() },
         });
@@ -149,6 +216,37 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(n_gpu_layers: i32) -> RunEntry {
+        let model = crate::catalog::ModelInfo {
+            name: "m".into(),
+            format: Format::Gguf,
+            path: "/m.gguf".into(),
+            files: vec![],
+            source: crate::catalog::Source::Cli,
+            size_bytes: 31 << 30,
+            architecture: Some("llama".into()),
+            quantization: None,
+            parameters: None,
+            context_length: Some(4096),
+            chat_template: false,
+            shape: Some(crate::catalog::Shape { n_layer: 30, n_head_kv: 8, head_dim_k: 128, head_dim_v: 128, n_embd: 4096, vocab: 32000 }),
+            error: None,
+        };
+        let mut settings = crate::params::Settings::default();
+        settings.backend.n_gpu_layers = n_gpu_layers;
+        RunEntry { label: "m".into(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None }
+    }
+
+    #[test]
+    fn layers_go_to_the_gpu_as_far_as_they_fit() {
+        assert_eq!(gpu_layers(&entry(-1), None), 0, "no GPU, no offload");
+        assert_eq!(gpu_layers(&entry(-1), Some(80 << 30)), 31, "everything fits on 80 GiB");
+        let half = gpu_layers(&entry(-1), Some(17 << 30));
+        assert!((12..=17).contains(&half), "about half of a 32 GiB model fits in 17 GiB: {half}");
+        assert_eq!(gpu_layers(&entry(10), Some(80 << 30)), 10, "an explicit count is kept");
+        assert_eq!(gpu_layers(&entry(0), Some(80 << 30)), 0);
+    }
 
     #[test]
     fn proc_readings_are_plausible() {

@@ -118,6 +118,11 @@ pub struct Stats {
     pub rendered_prompt: String,
     /// Run by a server: load time and local memory do not apply.
     pub remote: bool,
+    /// GPU memory in use on the first GPU (NVML) before loading, once
+    /// loaded, and after unloading; 0 without a GPU.
+    pub gpu_before_bytes: u64,
+    pub gpu_loaded_bytes: u64,
+    pub gpu_after_bytes: u64,
     /// The server's own timings, when it sends them (llama-server does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_timings: Option<serde_json::Value>,
@@ -181,7 +186,10 @@ pub trait Backend {
 pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
     match entry.engine {
         #[cfg(feature = "llama")]
-        EngineKind::Llama => Ok(Box::new(llama::LlamaCpp::load(&entry.model, &entry.settings.backend)?)),
+        EngineKind::Llama => {
+            let layers = memory::gpu_layers(entry, memory::gpu_free_for(entry));
+            Ok(Box::new(llama::LlamaCpp::load_with(&entry.model, &entry.settings.backend, layers)?))
+        }
         #[cfg(feature = "candle")]
         EngineKind::Candle => Ok(Box::new(candle::CandleBackend::load(&entry.model, &entry.settings.backend)?)),
         EngineKind::Remote => match &entry.endpoint {

@@ -173,6 +173,8 @@ fn run_entry(
         memory::reset_peak();
     }
     let rss_before = if local { memory::rss_bytes() } else { 0 };
+    let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
+    let gpu_before = gpu_now();
     let t_load = Instant::now();
     let loaded = catch_unwind(AssertUnwindSafe(|| super::load(entry)));
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
@@ -187,6 +189,7 @@ fn run_entry(
         }
     };
     let rss_loaded = if local { memory::rss_bytes().saturating_sub(rss_before) } else { 0 };
+    let gpu_loaded = gpu_now();
     send(events, req.id, slot, first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
 
     let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
@@ -198,7 +201,9 @@ fn run_entry(
             break;
         }
         let prompt = req.prompts.get(p).map(String::as_str).unwrap_or_default();
-        let (result, stats) = generate_one(events, req, slot, p, entry, backend.as_mut(), prompt, load_ms, rss_before);
+        let (result, mut stats) = generate_one(events, req, slot, p, entry, backend.as_mut(), prompt, load_ms, rss_before);
+        stats.gpu_before_bytes = gpu_before;
+        stats.gpu_loaded_bytes = gpu_loaded;
         if i + 1 < prompts.len() {
             report(events, req.id, slot, p, entry, result, stats, if local { memory::rss_bytes() } else { 0 });
         } else {
@@ -215,7 +220,8 @@ fn run_entry(
     if local {
         memory::trim();
     }
-    if let Some((p, result, stats)) = last {
+    if let Some((p, result, mut stats)) = last {
+        stats.gpu_after_bytes = gpu_now();
         report(events, req.id, slot, p, entry, result, stats, if local { memory::rss_bytes() } else { 0 });
     }
 }

@@ -85,8 +85,7 @@ pub fn stats(tokens: u64, tps: f64) -> Stats {
         stop_reason: Some(StopReason::MaxTokens),
         seed: Some(42),
         rendered_prompt: "The capital of France is".into(),
-        remote: false,
-        server_timings: None,
+        ..Default::default()
     }
 }
 
