@@ -18,13 +18,20 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
 
     let _ = writeln!(out, "\nengines");
     if cfg!(feature = "llama") {
-        let gpu = if cfg!(feature = "cuda") { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
+        let gpu = if cfg!(any(feature = "cuda", feature = "cuda-dl")) { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
         let _ = writeln!(out, "  llama.cpp   llama-cpp-2 {LLAMA_CPP_2_VERSION} ({gpu})");
+        #[cfg(feature = "llama")]
+        {
+            let devices = crate::engine::llama::devices();
+            if !devices.is_empty() {
+                let _ = writeln!(out, "              devices: {}", devices.join(", "));
+            }
+        }
     } else {
         let _ = writeln!(out, "  llama.cpp   not compiled in (feature `llama`)");
     }
     if cfg!(feature = "candle") {
-        let dev = if cfg!(feature = "cuda") { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
+        let dev = if cfg!(any(feature = "cuda", feature = "cuda-dl")) { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
         let _ = writeln!(out, "  candle      candle {CANDLE_VERSION} ({dev})");
     } else {
         let _ = writeln!(out, "  candle      not compiled in (feature `candle`)");

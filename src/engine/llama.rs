@@ -89,6 +89,18 @@ unsafe extern "C" fn abort_callback(message: *const c_char) {
     crate::terminal::report_fatal(&format!("llama.cpp aborted: {msg}"));
 }
 
+/// The devices llama.cpp can use ("CPU", "CUDA0 (NVIDIA H100 …)"), which
+/// shows whether a run-time loaded GPU backend was found.
+pub fn devices() -> Vec<String> {
+    if backend().is_err() {
+        return Vec::new();
+    }
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .map(|d| if d.description.is_empty() || d.description == d.name { d.name } else { format!("{} ({})", d.name, d.description) })
+        .collect()
+}
+
 fn take_errors() -> Vec<String> {
     ERRORS.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default()
 }

@@ -148,7 +148,7 @@ pub fn gpu_free_for(entry: &RunEntry) -> Option<u64> {
     let gpu = crate::gpu::gpus().into_iter().next()?;
     let uses_gpu = match entry.engine {
         EngineKind::Llama => entry.settings.backend.n_gpu_layers != 0 && llama_offloads(),
-        EngineKind::Candle => cfg!(feature = "cuda") && entry.settings.backend.device != crate::params::Device::Cpu,
+        EngineKind::Candle => cfg!(any(feature = "cuda", feature = "cuda-dl")) && entry.settings.backend.device != crate::params::Device::Cpu,
         EngineKind::Remote => false,
     };
     uses_gpu.then_some(gpu.free)

@@ -86,7 +86,7 @@ struct Writer {
 fn device() -> String {
     let gpus = crate::gpu::gpus();
     match gpus.first() {
-        Some(g) if cfg!(feature = "cuda") => format!("cuda: {}", g.name),
+        Some(g) if cfg!(any(feature = "cuda", feature = "cuda-dl")) => format!("cuda: {}", g.name),
         _ => "cpu".into(),
     }
 }
