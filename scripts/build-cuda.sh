@@ -258,18 +258,22 @@ EOF
     # gzip: present everywhere; the binary's embedded PTX compresses well
     tar -C "$stage" -czf "$BUNDLE/payload.tar.gz" dist
 
-    # ggml sources for libggml-cuda.so: the same tree the binary's ggml was
-    # built from, so that the module and the binary agree on ggml's structs
-    # (ggml only checks GGML_BACKEND_API_VERSION when it loads a module).
-    # Only what a ggml CMake build with GGML_CUDA=ON and GGML_CPU=OFF reads:
-    # ~7 MiB (under 1 MiB packed) of the crate's 40 MiB llama.cpp tree.
-    # (ggml-base includes ggml-cpu/ggml-cpu-impl.h, hence every header)
-    (cd "$src" && find ggml/CMakeLists.txt ggml/cmake ggml/include ggml/src/ggml-cuda \
-            -type f -print
-        find ggml/src -maxdepth 1 -type f -print
-        find ggml/src -type f \( -name '*.h' -o -name '*.hpp' \) -not -path 'ggml/src/ggml-cuda/*' -print
-        [[ -f LICENSE ]] && echo LICENSE) |
-        tar -C "$src" -czf "$BUNDLE/ggml-src.tar.gz" -T -
+    # llama.cpp sources for the GPU machine: the same tree the binary's ggml
+    # was built from (the module and the binary must agree on ggml's structs;
+    # ggml only checks GGML_BACKEND_API_VERSION when it loads a module), plus
+    # llama-bench from scripts/build-llama-tools.sh's copy of that tree, so
+    # the anchor runs the very same CUDA module. Only what the CMake build
+    # below reads: about 4 MiB packed.
+    local tools_src=${VERSUS_TOOLS_DIR:-$HOME/.cache/versus/llama-tools}/src/bench-llama.cpp
+    [[ -f $tools_src/tools/llama-bench/llama-bench.cpp ]] || "$REPO/scripts/build-llama-tools.sh" --bench-only >/dev/null
+    cmp -s "$src/ggml/src/ggml.c" "$tools_src/ggml/src/ggml.c" || die "$tools_src is not the tree $src"
+    (cd "$tools_src" && {
+        printf '%s\n' CMakeLists.txt LICENSE tools/CMakeLists.txt
+        find cmake include src common vendor tools/llama-bench ggml/cmake ggml/include ggml/src/ggml-cpu ggml/src/ggml-cuda -type f
+        find ggml -maxdepth 1 -type f
+        find ggml/src -maxdepth 1 -type f
+        find ggml/src -type f \( -name '*.h' -o -name '*.hpp' \)
+    } | sort -u | tar -czf "$BUNDLE/llama-src.tar.gz" -T -)
 
     {
         echo "versus $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
@@ -282,9 +286,9 @@ EOF
     cat > "$BUNDLE/build-on-gpu.sh" <<'EOF'
 #!/usr/bin/env bash
 # Runs on the GPU machine (nvcc 13, CMake >= 3.18, ninja; no Rust, no
-# network): builds llama.cpp's CUDA backend module from the bundled ggml
-# sources and puts it next to the versus binary, where
-# ggml_backend_load_all() finds it at start-up.
+# network): builds llama.cpp's CUDA backend module (and llama-bench, the
+# anchor) from the bundled llama.cpp sources and puts the module next to the
+# versus binary, where ggml_backend_load_all() finds it at start-up.
 #   CUDA_ARCH (default 90-real: H100/H200 SASS only), JOBS (default 16)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -293,34 +297,24 @@ arch=${CUDA_ARCH:-90-real}
 jobs=${JOBS:-16}
 command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
 [ -x dist/versus ] || tar -xzf payload.tar.gz
-[ -f src/ggml/CMakeLists.txt ] || { mkdir -p src && tar -xzf ggml-src.tar.gz -C src; }
-# ggml as a subproject, as llama.cpp's own CMakeLists.txt (and so
-# llama-cpp-sys-2) builds it; standalone it would want ggml.pc.in and
-# tests/, which the crate does not vendor.
-cat > src/CMakeLists.txt <<'CMAKE'
-cmake_minimum_required(VERSION 3.18)
-project(versus-ggml-cuda C CXX)
-set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
-set(CMAKE_LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
-add_subdirectory(ggml)
-CMAKE
-if [ ! -f dist/libggml-cuda.so ]; then
+[ -f src/CMakeLists.txt ] || { mkdir -p src && tar -xzf llama-src.tar.gz -C src; }
+if [ ! -f dist/libggml-cuda.so ] || [ ! -x build/bin/llama-bench ]; then
     gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-    # Same switches as llama-cpp-sys-2's build with dynamic-backends + cuda:
-    # shared libs, GGML_BACKEND_DL (module exports ggml_backend_init and
-    # ggml_backend_score), NCCL off.  GGML_CPU=OFF: only the ggml-cuda
-    # target (and ggml-base, which it links against) is built.  At run time
-    # the module's NEEDED libggml-base.so.0 resolves to the copy that versus
-    # already loaded (same soname).
+    # One CMake build of the tree the binary came from, with the switches
+    # llama-cpp-sys-2 uses for dynamic-backends (shared libs, GGML_BACKEND_DL:
+    # the module exports ggml_backend_init) plus CUDA; it makes the CUDA
+    # module for versus and llama-bench, which loads that same module.
     cmake -S src -B build "${gen[@]}" \
         -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
-        -DGGML_BACKEND_DL=ON -DGGML_CPU=OFF -DGGML_CUDA=ON -DGGML_CUDA_NCCL=OFF \
-        -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF \
-        -DGGML_BUILD_TESTS=OFF -DGGML_BUILD_EXAMPLES=OFF \
+        -DGGML_BACKEND_DL=ON -DGGML_CUDA=ON -DGGML_CUDA_NCCL=OFF \
+        -DGGML_NATIVE=OFF -DGGML_CCACHE=OFF -DGGML_OPENMP=ON \
+        -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TESTS=OFF \
+        -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF \
+        -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
         -DCMAKE_CUDA_ARCHITECTURES="$arch"
-    time cmake --build build --target ggml-cuda -j "$jobs"
+    time cmake --build build --target ggml-cuda ggml-cpu llama-bench -j "$jobs"
     # the build tree's copy keeps its RUNPATH to the toolkit's libraries
-    cp build/bin/libggml-cuda.so dist/libggml-cuda.so
+    cp "$(find build -name libggml-cuda.so | head -1)" dist/libggml-cuda.so
 fi
 nm -D --defined-only dist/libggml-cuda.so | grep -q ' ggml_backend_init$' ||
     { echo "libggml-cuda.so does not export ggml_backend_init (GGML_BACKEND_DL off?)" >&2; exit 1; }

@@ -133,6 +133,8 @@ pub const PARAMS: &[ParamSpec] = &[
     ParamSpec { key: "threads", allowed: "0..=1024", help: "0 = physical cores" },
     ParamSpec { key: "batch_size", allowed: "32..=8192", help: "prompt batch" },
     ParamSpec { key: "timeout_secs", allowed: "0..=86400", help: "0 = no limit" },
+    ParamSpec { key: "device", allowed: "auto, cpu, cuda, metal", help: "candle's device" },
+    ParamSpec { key: "dtype", allowed: "auto, f32, f16, bf16", help: "candle safetensors dtype" },
 ];
 
 /// Why a value was refused: the message names the key, value and range.
@@ -213,6 +215,28 @@ impl Settings {
             "threads" => parse_in(key, value, 0, 1024).map(|v| b.threads = v),
             "batch_size" => parse_in(key, value, 32, 8192).map(|v| b.batch_size = v),
             "timeout_secs" => parse_in(key, value, 0, 86_400).map(|v| b.timeout_secs = v),
+            "device" | "dtype" => {
+                let bad = || ParamError { key: key.into(), value: value.into(), allowed: allowed(key).into() }.to_string();
+                let v = value.trim().to_ascii_lowercase();
+                if key == "device" {
+                    b.device = match v.as_str() {
+                        "auto" => Device::Auto,
+                        "cpu" => Device::Cpu,
+                        "cuda" => Device::Cuda,
+                        "metal" => Device::Metal,
+                        _ => return Err(bad()),
+                    };
+                } else {
+                    b.dtype = match v.as_str() {
+                        "auto" => DType::Auto,
+                        "f32" => DType::F32,
+                        "f16" => DType::F16,
+                        "bf16" => DType::Bf16,
+                        _ => return Err(bad()),
+                    };
+                }
+                Ok(())
+            }
             _ => {
                 let known: Vec<&str> = PARAMS.iter().map(|p| p.key).collect();
                 return Err(format!("unknown parameter `{key}`{}", did_you_mean(key, &known)));
@@ -243,6 +267,8 @@ impl Settings {
             "threads" => b.threads.to_string(),
             "batch_size" => b.batch_size.to_string(),
             "timeout_secs" => b.timeout_secs.to_string(),
+            "device" => format!("{:?}", b.device).to_ascii_lowercase(),
+            "dtype" => format!("{:?}", b.dtype).to_ascii_lowercase(),
             _ => String::new(),
         }
     }
