@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::{App, Overlay, ParamsEditor};
 use crate::keymap::{Action, Scope};
@@ -101,8 +101,13 @@ fn help(frame: &mut Frame<'_>, app: &App, scroll: usize) {
 
 fn params(frame: &mut Frame<'_>, app: &App, p: &ParamsEditor) {
     let name = app.list.entries.get(p.entry).map(|e| app.list.model(e).name.clone()).unwrap_or_default();
+    let area = centered(frame.area(), 90, PARAMS.len() as u16 + 4);
+    // Rows that fit between the border and the message line; on a short
+    // terminal the list scrolls to keep the current row in view.
+    let rows = (area.height as usize).saturating_sub(4).max(1);
+    let first = p.row.saturating_sub(rows / 2).min(PARAMS.len().saturating_sub(rows));
     let mut lines = Vec::new();
-    for (i, spec) in PARAMS.iter().enumerate() {
+    for (i, spec) in PARAMS.iter().enumerate().skip(first).take(rows) {
         let current = i == p.row;
         let value = match (&p.input, current) {
             (Some(input), true) => format!("{input}▏"),
@@ -123,13 +128,12 @@ fn params(frame: &mut Frame<'_>, app: &App, p: &ParamsEditor) {
             Style::new().fg(Color::DarkGray),
         )),
     }
-    let area = centered(frame.area(), 90, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)
         .title(format!(" Parameters · {name} "))
         .border_style(Style::new().fg(Color::Cyan));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn confirm(frame: &mut Frame<'_>) {
