@@ -249,6 +249,12 @@ for root in "${CUDA_HOME:-}" "${nvcc:+$(dirname "$(dirname "$(readlink -f "$nvcc
         [ -e "$root/$sub/libcublas.so.13" ] && add="$add:$root/$sub"
     done
 done
+# The driver's libcuda.so.1, where the loader may not look (containers).
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1 '; then
+    for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
+        [ -e "$dir/libcuda.so.1" ] && add="$add:$dir" && break
+    done
+fi
 LD_LIBRARY_PATH="$here$add${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/versus" "$@"
 EOF
     chmod +x "$stage/dist/run-versus.sh"
