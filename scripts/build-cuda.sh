@@ -322,8 +322,11 @@ if [ ! -f dist/libggml-cuda.so ] || [ ! -x build/bin/llama-bench ]; then
     # the build tree's copy keeps its RUNPATH to the toolkit's libraries
     cp "$(find build -name libggml-cuda.so | head -1)" dist/libggml-cuda.so
 fi
-nm -D --defined-only dist/libggml-cuda.so | grep -q ' ggml_backend_init$' ||
-    { echo "libggml-cuda.so does not export ggml_backend_init (GGML_BACKEND_DL off?)" >&2; exit 1; }
+# A loadable module exports ggml_backend_init (GGML_BACKEND_DL). Only a
+# warning: some toolchains' nm print dynamic symbols differently; `versus
+# doctor` listing a CUDA device is the real check.
+nm -D dist/libggml-cuda.so 2>/dev/null | grep -q 'ggml_backend_init' ||
+    echo "warning: could not see ggml_backend_init in libggml-cuda.so; check that versus doctor lists a CUDA device" >&2
 echo "== dist/: $(du -sh dist | cut -f1)"
 ls -la dist
 echo "== libraries the binary does not find (CUDA ones are added by run-versus.sh):"
