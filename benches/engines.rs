@@ -8,7 +8,7 @@
 //! LLAMA_BENCH (else ~/.cache/versus/llama-tools/paths.env), VERSUS_DEMO_MODEL,
 //! BENCH_REPS (default 5).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -61,6 +61,24 @@ fn run(model: &ModelInfo, engine: EngineKind, settings: &[(&str, &str)], prompts
     out
 }
 
+/// llama-bench's JSON rows; `policy` sets OMP_WAIT_POLICY for it alone.
+fn run_llama_bench(bench: &Path, demo: &Path, threads: u32, args: &[&str], policy: Option<&str>) -> serde_json::Value {
+    let mut cmd = std::process::Command::new(bench);
+    cmd.args(["-m", demo.to_str().unwrap_or_default(), "-t", &threads.to_string(), "-o", "json"]).args(args);
+    if let Some(p) = policy {
+        cmd.env("OMP_WAIT_POLICY", p);
+    }
+    let out = cmd.output().expect("run llama-bench");
+    assert!(out.status.success(), "llama-bench failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("llama-bench JSON")
+}
+
+/// (mean t/s, standard deviation, build) of the row for pp`p` / tg`g`.
+fn pick(rows: &serde_json::Value, p: u64, g: u64) -> (f64, f64, String) {
+    let r = rows.as_array().and_then(|a| a.iter().find(|r| r["n_prompt"] == p && r["n_gen"] == g)).expect("llama-bench row");
+    (r["avg_ts"].as_f64().unwrap_or(0.0), r["stddev_ts"].as_f64().unwrap_or(0.0), r["build_commit"].as_str().unwrap_or("").to_string())
+}
+
 struct Figures {
     pp: Vec<f64>,
     tg: Vec<f64>,
@@ -96,20 +114,16 @@ fn main() {
     assert_eq!(n, 512, "the pp512 prompt is {n} tokens");
     drop(tokenizer);
 
-    // The anchor.
+    // The anchor, in this process's environment (scripts/bench.sh leaves
+    // OpenMP's wait policy at libgomp's default, as a user gets it), and its
+    // decode once more with the passive policy, for comparison.
     let bench = llama_bench().expect("llama-bench: run scripts/build-llama-tools.sh --bench-only, or set LLAMA_BENCH");
-    let out = std::process::Command::new(&bench)
-        .args(["-m", demo.to_str().unwrap_or_default(), "-t", &threads.to_string(), "-p", "512", "-n", "128", "-r", &reps.to_string(), "-o", "json"])
-        .output()
-        .expect("run llama-bench");
-    assert!(out.status.success(), "llama-bench failed: {}", String::from_utf8_lossy(&out.stderr));
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("llama-bench JSON");
-    let pick = |p: u64, g: u64| -> (f64, f64, String) {
-        let r = rows.as_array().and_then(|a| a.iter().find(|r| r["n_prompt"] == p && r["n_gen"] == g)).expect("llama-bench row");
-        (r["avg_ts"].as_f64().unwrap_or(0.0), r["stddev_ts"].as_f64().unwrap_or(0.0), r["build_commit"].as_str().unwrap_or("").to_string())
-    };
-    let (lb_pp, lb_pp_sd, build) = pick(512, 0);
-    let (lb_tg, lb_tg_sd, _) = pick(0, 128);
+    let rows = run_llama_bench(&bench, &demo, threads, &["-p", "512", "-n", "128", "-r", &reps.to_string()], None);
+    let (lb_pp, lb_pp_sd, build) = pick(&rows, 512, 0);
+    let (lb_tg, lb_tg_sd, _) = pick(&rows, 0, 128);
+    let passive = run_llama_bench(&bench, &demo, threads, &["-p", "0", "-n", "128", "-r", &reps.to_string()], Some("passive"));
+    let (lb_tg_passive, lb_tg_passive_sd, _) = pick(&passive, 0, 128);
+    let policy = std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| "libgomp's default".into());
 
     let llama = measure(&info, EngineKind::Llama, &pp_prompt, reps, reps);
     let candle = measure(&info, EngineKind::Candle, &pp_prompt, reps.min(3), reps.min(3));
@@ -130,7 +144,7 @@ fn main() {
     println!("`scripts/bench.sh` (or `cargo bench --bench engines`): the demo model (Gemma 3 270M Q4_K_M), {threads} threads,");
     println!("{cpu}, {reps} repetitions after a warm-up. The anchor is llama.cpp's own `llama-bench` ({build}) built from");
     println!("the llama.cpp source the crate vendors with the same CPU flags. versus's figures go through the whole path:");
-    println!("scheduler thread, sampling, detokenizing, stop-sequence sink and events.\n");
+    println!("scheduler thread, sampling, detokenizing, stop-sequence sink and events. OpenMP wait policy: {policy}.\n");
     println!("| what | tokens/s | ratio to llama-bench |");
     println!("|---|---|---|");
     println!("| llama-bench pp512 | {lb_pp:.1} ± {lb_pp_sd:.1} | 1 |");
@@ -138,6 +152,7 @@ fn main() {
     println!("{}", row("versus · candle GGUF · prompt (512 tokens)", &candle.pp, lb_pp));
     println!("{}", row("versus · candle f32 safetensors · prompt (512 tokens)", &f32.pp, lb_pp));
     println!("| llama-bench tg128 | {lb_tg:.1} ± {lb_tg_sd:.1} | 1 |");
+    println!("| llama-bench tg128, `OMP_WAIT_POLICY=passive` | {lb_tg_passive:.1} ± {lb_tg_passive_sd:.1} | {:.3} |", lb_tg_passive / lb_tg);
     println!("{}", row("versus · llama.cpp · decode, greedy", &llama.tg, lb_tg));
     println!("{}", row("versus · llama.cpp · decode, sampled (top-k 40, top-p, min-p, T 0.8)", &llama.tg_sampled, lb_tg));
     println!("{}", row("versus · candle GGUF · decode, greedy", &candle.tg, lb_tg));

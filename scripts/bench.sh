@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# Measure what a user gets by default, and the anchor likewise: libgomp's
+# own wait policy (the engines bench adds a passive row for llama-bench).
+unset OMP_WAIT_POLICY GOMP_SPINCOUNT
 scripts/fetch-demo-model.sh >&2
 eval "$(scripts/build-llama-tools.sh --bench-only | grep '^LLAMA_BENCH=')"
 export LLAMA_BENCH

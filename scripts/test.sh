@@ -14,5 +14,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 eval "$(scripts/build-llama-tools.sh --server-only | grep '^LLAMA_SERVER=')"
 export LLAMA_SERVER
 export VERSUS_DEMO_MODEL="${VERSUS_DEMO_MODEL:-${VERSUS_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/versus/models}/gemma-3-270m-q4_k_m.gguf}"
+# Tests run many processes at once on few cores, where OpenMP threads that
+# sleep at once are steadier than spinning ones (docs/performance.md).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 # lib, binary and integration tests (benches are run by scripts/bench.sh)
 cargo test --locked --lib --bins --tests "$@"

@@ -27,6 +27,7 @@ pub struct Config {
     pub models: ModelsConfig,
     pub generation: GenerationParams,
     pub backend: BackendSettings,
+    pub cpu: CpuConfig,
     pub memory: MemoryConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
@@ -73,6 +74,14 @@ pub struct ModelsConfig {
     pub llama_cache: bool,
     pub max_depth: u32,
     pub max_entries: u64,
+}
+
+/// Process-wide CPU settings, fixed when versus starts (unlike [backend],
+/// which applies per model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuConfig {
+    pub omp_wait_policy: crate::process::WaitPolicy,
 }
 
 /// The guard that refuses to load what cannot fit.

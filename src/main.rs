@@ -12,7 +12,6 @@ use versus::paths::Dirs;
 use versus::{config, logging, terminal};
 
 fn main() -> ExitCode {
-    versus::process::ensure_env();
     let cli = Cli::parse();
     if let Some(Command::Completions { shell }) = &cli.command {
         clap_complete::generate(*shell, &mut Cli::command(), "versus", &mut std::io::stdout());
@@ -30,6 +29,8 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
+    // Before any thread starts: it may re-execute the process.
+    versus::process::prepare(loaded.config.cpu.omp_wait_policy);
     let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
     let log = logging::init(&dirs.state_dir, filter);
     terminal::install_panic_hook();

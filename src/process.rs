@@ -1,34 +1,71 @@
 //! Process-level setup that must happen before any library initialises.
 //!
-//! libgomp reads `OMP_WAIT_POLICY` when it is loaded, before `main`; with
-//! its default (active) policy, llama.cpp's OpenMP threads spin and decode
-//! up to 46× slower when another process holds a core. Setting the variable
-//! from inside the process is too late, so versus re-executes itself once
-//! with it set (unless the user set it). `GGML_NO_BACKTRACE` keeps ggml from
-//! spawning gdb on an abort.
+//! libgomp reads `OMP_WAIT_POLICY` once, when it is loaded, before `main`.
+//! Its default (spin a moment, then sleep) is what llama.cpp's own tools run
+//! with and decodes about twice as fast as `passive` on a quiet 2-core
+//! machine; `passive` holds up better when other processes keep the cores
+//! busy (docs/performance.md has both). So versus leaves the variable alone
+//! unless `cpu.omp_wait_policy` asks for another policy, and then re-executes
+//! itself once with it set, since setting it from inside is too late. A
+//! policy the user put in the environment always wins.
+//!
+//! `GGML_NO_BACKTRACE` keeps ggml from spawning gdb on an abort; ggml reads
+//! it at the moment of the abort, so setting it in-process is enough.
 
 use std::os::unix::process::CommandExt;
 
-const REQUIRED: &[(&str, &str)] = &[("OMP_WAIT_POLICY", "passive"), ("GGML_NO_BACKTRACE", "1")];
+use serde::{Deserialize, Serialize};
+
 const MARKER: &str = "VERSUS_REEXECED";
 
-pub fn ensure_env() {
-    if std::env::var_os(MARKER).is_some() {
-        return;
+/// How OpenMP worker threads wait (`OMP_WAIT_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitPolicy {
+    /// libgomp's own: spin briefly, then sleep.
+    #[default]
+    Default,
+    Passive,
+    Active,
+}
+
+impl WaitPolicy {
+    /// The value for `OMP_WAIT_POLICY`, or None to leave libgomp's default.
+    fn env_value(self) -> Option<&'static str> {
+        match self {
+            WaitPolicy::Default => None,
+            WaitPolicy::Passive => Some("passive"),
+            WaitPolicy::Active => Some("active"),
+        }
     }
-    let missing: Vec<&(&str, &str)> = REQUIRED.iter().filter(|(k, _)| std::env::var_os(k).is_none()).collect();
-    if missing.is_empty() {
+}
+
+/// The policy in effect and where it came from, for `versus doctor`.
+pub fn wait_policy_in_effect() -> String {
+    match std::env::var("OMP_WAIT_POLICY") {
+        Ok(v) if std::env::var_os(MARKER).is_some() => format!("{} (cpu.omp_wait_policy)", v.to_lowercase()),
+        Ok(v) => format!("{} (OMP_WAIT_POLICY in the environment)", v.to_lowercase()),
+        Err(_) => "default: spin briefly, then sleep".to_string(),
+    }
+}
+
+/// Call from `main` while the process is still single-threaded, after the
+/// config is loaded. Re-executes at most once; returns when nothing is to do
+/// or the re-exec failed (then versus runs with libgomp's default).
+pub fn prepare(policy: WaitPolicy) {
+    if std::env::var_os("GGML_NO_BACKTRACE").is_none() {
+        // SAFETY: main calls this before it starts any thread (logging,
+        // runtime, engine), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("GGML_NO_BACKTRACE", "1") };
+    }
+    let Some(value) = policy.env_value() else { return };
+    if std::env::var_os(MARKER).is_some() || std::env::var_os("OMP_WAIT_POLICY").is_some() {
         return;
     }
     let Ok(exe) = std::env::current_exe() else { return };
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
-    let mut cmd = std::process::Command::new(&exe);
-    cmd.arg0(arg0).args(args).env(MARKER, "1");
-    for (k, v) in missing {
-        cmd.env(k, v);
-    }
-    // `exec` only returns on failure; then carry on without the variables.
-    let err = cmd.exec();
-    eprintln!("versus: could not re-execute with OMP_WAIT_POLICY set ({err}); continuing");
+    // `exec` only returns on failure; then carry on with the default policy.
+    let err = std::process::Command::new(&exe).arg0(arg0).args(args).env(MARKER, "1").env("OMP_WAIT_POLICY", value).exec();
+    eprintln!("versus: could not re-execute with OMP_WAIT_POLICY={value} ({err}); continuing with the default");
 }

@@ -17,10 +17,11 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::app::{App, Effect, Event};
 use crate::commands::{Context, exit};
-use crate::engine::{Engine, RunId, RunRequest};
+use crate::engine::{Engine, EngineEvent, RunId, RunRequest};
 use crate::keymap::Keymap;
 use crate::store::recorder::{Msg, Recorder};
 use crate::store::{Store, StoredRun};
@@ -196,6 +197,8 @@ async fn event_loop(
     let mut last_draw = Instant::now() - frame;
     loop {
         if dirty && Instant::now() >= last_draw + frame {
+            // What the engine sent while we waited for this frame.
+            take_engine_events(app, stores, None, &mut rx);
             app.now = Instant::now();
             term.draw(|f| crate::ui::draw(f, app))?;
             last_draw = Instant::now();
@@ -216,24 +219,11 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e),
                 None => break,
             },
-            Some(ev) = rx.recv() => {
-                app.now = Instant::now();
-                let mut done = false;
-                // Drain what else arrived: one frame shows all of it.
-                let mut next = Some(ev);
-                while let Some(ev) = next.take().or_else(|| rx.try_recv().ok()) {
-                    done |= matches!(ev.kind, crate::engine::EventKind::RunDone);
-                    if let Some(r) = &stores.recorder {
-                        r.send(Msg::Event(ev.clone()));
-                    }
-                    app.handle(Event::Engine(ev));
-                }
-                if let Some(problem) = stores.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())) {
-                    app.handle(Event::Notice(problem));
-                }
-                if done {
-                    app.handle(Event::Tick { now: Instant::now(), ram: ram(), gpu: gpu() });
-                }
+            // Not while a frame is pending: tokens that arrive before it are
+            // taken when it is drawn. Waking for each token would take a core
+            // from the inference threads once per token (they use every core).
+            Some(ev) = rx.recv(), if !dirty => {
+                take_engine_events(app, stores, Some(ev), &mut rx);
                 dirty = true;
             }
             _ = tokio::time::sleep_until(next_frame), if dirty => {}
@@ -303,6 +293,27 @@ async fn event_loop(
     // Do not wait for a model that is still loading: the process is exiting.
     engine.detach();
     Ok(())
+}
+
+/// Hand `first` and whatever else the engine has sent to the app and the
+/// history recorder.
+fn take_engine_events(app: &mut App, stores: &Stores, first: Option<EngineEvent>, rx: &mut UnboundedReceiver<EngineEvent>) {
+    app.now = Instant::now();
+    let mut done = false;
+    let mut next = first;
+    while let Some(ev) = next.take().or_else(|| rx.try_recv().ok()) {
+        done |= matches!(ev.kind, crate::engine::EventKind::RunDone);
+        if let Some(r) = &stores.recorder {
+            r.send(Msg::Event(ev.clone()));
+        }
+        app.handle(Event::Engine(ev));
+    }
+    if let Some(problem) = stores.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())) {
+        app.handle(Event::Notice(problem));
+    }
+    if done {
+        app.handle(Event::Tick { now: Instant::now(), ram: ram(), gpu: gpu() });
+    }
 }
 
 fn convert(ev: TermEvent) -> Option<Event> {

@@ -242,6 +242,37 @@ fn doctor_tells_the_truth() {
     assert!(text.contains("hf-cache"), "{text}");
 }
 
+/// libgomp reads OMP_WAIT_POLICY before main, so a policy from the config
+/// takes a re-exec; the environment wins over the config.
+#[test]
+fn omp_wait_policy_comes_from_config_or_environment() {
+    let sb = Sandbox::new();
+    let doctor = |env: Option<&str>, config: Option<&str>| {
+        let mut cmd = sb.command();
+        cmd.env_remove("OMP_WAIT_POLICY");
+        if let Some(v) = env {
+            cmd.env("OMP_WAIT_POLICY", v);
+        }
+        if let Some(policy) = config {
+            let cfg = sb.path().join(format!("{policy}.toml"));
+            std::fs::write(&cfg, format!("[cpu]\nomp_wait_policy = \"{policy}\"\n")).unwrap();
+            cmd.arg("--config").arg(cfg);
+        }
+        let out = cmd.arg("doctor").output().expect("run versus");
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let text = stdout(&out);
+        text.lines().find(|l| l.trim_start().starts_with("omp wait")).unwrap_or_default().to_string()
+    };
+    assert!(doctor(None, None).contains("default: spin briefly, then sleep"));
+    assert!(doctor(None, Some("passive")).contains("passive (cpu.omp_wait_policy)"));
+    assert!(doctor(Some("ACTIVE"), Some("passive")).contains("active (OMP_WAIT_POLICY in the environment)"));
+    let cfg = sb.path().join("bad.toml");
+    std::fs::write(&cfg, "[cpu]\nomp_wait_policy = \"lazy\"\n").unwrap();
+    let out = sb.run(&["--config", cfg.to_str().unwrap(), "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("bad.toml:2: cpu.omp_wait_policy: unknown variant `lazy`"), "{}", common::stderr(&out));
+}
+
 #[test]
 fn empty_machine_explains_where_models_go() {
     let sb = Sandbox::new();

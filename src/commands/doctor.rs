@@ -48,6 +48,7 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         if brand.is_empty() { String::new() } else { format!(" ({brand})") });
     let _ = writeln!(out, "  threads     {} by default (backend.threads = {})",
         crate::engine::effective_threads(ctx.config.config.backend.threads), ctx.config.config.backend.threads);
+    let _ = writeln!(out, "  omp wait    {}", crate::process::wait_policy_in_effect());
     let _ = writeln!(out, "  ram         {} total, {} available",
         human_bytes(crate::engine::memory::total_bytes()), human_bytes(crate::engine::memory::available_bytes()));
     let _ = writeln!(out, "  gpu         {}", crate::gpu::describe());

@@ -59,6 +59,8 @@ impl Sandbox {
             .env("XDG_DATA_HOME", home.join(".local/share"))
             .env("XDG_STATE_HOME", home.join(".local/state"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
+            // Tests run side by side on few cores: sleeping OpenMP threads
+            // are steadier there than spinning ones.
             .env("OMP_WAIT_POLICY", "passive")
             .env("GGML_NO_BACKTRACE", "1");
         cmd
