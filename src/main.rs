@@ -30,7 +30,9 @@ fn main() -> ExitCode {
         }
     };
     // Before any thread starts: it may re-execute the process.
-    versus::process::prepare(loaded.config.cpu.omp_wait_policy);
+    if let Err(e) = versus::process::prepare(loaded.config.cpu.omp_wait_policy) {
+        eprintln!("versus: could not re-execute to set cpu.omp_wait_policy ({e}); continuing with OpenMP's default");
+    }
     let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
     let log = logging::init(&dirs.state_dir, filter);
     terminal::install_panic_hook();

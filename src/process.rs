@@ -50,22 +50,22 @@ pub fn wait_policy_in_effect() -> String {
 }
 
 /// Call from `main` while the process is still single-threaded, after the
-/// config is loaded. Re-executes at most once; returns when nothing is to do
-/// or the re-exec failed (then versus runs with libgomp's default).
-pub fn prepare(policy: WaitPolicy) {
+/// config is loaded. Re-executes at most once; returns Ok when nothing is to
+/// do, and the error when the re-exec failed (versus can still run, with
+/// libgomp's default).
+pub fn prepare(policy: WaitPolicy) -> std::io::Result<()> {
     if std::env::var_os("GGML_NO_BACKTRACE").is_none() {
         // SAFETY: main calls this before it starts any thread (logging,
         // runtime, engine), so nothing reads the environment concurrently.
         unsafe { std::env::set_var("GGML_NO_BACKTRACE", "1") };
     }
-    let Some(value) = policy.env_value() else { return };
+    let Some(value) = policy.env_value() else { return Ok(()) };
     if std::env::var_os(MARKER).is_some() || std::env::var_os("OMP_WAIT_POLICY").is_some() {
-        return;
+        return Ok(());
     }
-    let Ok(exe) = std::env::current_exe() else { return };
+    let exe = std::env::current_exe()?;
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
-    // `exec` only returns on failure; then carry on with the default policy.
-    let err = std::process::Command::new(&exe).arg0(arg0).args(args).env(MARKER, "1").env("OMP_WAIT_POLICY", value).exec();
-    eprintln!("versus: could not re-execute with OMP_WAIT_POLICY={value} ({err}); continuing with the default");
+    // `exec` only returns on failure.
+    Err(std::process::Command::new(&exe).arg0(arg0).args(args).env(MARKER, "1").env("OMP_WAIT_POLICY", value).exec())
 }
