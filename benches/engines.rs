@@ -137,9 +137,7 @@ fn main() {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_default();
-    let row = |name: &str, tps: &[f64], anchor: f64| {
-        format!("| {name} | {:.1} ± {:.1} | {:.3} |", mean(tps), sd(tps), mean(tps) / anchor)
-    };
+    let row = |name: &str, tps: &[f64], anchor: f64| format!("| {name} | {:.1} ± {:.1} | {:.3} |", mean(tps), sd(tps), mean(tps) / anchor);
     println!("## Engines against llama-bench\n");
     println!("`scripts/bench.sh` (or `cargo bench --bench engines`): the demo model (Gemma 3 270M Q4_K_M), {threads} threads,");
     println!("{cpu}, {reps} repetitions after a warm-up. The anchor is llama.cpp's own `llama-bench` ({build}) built from");
@@ -152,7 +150,10 @@ fn main() {
     println!("{}", row("versus · candle GGUF · prompt (512 tokens)", &candle.pp, lb_pp));
     println!("{}", row("versus · candle f32 safetensors · prompt (512 tokens)", &f32.pp, lb_pp));
     println!("| llama-bench tg128 | {lb_tg:.1} ± {lb_tg_sd:.1} | 1 |");
-    println!("| llama-bench tg128, `OMP_WAIT_POLICY=passive` | {lb_tg_passive:.1} ± {lb_tg_passive_sd:.1} | {:.3} |", lb_tg_passive / lb_tg);
+    println!(
+        "| llama-bench tg128, `OMP_WAIT_POLICY=passive` | {lb_tg_passive:.1} ± {lb_tg_passive_sd:.1} | {:.3} |",
+        lb_tg_passive / lb_tg
+    );
     println!("{}", row("versus · llama.cpp · decode, greedy", &llama.tg, lb_tg));
     println!("{}", row("versus · llama.cpp · decode, sampled (top-k 40, top-p, min-p, T 0.8)", &llama.tg_sampled, lb_tg));
     println!("{}", row("versus · candle GGUF · decode, greedy", &candle.tg, lb_tg));

@@ -82,6 +82,10 @@ fn main() {
     println!("and diffing the buffer, without the terminal's own write).\n");
     println!("| what | mean | median | p99 | target |");
     println!("|---|---|---|---|---|");
-    println!("| frame with 4 × 200,000 characters | {mean:.2} ms | {:.2} ms | {:.2} ms | ≤ 4 ms |", times[frames / 2], times[frames * 99 / 100]);
+    println!(
+        "| frame with 4 × 200,000 characters | {mean:.2} ms | {:.2} ms | {:.2} ms | ≤ 4 ms |",
+        times[frames / 2],
+        times[frames * 99 / 100]
+    );
     println!("| appending a token (wrap included) | {append_us:.2} µs | | | |\n");
 }

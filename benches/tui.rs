@@ -143,7 +143,10 @@ fn tui(home: &std::path::Path, cfg: &std::path::Path) -> (f64, u32) {
         std::thread::sleep(Duration::from_millis(100));
     }
     wait(&mut rec, "✓ done");
-    let has_text = |c: &str| c.contains("generating") && c.lines().any(|l| l.matches('│').count() >= 4 && l.split('│').nth(3).is_some_and(|col| col.trim().len() > 2));
+    let has_text = |c: &str| {
+        c.contains("generating")
+            && c.lines().any(|l| l.matches('│').count() >= 4 && l.split('│').nth(3).is_some_and(|col| col.trim().len() > 2))
+    };
     let first = rec.when(&mut parser, &mut pos, &has_text).expect("first text");
     let last = rec.when(&mut parser, &mut pos, &|c| c.contains("✓ done")).expect("done");
     let tps = (TOKENS - 1) as f64 / (last - first).as_secs_f64();

@@ -188,10 +188,7 @@ mod tests {
         let cli = Cli::parse_from(["versus", "run", "-m", "a", "-m", "b,seed=1", "-p", "hi", "--temperature", "0", "--stop", "x|y"]);
         let Some(Command::Run(args)) = cli.command else { panic!("not run") };
         assert_eq!(args.models, vec!["a", "b,seed=1"]);
-        assert_eq!(
-            args.overrides(),
-            vec![("temperature".to_string(), "0".to_string()), ("stop".to_string(), "x\\|y".to_string())]
-        );
+        assert_eq!(args.overrides(), vec![("temperature".to_string(), "0".to_string()), ("stop".to_string(), "x\\|y".to_string())]);
     }
 
     #[test]

@@ -129,8 +129,7 @@ impl Config {
 
     /// The settings a model named `name` runs with before any spec override.
     pub fn settings_for(&self, name: &str) -> Settings {
-        let mut settings =
-            Settings { generation: self.generation.clone(), backend: self.backend.clone() };
+        let mut settings = Settings { generation: self.generation.clone(), backend: self.backend.clone() };
         for (pattern, table) in &self.overrides {
             let Ok(glob) = globset::Glob::new(pattern) else { continue };
             if glob.compile_matcher().is_match(name) {
@@ -156,9 +155,7 @@ pub fn load(explicit: Option<&Path>, dirs: &Dirs) -> Result<Loaded, Vec<Error>> 
             let config = parse(&text, Some(&path))?;
             Ok(Loaded { config, source: Some(path) })
         }
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(Loaded { config: Config::defaults(), source: None })
-        }
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Loaded { config: Config::defaults(), source: None }),
         Err(e) => Err(vec![Error::io(&path, e)]),
     }
 }
@@ -170,19 +167,15 @@ pub fn parse(text: &str, origin: Option<&Path>) -> Result<Config, Vec<Error>> {
         Some(s) => format!("{name}:{}: ", line_of(text, s.start)),
         None => format!("{name}: "),
     };
-    let doc = DeTable::parse(text).map_err(|e| {
-        vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }]
-    })?;
-    let user: toml::Table = toml::from_str(text).map_err(|e| {
-        vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }]
-    })?;
-    let mut merged: toml::Table = toml::from_str(DEFAULTS).map_err(|e| {
-        vec![Error::Validation { location: "embedded defaults: ".into(), message: e.to_string() }]
-    })?;
+    let doc = DeTable::parse(text).map_err(|e| vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }])?;
+    let user: toml::Table =
+        toml::from_str(text).map_err(|e| vec![Error::Validation { location: at(e.span()), message: e.message().to_string() }])?;
+    let mut merged: toml::Table =
+        toml::from_str(DEFAULTS).map_err(|e| vec![Error::Validation { location: "embedded defaults: ".into(), message: e.to_string() }])?;
     merge(&mut merged, user);
 
-    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
-        .map_err(|e| vec![deserialize_error(&e, &doc, &at)])?;
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| vec![deserialize_error(&e, &doc, &at)])?;
 
     let errors = validate(&config, &doc, &at);
     if errors.is_empty() { Ok(config) } else { Err(errors) }
@@ -220,22 +213,13 @@ fn deserialize_error(
     Error::Validation { location: at(find_span(doc, &path)), message }
 }
 
-fn validate(
-    config: &Config,
-    doc: &toml::Spanned<DeTable<'_>>,
-    at: &dyn Fn(Option<std::ops::Range<usize>>) -> String,
-) -> Vec<Error> {
+fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Option<std::ops::Range<usize>>) -> String) -> Vec<Error> {
     let mut errors = Vec::new();
-    let settings =
-        Settings { generation: config.generation.clone(), backend: config.backend.clone() };
+    let settings = Settings { generation: config.generation.clone(), backend: config.backend.clone() };
     for (key, message) in settings.check() {
-        let section =
-            if GenerationParams::default_keys().contains(&key.as_str()) { "generation" } else { "backend" };
+        let section = if GenerationParams::default_keys().contains(&key.as_str()) { "generation" } else { "backend" };
         let path = [section.to_string(), key];
-        errors.push(Error::Validation {
-            location: at(find_span(doc, &path)),
-            message: format!("{section}.{message}"),
-        });
+        errors.push(Error::Validation { location: at(find_span(doc, &path)), message: format!("{section}.{message}") });
     }
     let ranges: [(&[&str], u64, u64, u64); 4] = [
         (&["models", "max_depth"], config.models.max_depth.into(), 1, 64),
@@ -293,7 +277,10 @@ fn validate(
             });
         }
         if !(ep.url.starts_with("http://") || ep.url.starts_with("https://")) {
-            errors.push(Error::Validation { location: at("url"), message: format!("endpoints.url = {:?} must start with http:// or https://", ep.url) });
+            errors.push(Error::Validation {
+                location: at("url"),
+                message: format!("endpoints.url = {:?} must start with http:// or https://", ep.url),
+            });
         }
         if !(1..=86_400).contains(&ep.timeout_secs) {
             errors.push(Error::InvalidParameter {
@@ -315,8 +302,18 @@ impl GenerationParams {
     /// The keys of the `[generation]` section, used to place messages.
     pub fn default_keys() -> &'static [&'static str] {
         &[
-            "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n",
-            "max_tokens", "seed", "stop", "system_prompt", "raw", "ignore_eos",
+            "temperature",
+            "top_k",
+            "top_p",
+            "min_p",
+            "repeat_penalty",
+            "repeat_last_n",
+            "max_tokens",
+            "seed",
+            "stop",
+            "system_prompt",
+            "raw",
+            "ignore_eos",
         ]
     }
 }
@@ -355,10 +352,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The span of the deepest key of `path` present in the user's document.
-fn find_span(
-    doc: &toml::Spanned<DeTable<'_>>,
-    path: &[String],
-) -> Option<std::ops::Range<usize>> {
+fn find_span(doc: &toml::Spanned<DeTable<'_>>, path: &[String]) -> Option<std::ops::Range<usize>> {
     let mut table: &DeTable<'_> = doc.get_ref();
     let mut best = None;
     let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
@@ -413,10 +407,7 @@ mod tests {
     #[test]
     fn out_of_range_names_file_line_key_and_range() {
         let text = "# comment\n\n[generation]\ntop_k = 10\ntemperature = 7.5\n";
-        assert_eq!(
-            errs(text),
-            vec!["config.toml:5: generation.temperature = 7.5 is out of range 0.0..=2.0"]
-        );
+        assert_eq!(errs(text), vec!["config.toml:5: generation.temperature = 7.5 is out of range 0.0..=2.0"]);
     }
 
     #[test]
@@ -425,10 +416,7 @@ mod tests {
             errs("[generation]\ntemprature = 1.0\n"),
             vec!["config.toml:2: unknown key `generation.temprature`, did you mean `temperature`?"]
         );
-        assert_eq!(
-            errs("[modles]\nfolders = []\n"),
-            vec!["config.toml:1: unknown key `modles`, did you mean `models`?"]
-        );
+        assert_eq!(errs("[modles]\nfolders = []\n"), vec!["config.toml:1: unknown key `modles`, did you mean `models`?"]);
     }
 
     #[test]
@@ -457,21 +445,14 @@ mod tests {
 
     #[test]
     fn overrides_apply_by_glob_and_validate() {
-        let c = parse(
-            "[overrides.\"gemma-*\"]\ntemperature = 0.1\nstop = [\"END\", \"a|b\"]\ncontext_size = 2048\n",
-            None,
-        )
-        .unwrap();
+        let c = parse("[overrides.\"gemma-*\"]\ntemperature = 0.1\nstop = [\"END\", \"a|b\"]\ncontext_size = 2048\n", None).unwrap();
         let s = c.settings_for("gemma-3-270m");
         assert_eq!(s.generation.temperature, 0.1);
         assert_eq!(s.generation.stop, vec!["END".to_string(), "a|b".to_string()]);
         assert_eq!(s.backend.context_size, 2048);
         assert_eq!(c.settings_for("llama").generation.temperature, 0.8);
 
-        assert_eq!(
-            errs("[overrides.\"x\"]\ntop_p = 3\n"),
-            vec!["config.toml:2: overrides.\"x\": top_p = 3 is out of range 0.0..=1.0"]
-        );
+        assert_eq!(errs("[overrides.\"x\"]\ntop_p = 3\n"), vec!["config.toml:2: overrides.\"x\": top_p = 3 is out of range 0.0..=1.0"]);
         assert_eq!(
             errs("[overrides.\"x\"]\ntopp = 3\n"),
             vec!["config.toml:2: overrides.\"x\": unknown parameter `topp`, did you mean `top_p`?"]
@@ -482,11 +463,7 @@ mod tests {
     #[test]
     fn missing_default_file_means_defaults_and_explicit_missing_is_an_error() {
         let tmp = tempfile::tempdir().unwrap();
-        let dirs = Dirs {
-            config_dir: tmp.path().join("none"),
-            data_dir: tmp.path().into(),
-            state_dir: tmp.path().into(),
-        };
+        let dirs = Dirs { config_dir: tmp.path().join("none"), data_dir: tmp.path().into(), state_dir: tmp.path().into() };
         let loaded = load(None, &dirs).unwrap();
         assert!(loaded.source.is_none());
         let missing = tmp.path().join("nope.toml");

@@ -86,13 +86,7 @@ impl Error {
 
     /// Configuration and usage errors exit with status 2 in the CLI.
     pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            Error::InvalidParameter { .. }
-                | Error::Validation { .. }
-                | Error::Usage(_)
-                | Error::ModelNotFound { .. }
-        )
+        matches!(self, Error::InvalidParameter { .. } | Error::Validation { .. } | Error::Usage(_) | Error::ModelNotFound { .. })
     }
 }
 
@@ -118,9 +112,6 @@ mod tests {
             available: 2 << 30,
             gpu_hint: " or n_gpu_layers".into(),
         };
-        assert_eq!(
-            e.to_string(),
-            "big needs ~8.0 GiB of RAM but 2.0 GiB is available; lower the context size or n_gpu_layers"
-        );
+        assert_eq!(e.to_string(), "big needs ~8.0 GiB of RAM but 2.0 GiB is available; lower the context size or n_gpu_layers");
     }
 }

@@ -229,9 +229,7 @@ impl Key {
     /// Whether pressing this key in the editor would type text.
     pub fn types_text(&self) -> bool {
         matches!(self.code, KeyCodeOrd::Char(_)) && !self.ctrl && !self.alt
-            || matches!(self.code, KeyCodeOrd::Enter | KeyCodeOrd::Backspace | KeyCodeOrd::Delete)
-                && !self.ctrl
-                && !self.alt
+            || matches!(self.code, KeyCodeOrd::Enter | KeyCodeOrd::Backspace | KeyCodeOrd::Delete) && !self.ctrl && !self.alt
     }
 }
 
@@ -286,10 +284,7 @@ impl Keymap {
                 let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
                 KeymapError {
                     action: name.clone(),
-                    message: format!(
-                        "unknown action `{name}`{}",
-                        crate::params::did_you_mean(name, &known)
-                    ),
+                    message: format!("unknown action `{name}`{}", crate::params::did_you_mean(name, &known)),
                 }
             })?;
             let mut parsed = Vec::new();
@@ -324,10 +319,7 @@ impl Keymap {
     /// The action bound to `key` in the given scopes, searched in order.
     pub fn lookup(&self, key: &Key, scopes: &[Scope]) -> Option<Action> {
         scopes.iter().find_map(|scope| {
-            self.bindings
-                .iter()
-                .find(|(action, keys)| action.scope() == *scope && keys.contains(key))
-                .map(|(action, _)| *action)
+            self.bindings.iter().find(|(action, keys)| action.scope() == *scope && keys.contains(key)).map(|(action, _)| *action)
         })
     }
 
@@ -413,8 +405,7 @@ mod tests {
     #[test]
     fn docs_keys_md_is_generated_from_the_table() {
         let expected = Keymap::defaults().to_markdown();
-        let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keys.md"))
-            .unwrap_or_default();
+        let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keys.md")).unwrap_or_default();
         assert_eq!(on_disk, expected, "docs/keys.md is stale: run `versus keys > docs/keys.md`");
     }
 }

@@ -32,11 +32,7 @@ pub fn init(state_dir: &Path, filter: EnvFilter) -> Result<PathBuf, String> {
         let _ = std::fs::rename(&path, state_dir.join("versus.log.1"));
     }
     // Probe writability here: the appender would otherwise fail silently.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let appender = tracing_appender::rolling::never(state_dir, "versus.log");
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)

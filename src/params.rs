@@ -200,7 +200,11 @@ impl Settings {
                     "false" | "0" | "no" | "off" => false,
                     _ => return Err(ParamError { key: key.into(), value: value.into(), allowed: allowed(key).into() }.to_string()),
                 };
-                if key == "raw" { g.raw = flag } else { g.ignore_eos = flag }
+                if key == "raw" {
+                    g.raw = flag
+                } else {
+                    g.ignore_eos = flag
+                }
                 Ok(())
             }
             "context_size" => {
@@ -276,31 +280,18 @@ impl Settings {
     /// Range problems of the whole set, as (key, message) pairs.
     pub fn check(&self) -> Vec<(String, String)> {
         let mut probe = Settings::default();
-        PARAMS
-            .iter()
-            .filter_map(|p| {
-                probe.set(p.key, &self.get(p.key)).err().map(|e| (p.key.to_string(), e))
-            })
-            .collect()
+        PARAMS.iter().filter_map(|p| probe.set(p.key, &self.get(p.key)).err().map(|e| (p.key.to_string(), e))).collect()
     }
 
     /// The keys whose values differ from `base`, as `key=value` (for labels).
     pub fn diff(&self, base: &Settings) -> Vec<String> {
-        PARAMS
-            .iter()
-            .filter(|p| self.get(p.key) != base.get(p.key))
-            .map(|p| format!("{}={}", p.key, self.get(p.key)))
-            .collect()
+        PARAMS.iter().filter(|p| self.get(p.key) != base.get(p.key)).map(|p| format!("{}={}", p.key, self.get(p.key))).collect()
     }
 }
 
 fn trim_float(v: f32) -> String {
     let s = format!("{v}");
-    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
 }
 
 /// Split on `|` not escaped with a backslash (escapes are kept for `unescape`).
@@ -368,10 +359,7 @@ mod tests {
         let mut s = Settings::default();
         assert_eq!(s.set("temperature", "0"), Ok(()));
         assert_eq!(s.generation.temperature, 0.0);
-        assert_eq!(
-            s.set("temperature", "7.5"),
-            Err("temperature = 7.5 is out of range 0.0..=2.0".to_string())
-        );
+        assert_eq!(s.set("temperature", "7.5"), Err("temperature = 7.5 is out of range 0.0..=2.0".to_string()));
         assert!(s.set("top_k", "-1").is_err());
         assert!(s.set("temperature", "NaN").is_err());
         assert!(s.set("context_size", "64").is_err());

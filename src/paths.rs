@@ -15,31 +15,14 @@ pub struct Dirs {
 impl Dirs {
     pub fn from_env() -> Self {
         let project = directories::ProjectDirs::from("", "", "versus");
-        let home = directories::BaseDirs::new()
-            .map(|b| b.home_dir().to_path_buf())
-            .unwrap_or_else(|| PathBuf::from("."));
+        let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from("."));
         let pick = |var: &str, fallback: Option<PathBuf>, rel: &str| {
-            std::env::var_os(var)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or(fallback)
-                .unwrap_or_else(|| home.join(rel))
+            std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from).or(fallback).unwrap_or_else(|| home.join(rel))
         };
-        let config_dir = pick(
-            "VERSUS_CONFIG_DIR",
-            project.as_ref().map(|p| p.config_dir().to_path_buf()),
-            ".config/versus",
-        );
-        let data_dir = pick(
-            "VERSUS_DATA_DIR",
-            project.as_ref().map(|p| p.data_dir().to_path_buf()),
-            ".local/share/versus",
-        );
-        let state_dir = pick(
-            "VERSUS_STATE_DIR",
-            project.as_ref().and_then(|p| p.state_dir().map(Path::to_path_buf)),
-            ".local/state/versus",
-        );
+        let config_dir = pick("VERSUS_CONFIG_DIR", project.as_ref().map(|p| p.config_dir().to_path_buf()), ".config/versus");
+        let data_dir = pick("VERSUS_DATA_DIR", project.as_ref().map(|p| p.data_dir().to_path_buf()), ".local/share/versus");
+        let state_dir =
+            pick("VERSUS_STATE_DIR", project.as_ref().and_then(|p| p.state_dir().map(Path::to_path_buf)), ".local/state/versus");
         Dirs { config_dir, data_dir, state_dir }
     }
 
@@ -49,10 +32,7 @@ impl Dirs {
 
     /// Where `scripts/fetch-demo-model.sh` puts the demo model.
     pub fn models_dir(&self) -> PathBuf {
-        std::env::var_os("VERSUS_MODELS_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.data_dir.join("models"))
+        std::env::var_os("VERSUS_MODELS_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| self.data_dir.join("models"))
     }
 
     pub fn history_db(&self) -> PathBuf {
@@ -84,9 +64,7 @@ pub fn expand(raw: &str) -> PathBuf {
                 None => ("", 0),
             }
         } else {
-            let end = tail
-                .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-                .unwrap_or(tail.len());
+            let end = tail.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).unwrap_or(tail.len());
             (&tail[..end], end)
         };
         if name.is_empty() {

@@ -32,7 +32,10 @@ fn split_unescaped(s: &str) -> Vec<String> {
         match c {
             '\\' => match chars.next() {
                 Some(',') => parts.last_mut().map_or((), |p| p.push(',')),
-                Some(other) => parts.last_mut().map_or((), |p| { p.push('\\'); p.push(other) }),
+                Some(other) => parts.last_mut().map_or((), |p| {
+                    p.push('\\');
+                    p.push(other)
+                }),
                 None => parts.last_mut().map_or((), |p| p.push('\\')),
             },
             ',' => parts.push(String::new()),
@@ -54,9 +57,7 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
     let head = parts.next().unwrap_or_default();
     let mut overrides = Vec::new();
     for pair in parts {
-        let (k, v) = pair.split_once('=').ok_or_else(|| {
-            Error::Usage(format!("in model spec `{text}`: `{pair}` is not key=value"))
-        })?;
+        let (k, v) = pair.split_once('=').ok_or_else(|| Error::Usage(format!("in model spec `{text}`: `{pair}` is not key=value")))?;
         overrides.push((k.trim().to_string(), v.to_string()));
     }
     if is_url(&head) {
@@ -77,12 +78,7 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
 /// Find the spec's model and build the entry it runs as.
 /// `global` are key=value pairs for every model (command-line flags); they
 /// apply after the config and before the spec's own pairs.
-pub fn resolve(
-    spec: &ModelSpec,
-    catalog: &Catalog,
-    config: &Config,
-    global: &[(String, String)],
-) -> Result<RunEntry, Error> {
+pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(String, String)]) -> Result<RunEntry, Error> {
     let engine_choice = match spec.at.as_deref() {
         None => None,
         Some(at) => match EngineKind::parse(at) {
@@ -119,9 +115,7 @@ pub fn resolve(
                 model.name,
                 model.format.label(),
                 model.architecture.as_deref().unwrap_or("unknown architecture"),
-                if engines.is_empty() { "none".to_string() } else {
-                    engines.iter().map(|e| e.label()).collect::<Vec<_>>().join(", ")
-                }
+                if engines.is_empty() { "none".to_string() } else { engines.iter().map(|e| e.label()).collect::<Vec<_>>().join(", ") }
             )));
         }
         None => match engines.first() {
@@ -154,13 +148,9 @@ pub fn resolve(
 fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String, String)]) -> Result<RunEntry, Error> {
     let endpoint = match config.endpoints.iter().find(|e| e.name == at) {
         Some(e) => e.clone(),
-        None if is_url(at) => crate::config::EndpointConfig {
-            name: at.to_string(),
-            url: at.to_string(),
-            api_key_env: None,
-            model: None,
-            timeout_secs: 120,
-        },
+        None if is_url(at) => {
+            crate::config::EndpointConfig { name: at.to_string(), url: at.to_string(), api_key_env: None, model: None, timeout_secs: 120 }
+        }
         None => {
             let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
             let known = if names.is_empty() { "none are configured".to_string() } else { names.join(", ") };

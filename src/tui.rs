@@ -158,7 +158,14 @@ fn original_entries(run: &StoredRun) -> Vec<crate::engine::RunEntry> {
         .filter_map(|o| {
             let model = crate::catalog::describe_path(std::path::Path::new(&o.model.path))?;
             let engine = crate::catalog::EngineKind::parse(&o.model.engine)?;
-            Some(crate::engine::RunEntry { label: o.label.clone(), model, engine, settings: o.settings.clone(), prompts: None, endpoint: None })
+            Some(crate::engine::RunEntry {
+                label: o.label.clone(),
+                model,
+                engine,
+                settings: o.settings.clone(),
+                prompts: None,
+                endpoint: None,
+            })
         })
         .collect()
 }
@@ -173,13 +180,7 @@ fn gpu() -> Option<(u64, u64)> {
     (!gpus.is_empty()).then(|| (gpus.iter().map(|g| g.used).sum(), gpus.iter().map(|g| g.total).sum()))
 }
 
-async fn event_loop(
-    app: &mut App,
-    term: &mut Term,
-    fps: u32,
-    memory: crate::config::MemoryConfig,
-    stores: &Stores,
-) -> std::io::Result<()> {
+async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::config::MemoryConfig, stores: &Stores) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, memory)?;

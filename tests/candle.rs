@@ -242,23 +242,39 @@ fn broken_folders_fail_clearly_and_the_next_model_runs() {
     let good = root.path().join("good");
     tiny_model(&good, "qwen2");
     let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
-        ("missing-field", Box::new(|d: &Path| {
-            let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
-            c.as_object_mut().unwrap().remove("hidden_size");
-            std::fs::write(d.join("config.json"), c.to_string()).unwrap();
-        }), "missing field `hidden_size`"),
-        ("truncated", Box::new(|d: &Path| {
-            let f = d.join("model.safetensors");
-            let bytes = std::fs::read(&f).unwrap();
-            std::fs::write(&f, &bytes[..bytes.len() - 100]).unwrap();
-        }), "truncated safetensors"),
-        ("bad-tokenizer", Box::new(|d: &Path| std::fs::write(d.join("tokenizer.json"), "{ not json").unwrap()), "tokenizer.json does not parse"),
-        ("unsupported", Box::new(|d: &Path| {
-            let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
-            c["model_type"] = "gpt_neox".into();
-            c["architectures"] = serde_json::json!(["GPTNeoXForCausalLM"]);
-            std::fs::write(d.join("config.json"), c.to_string()).unwrap();
-        }), "architecture `gpt_neox` is not one candle runs"),
+        (
+            "missing-field",
+            Box::new(|d: &Path| {
+                let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
+                c.as_object_mut().unwrap().remove("hidden_size");
+                std::fs::write(d.join("config.json"), c.to_string()).unwrap();
+            }),
+            "missing field `hidden_size`",
+        ),
+        (
+            "truncated",
+            Box::new(|d: &Path| {
+                let f = d.join("model.safetensors");
+                let bytes = std::fs::read(&f).unwrap();
+                std::fs::write(&f, &bytes[..bytes.len() - 100]).unwrap();
+            }),
+            "truncated safetensors",
+        ),
+        (
+            "bad-tokenizer",
+            Box::new(|d: &Path| std::fs::write(d.join("tokenizer.json"), "{ not json").unwrap()),
+            "tokenizer.json does not parse",
+        ),
+        (
+            "unsupported",
+            Box::new(|d: &Path| {
+                let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
+                c["model_type"] = "gpt_neox".into();
+                c["architectures"] = serde_json::json!(["GPTNeoXForCausalLM"]);
+                std::fs::write(d.join("config.json"), c.to_string()).unwrap();
+            }),
+            "architecture `gpt_neox` is not one candle runs",
+        ),
     ];
     for (name, break_it, expected) in cases {
         let bad = root.path().join(name);
@@ -273,10 +289,7 @@ fn broken_folders_fail_clearly_and_the_next_model_runs() {
             })
             .unwrap_or_else(|| panic!("{name} did not fail: {ev:?}"));
         assert!(err.contains(expected), "{name}: {err}");
-        assert!(
-            ev.iter().any(|e| e.slot == 1 && matches!(e.kind, EventKind::Finished { .. })),
-            "{name}: the next model did not run"
-        );
+        assert!(ev.iter().any(|e| e.slot == 1 && matches!(e.kind, EventKind::Finished { .. })), "{name}: the next model did not run");
     }
 }
 

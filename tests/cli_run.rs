@@ -12,13 +12,20 @@ fn json_mode_prints_every_event_then_summaries_and_stderr_stays_clean() {
     let sb = Sandbox::new();
     let d = demo.to_str().unwrap();
     let out = sb.run(&[
-        "run", "--json", "-m", &format!("{d},temperature=0"), "-m", &format!("{d},temperature=1.1,seed=9"),
-        "-p", "The capital of France is", "--max-tokens", "6",
+        "run",
+        "--json",
+        "-m",
+        &format!("{d},temperature=0"),
+        "-m",
+        &format!("{d},temperature=1.1,seed=9"),
+        "-p",
+        "The capital of France is",
+        "--max-tokens",
+        "6",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "nothing may reach stderr");
-    let lines: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     for l in &lines {
         assert!(l.get("event").is_some() && l.get("run").is_some() && l.get("model").is_some(), "{l}");
     }
@@ -36,11 +43,8 @@ fn json_mode_prints_every_event_then_summaries_and_stderr_stays_clean() {
         assert!(!s["text"].as_str().unwrap().is_empty());
     }
     // Token texts concatenate to the summary text.
-    let joined: String = lines
-        .iter()
-        .filter(|l| l["event"] == "token" && l["model"]["index"] == 0)
-        .map(|l| l["text"].as_str().unwrap())
-        .collect();
+    let joined: String =
+        lines.iter().filter(|l| l["event"] == "token" && l["model"]["index"] == 0).map(|l| l["text"].as_str().unwrap()).collect();
     assert_eq!(joined, summaries[0]["text"].as_str().unwrap());
     assert!(sb.log().contains("llama.cpp"), "llama.cpp's logs went to the log file");
 }

@@ -42,11 +42,7 @@ fn hf_folder(dir: &Path) {
 }
 
 fn by_name(json: &serde_json::Value) -> HashMap<String, serde_json::Value> {
-    json.as_array()
-        .expect("list --json prints an array")
-        .iter()
-        .map(|m| (m["name"].as_str().unwrap().to_string(), m.clone()))
-        .collect()
+    json.as_array().expect("list --json prints an array").iter().map(|m| (m["name"].as_str().unwrap().to_string(), m.clone())).collect()
 }
 
 #[test]
@@ -109,7 +105,8 @@ fn every_store_layout_is_discovered_once_with_errors_listed() {
     .unwrap();
     let other = ollama.join("manifests/registry.ollama.ai/someone/custom");
     std::fs::create_dir_all(&other).unwrap();
-    std::fs::write(other.join("v1"), r#"{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:missing"}]}"#).unwrap();
+    std::fs::write(other.join("v1"), r#"{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:missing"}]}"#)
+        .unwrap();
 
     // LM Studio and llama.cpp's cache: plain GGUF folders.
     small_gguf(&home.join(".lmstudio/models/pub/studio-model/studio-q8_0.gguf"), "llama", false);

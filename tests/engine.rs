@@ -204,12 +204,7 @@ fn corrupt_files(dir: &Path, demo: &Path) -> Vec<(PathBuf, &'static str)> {
         &[("token_embd.weight", &[8, 4])],
     )
     .unwrap();
-    vec![
-        (truncated, "not within the file bounds"),
-        (magic, "invalid magic"),
-        (empty, "empty"),
-        (nohparams, "llama.context_length"),
-    ]
+    vec![(truncated, "not within the file bounds"), (magic, "invalid magic"), (empty, "empty"), (nohparams, "llama.context_length")]
 }
 
 #[test]
@@ -257,7 +252,10 @@ fn chat_templates_are_applied_unless_raw() {
 
     let ev = run(vec![entry(&with_template, &[("system_prompt", "Answer briefly."), ("max_tokens", "4")])], "Hi", memory(), None);
     let s = finished(&ev, 0);
-    assert_eq!(s.rendered_prompt, "<bos><start_of_turn>system\nAnswer briefly.<end_of_turn>\n<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+    assert_eq!(
+        s.rendered_prompt,
+        "<bos><start_of_turn>system\nAnswer briefly.<end_of_turn>\n<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n"
+    );
     // <bos>, <start_of_turn> and <end_of_turn> are single special tokens, and BOS is not doubled.
     assert!(s.prompt_tokens < 20, "{}", s.prompt_tokens);
 

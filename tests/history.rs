@@ -30,7 +30,18 @@ fn kill_9_mid_stream_keeps_the_text_up_to_a_second_before() {
     let sb = Sandbox::new();
     let mut child = sb
         .command()
-        .args(["run", "--json", "-m", demo.to_str().unwrap(), "-p", "Write a long story about a lighthouse keeper.", "--max-tokens", "2000", "--temperature", "0"])
+        .args([
+            "run",
+            "--json",
+            "-m",
+            demo.to_str().unwrap(),
+            "-p",
+            "Write a long story about a lighthouse keeper.",
+            "--max-tokens",
+            "2000",
+            "--temperature",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -62,13 +73,15 @@ fn kill_9_mid_stream_keeps_the_text_up_to_a_second_before() {
     let run = store.get(list[0].id).unwrap().unwrap();
     let saved = &run.outputs[0].text;
     let all: String = streamed.iter().map(|(_, t)| t.as_str()).collect();
-    let due: String = streamed
-        .iter()
-        .filter(|(t, _)| killed_at.duration_since(*t) > Duration::from_millis(1500))
-        .map(|(_, t)| t.as_str())
-        .collect();
+    let due: String =
+        streamed.iter().filter(|(t, _)| killed_at.duration_since(*t) > Duration::from_millis(1500)).map(|(_, t)| t.as_str()).collect();
     assert!(all.starts_with(saved.as_str()) || saved.starts_with(all.as_str()), "saved text is the streamed text");
-    assert!(saved.len() >= due.len(), "at most ~1 s was lost: saved {} bytes, {} were streamed 1.5 s before the kill", saved.len(), due.len());
+    assert!(
+        saved.len() >= due.len(),
+        "at most ~1 s was lost: saved {} bytes, {} were streamed 1.5 s before the kill",
+        saved.len(),
+        due.len()
+    );
     assert!(!saved.is_empty());
 
     // `history list --json` tells the same.
@@ -215,7 +228,9 @@ fn history_commands_list_show_export_and_remove() {
 
     let shown = stdout(&sb.run(&["history", "show", &id]));
     assert!(shown.contains("Prompt: Hello there") && shown.contains("tok/s"), "{shown}");
-    for (fmt, needle) in [("md", "## 1. gemma-3-270m-q4_k_m"), ("json", "\"outputs\""), ("csv", "run,started_at,prompt"), ("txt", "Comparison #")] {
+    for (fmt, needle) in
+        [("md", "## 1. gemma-3-270m-q4_k_m"), ("json", "\"outputs\""), ("csv", "run,started_at,prompt"), ("txt", "Comparison #")]
+    {
         let file = sb.path().join(format!("out.{fmt}"));
         let out = sb.run(&["history", "export", &id, "--format", fmt, "-o", file.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0));
@@ -244,7 +259,14 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
         let mut s = versus::config::Config::defaults().settings_for(&model.name);
         s.set("temperature", t).unwrap();
         s.set("max_tokens", "3").unwrap();
-        entries.push(versus::engine::RunEntry { label: format!("t={t}"), model: model.clone(), engine: versus::catalog::EngineKind::Llama, settings: s, prompts: None, endpoint: None });
+        entries.push(versus::engine::RunEntry {
+            label: format!("t={t}"),
+            model: model.clone(),
+            engine: versus::catalog::EngineKind::Llama,
+            settings: s,
+            prompts: None,
+            endpoint: None,
+        });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = versus::engine::Engine::start(tx, versus::config::Config::defaults().memory).unwrap();
@@ -271,8 +293,19 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
     std::fs::write(&prompts, "{\"prompt\": \"One\"}\n{\"prompt\": \"Two\"}\n").unwrap();
     let results = sb.path().join("results.jsonl");
     let args = |resume: bool| {
-        let mut a = vec!["run".to_string(), "--prompts".into(), prompts.display().to_string(), "--out".into(), results.display().to_string(),
-            "-m".into(), format!("{d},temperature=0"), "-m".into(), format!("{d},temperature=1.0,seed=5"), "--max-tokens".into(), "3".into()];
+        let mut a = vec![
+            "run".to_string(),
+            "--prompts".into(),
+            prompts.display().to_string(),
+            "--out".into(),
+            results.display().to_string(),
+            "-m".into(),
+            format!("{d},temperature=0"),
+            "-m".into(),
+            format!("{d},temperature=1.0,seed=5"),
+            "--max-tokens".into(),
+            "3".into(),
+        ];
         if resume {
             a.push("--resume".into());
         }
@@ -285,7 +318,8 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
         std::fs::read_to_string(&results).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|l| l["status"] == "finished" && l["stats"]["generated_tokens"] == 3));
-    let order: Vec<(i64, i64)> = lines.iter().map(|l| (l["model"]["index"].as_i64().unwrap(), l["prompt_index"].as_i64().unwrap())).collect();
+    let order: Vec<(i64, i64)> =
+        lines.iter().map(|l| (l["model"]["index"].as_i64().unwrap(), l["prompt_index"].as_i64().unwrap())).collect();
     assert_eq!(order, vec![(0, 0), (0, 1), (1, 0), (1, 1)], "all prompts of a model before the next model");
 
     // Pretend the run was interrupted after two pairs.
@@ -344,7 +378,12 @@ fn two_processes_share_the_store() {
     let sb = Sandbox::new();
     let d = demo.to_str().unwrap();
     let spawn = |p: &str| {
-        sb.command().args(["run", "-m", d, "-p", p, "--max-tokens", "8", "--threads", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        sb.command()
+            .args(["run", "-m", d, "-p", p, "--max-tokens", "8", "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     };
     let (mut a, mut b) = (spawn("First"), spawn("Second"));
     assert!(a.wait().unwrap().success() && b.wait().unwrap().success());

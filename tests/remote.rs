@@ -38,7 +38,23 @@ fn served_greedy_text_equals_the_local_engine_in_one_run() {
     // tokens (every lead > 0.3 logits), so two builds of llama.cpp agree.
     let prompt = "Monday, Tuesday, Wednesday,";
     let d = demo.to_str().unwrap();
-    let out = sb.run(&["--config", &cfg, "run", "--json", "--raw", "-m", d, "-m", "demo@local-server", "-p", prompt, "--temperature", "0", "--max-tokens", "16"]);
+    let out = sb.run(&[
+        "--config",
+        &cfg,
+        "run",
+        "--json",
+        "--raw",
+        "-m",
+        d,
+        "-m",
+        "demo@local-server",
+        "-p",
+        prompt,
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "16",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let s = summaries(&stdout(&out));
     assert_eq!(s.len(), 2);
@@ -64,8 +80,21 @@ fn two_servers_stream_concurrently_with_the_local_model() {
     let cfg = config(&sb, &[("a", &a.url(), None), ("b", &b.url(), None)]);
     let d = demo.to_str().unwrap();
     let out = sb.run(&[
-        "--config", &cfg, "run", "--json", "--raw", "-m", &format!("{d},ignore_eos=true"), "-m", "demo@a,ignore_eos=true", "-m", "demo@b,ignore_eos=true",
-        "-p", "Once upon a time", "--max-tokens", "48",
+        "--config",
+        &cfg,
+        "run",
+        "--json",
+        "--raw",
+        "-m",
+        &format!("{d},ignore_eos=true"),
+        "-m",
+        "demo@a,ignore_eos=true",
+        "-m",
+        "demo@b,ignore_eos=true",
+        "-p",
+        "Once upon a time",
+        "--max-tokens",
+        "48",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -91,7 +120,21 @@ fn a_server_killed_mid_stream_fails_its_column_and_keeps_the_text() {
     let d = demo.to_str().unwrap();
     let mut child = sb
         .command()
-        .args(["--config", &cfg, "run", "--json", "--raw", "-m", "demo@s,ignore_eos=true", "-m", &format!("{d},max_tokens=24"), "-p", "Once upon a time", "--max-tokens", "400"])
+        .args([
+            "--config",
+            &cfg,
+            "run",
+            "--json",
+            "--raw",
+            "-m",
+            "demo@s,ignore_eos=true",
+            "-m",
+            &format!("{d},max_tokens=24"),
+            "-p",
+            "Once upon a time",
+            "--max-tokens",
+            "400",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

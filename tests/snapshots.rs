@@ -25,10 +25,7 @@ fn both(name: &str, build: impl Fn(u16, u16) -> App) {
 fn empty_explains_where_models_go() {
     both("empty", |w, h| {
         let mut a = app(vec![], w, h);
-        a.searched = vec![
-            "/home/u/.local/share/versus/models (not present)".into(),
-            "/home/u/.cache/huggingface/hub (not present)".into(),
-        ];
+        a.searched = vec!["/home/u/.local/share/versus/models (not present)".into(), "/home/u/.cache/huggingface/hub (not present)".into()];
         a
     });
 }

@@ -54,7 +54,8 @@ fn compare_two_temperatures_end_to_end() {
         assert!(!screen.contains(noise), "engine logs leaked onto the screen ({noise}):\n{screen}");
     }
     // Each column has its own answer text below its header.
-    let answer_lines = screen.lines().filter(|l| l.matches('│').count() >= 4 && l.chars().filter(|c| c.is_alphabetic()).count() > 10).count();
+    let answer_lines =
+        screen.lines().filter(|l| l.matches('│').count() >= 4 && l.chars().filter(|c| c.is_alphabetic()).count() > 10).count();
     assert!(answer_lines >= 2, "{screen}");
 
     t.send(TAB);

@@ -169,10 +169,7 @@ impl RunView {
 
     /// The column whose model is loading or generating, if any.
     pub fn current(&self) -> Option<(usize, &Column)> {
-        self.columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| matches!(c.phase, Phase::Loading { .. } | Phase::Generating { .. }))
+        self.columns.iter().enumerate().find(|(_, c)| matches!(c.phase, Phase::Loading { .. } | Phase::Generating { .. }))
     }
 }
 

@@ -133,5 +133,4 @@ impl App {
         };
         self.prompt = replace_text(&self.prompt, &text);
     }
-
 }

@@ -56,11 +56,7 @@ impl App {
     pub(super) fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
         let id = self.next_run;
         self.next_run += 1;
-        let columns = entries
-            .iter()
-            .zip(list_index)
-            .map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40))
-            .collect();
+        let columns = entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40)).collect();
         if let Some(old) = self.run.take() {
             self.past.push(old);
         }
@@ -126,5 +122,4 @@ impl App {
         self.notice = Some(format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()));
         self.reflow();
     }
-
 }

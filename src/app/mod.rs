@@ -37,14 +37,21 @@ pub enum Event {
     Resize(u16, u16),
     Engine(EngineEvent),
     /// Time passed (only while a run is active): elapsed times and memory.
-    Tick { now: Instant, ram: Option<(u64, u64)>, gpu: Option<(u64, u64)> },
+    Tick {
+        now: Instant,
+        ram: Option<(u64, u64)>,
+        gpu: Option<(u64, u64)>,
+    },
     /// The saved comparisons, for the history overlay.
     HistoryList(Vec<crate::store::RunSummary>),
     /// Show a saved comparison in the columns, as it was.
     Reopen(crate::store::StoredRun),
     /// Run a saved comparison's prompt again: on these entries (its
     /// original models), or with None on the models selected now.
-    Rerun { run: crate::store::StoredRun, entries: Option<Vec<RunEntry>> },
+    Rerun {
+        run: crate::store::StoredRun,
+        entries: Option<Vec<RunEntry>>,
+    },
     /// A one-line message for the status bar (export paths, store problems).
     Notice(String),
 }
@@ -53,7 +60,11 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Submit this run to the engine.
-    Run { id: RunId, prompt: String, entries: Vec<RunEntry> },
+    Run {
+        id: RunId,
+        prompt: String,
+        entries: Vec<RunEntry>,
+    },
     /// Set the cancel flag of this run.
     Cancel(RunId),
     /// Put text on the user's clipboard (OSC 52).
@@ -65,7 +76,10 @@ pub enum Effect {
     /// Load a saved comparison into the columns.
     OpenStored(i64),
     /// Load a saved comparison to run it again (original models or not).
-    Rerun { id: i64, original: bool },
+    Rerun {
+        id: i64,
+        original: bool,
+    },
     Quit,
 }
 
@@ -287,11 +301,7 @@ impl App {
             }
             Overlay::ConfirmQuit => {
                 self.overlay = Overlay::None;
-                return if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter) {
-                    self.quit_now()
-                } else {
-                    vec![]
-                };
+                return if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter) { self.quit_now() } else { vec![] };
             }
             Overlay::Params(_) => return self.params_key(ev),
             Overlay::History(_) => return self.history_key(ev),

@@ -56,9 +56,7 @@ impl ModelList {
     /// Entry indices that pass the filter, in list order.
     pub fn visible(&self) -> Vec<usize> {
         let f = self.filter.to_lowercase();
-        (0..self.entries.len())
-            .filter(|&i| f.is_empty() || self.models[self.entries[i].model].name.to_lowercase().contains(&f))
-            .collect()
+        (0..self.entries.len()).filter(|&i| f.is_empty() || self.models[self.entries[i].model].name.to_lowercase().contains(&f)).collect()
     }
 
     /// The entry under the cursor.

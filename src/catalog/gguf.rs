@@ -32,7 +32,10 @@ pub enum Value {
     String(String),
     Array(Vec<Value>),
     /// An array that was skipped: its element type code and length.
-    SkippedArray { elem_type: u32, len: u64 },
+    SkippedArray {
+        elem_type: u32,
+        len: u64,
+    },
 }
 
 impl Value {
@@ -130,10 +133,7 @@ impl Header {
         let mut magic = [0u8; 4];
         r.bytes(&mut magic).map_err(|_| "empty or truncated file (no GGUF header)".to_string())?;
         if &magic != MAGIC {
-            return Err(format!(
-                "not a GGUF file (invalid magic {:?}, expected \"GGUF\")",
-                String::from_utf8_lossy(&magic)
-            ));
+            return Err(format!("not a GGUF file (invalid magic {:?}, expected \"GGUF\")", String::from_utf8_lossy(&magic)));
         }
         let version = r.u32()?;
         if !(2..=3).contains(&version) {
@@ -210,10 +210,9 @@ impl Header {
     /// An error when the tensors reach past the end of the file.
     pub fn check_bounds(&self) -> Result<(), String> {
         match self.data_end() {
-            Some(end) if end > self.file_size => Err(format!(
-                "truncated GGUF: tensor data is not within the file bounds (needs {end} bytes, file has {})",
-                self.file_size
-            )),
+            Some(end) if end > self.file_size => {
+                Err(format!("truncated GGUF: tensor data is not within the file bounds (needs {end} bytes, file has {})", self.file_size))
+            }
             _ => Ok(()),
         }
     }
@@ -222,38 +221,38 @@ impl Header {
 /// (elements per block, bytes per block) of the ggml types in common use.
 pub fn ggml_type_size(t: u32) -> Option<(u64, u64)> {
     Some(match t {
-        0 => (1, 4),       // F32
-        1 => (1, 2),       // F16
-        2 => (32, 18),     // Q4_0
-        3 => (32, 20),     // Q4_1
-        6 => (32, 22),     // Q5_0
-        7 => (32, 24),     // Q5_1
-        8 => (32, 34),     // Q8_0
-        9 => (32, 36),     // Q8_1
-        10 => (256, 84),   // Q2_K
-        11 => (256, 110),  // Q3_K
-        12 => (256, 144),  // Q4_K
-        13 => (256, 176),  // Q5_K
-        14 => (256, 210),  // Q6_K
-        15 => (256, 292),  // Q8_K
-        16 => (256, 66),   // IQ2_XXS
-        17 => (256, 74),   // IQ2_XS
-        18 => (256, 98),   // IQ3_XXS
-        19 => (256, 50),   // IQ1_S
-        20 => (32, 18),    // IQ4_NL
-        21 => (256, 110),  // IQ3_S
-        22 => (256, 82),   // IQ2_S
-        23 => (256, 136),  // IQ4_XS
-        24 => (1, 1),      // I8
-        25 => (1, 2),      // I16
-        26 => (1, 4),      // I32
-        27 => (1, 8),      // I64
-        28 => (1, 8),      // F64
-        29 => (256, 56),   // IQ1_M
-        30 => (1, 2),      // BF16
-        34 => (256, 54),   // TQ1_0
-        35 => (256, 66),   // TQ2_0
-        39 => (32, 17),    // MXFP4
+        0 => (1, 4),      // F32
+        1 => (1, 2),      // F16
+        2 => (32, 18),    // Q4_0
+        3 => (32, 20),    // Q4_1
+        6 => (32, 22),    // Q5_0
+        7 => (32, 24),    // Q5_1
+        8 => (32, 34),    // Q8_0
+        9 => (32, 36),    // Q8_1
+        10 => (256, 84),  // Q2_K
+        11 => (256, 110), // Q3_K
+        12 => (256, 144), // Q4_K
+        13 => (256, 176), // Q5_K
+        14 => (256, 210), // Q6_K
+        15 => (256, 292), // Q8_K
+        16 => (256, 66),  // IQ2_XXS
+        17 => (256, 74),  // IQ2_XS
+        18 => (256, 98),  // IQ3_XXS
+        19 => (256, 50),  // IQ1_S
+        20 => (32, 18),   // IQ4_NL
+        21 => (256, 110), // IQ3_S
+        22 => (256, 82),  // IQ2_S
+        23 => (256, 136), // IQ4_XS
+        24 => (1, 1),     // I8
+        25 => (1, 2),     // I16
+        26 => (1, 4),     // I32
+        27 => (1, 8),     // I64
+        28 => (1, 8),     // F64
+        29 => (256, 56),  // IQ1_M
+        30 => (1, 2),     // BF16
+        34 => (256, 54),  // TQ1_0
+        35 => (256, 66),  // TQ2_0
+        39 => (32, 17),   // MXFP4
         _ => return None,
     })
 }
@@ -306,9 +305,7 @@ struct Reader {
 
 impl Reader {
     fn bytes(&mut self, buf: &mut [u8]) -> Result<(), String> {
-        self.inner
-            .read_exact(buf)
-            .map_err(|_| format!("truncated GGUF header (ends at byte {})", self.pos))?;
+        self.inner.read_exact(buf).map_err(|_| format!("truncated GGUF header (ends at byte {})", self.pos))?;
         self.pos += buf.len() as u64;
         Ok(())
     }
@@ -358,14 +355,29 @@ impl Reader {
     fn value(&mut self, ty: u32, arrays: Arrays) -> Result<Value, String> {
         let mut b8 = [0u8; 8];
         Ok(match ty {
-            0 => { self.bytes(&mut b8[..1])?; Value::U8(b8[0]) }
-            1 => { self.bytes(&mut b8[..1])?; Value::I8(b8[0] as i8) }
-            2 => { self.bytes(&mut b8[..2])?; Value::U16(u16::from_le_bytes([b8[0], b8[1]])) }
-            3 => { self.bytes(&mut b8[..2])?; Value::I16(i16::from_le_bytes([b8[0], b8[1]])) }
+            0 => {
+                self.bytes(&mut b8[..1])?;
+                Value::U8(b8[0])
+            }
+            1 => {
+                self.bytes(&mut b8[..1])?;
+                Value::I8(b8[0] as i8)
+            }
+            2 => {
+                self.bytes(&mut b8[..2])?;
+                Value::U16(u16::from_le_bytes([b8[0], b8[1]]))
+            }
+            3 => {
+                self.bytes(&mut b8[..2])?;
+                Value::I16(i16::from_le_bytes([b8[0], b8[1]]))
+            }
             4 => Value::U32(self.u32()?),
             5 => Value::I32(self.u32()? as i32),
             6 => Value::F32(f32::from_bits(self.u32()?)),
-            7 => { self.bytes(&mut b8[..1])?; Value::Bool(b8[0] != 0) }
+            7 => {
+                self.bytes(&mut b8[..1])?;
+                Value::Bool(b8[0] != 0)
+            }
             8 => Value::String(self.string()?),
             9 => {
                 let elem_type = self.u32()?;

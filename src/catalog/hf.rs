@@ -23,8 +23,7 @@ pub struct HfMeta {
 
 /// Whether `names` (a folder's entries) look like a Hugging Face model.
 pub fn is_model_folder(names: &[String]) -> bool {
-    names.iter().any(|n| n == "config.json")
-        && names.iter().any(|n| is_weight_file(n) || n == "model.safetensors.index.json")
+    names.iter().any(|n| n == "config.json") && names.iter().any(|n| is_weight_file(n) || n == "model.safetensors.index.json")
 }
 
 pub fn is_weight_file(name: &str) -> bool {
@@ -53,17 +52,9 @@ pub fn read_config(dir: &Path) -> Result<Json, String> {
 pub fn read_meta(dir: &Path) -> Result<HfMeta, String> {
     let config = read_config(dir)?;
     let mut meta = HfMeta {
-        architecture: config
-            .get("architectures")
-            .and_then(|a| a.get(0))
-            .and_then(Json::as_str)
-            .map(str::to_string),
+        architecture: config.get("architectures").and_then(|a| a.get(0)).and_then(Json::as_str).map(str::to_string),
         model_type: config.get("model_type").and_then(Json::as_str).map(str::to_string),
-        dtype: config
-            .get("torch_dtype")
-            .or_else(|| config.get("dtype"))
-            .and_then(Json::as_str)
-            .map(str::to_string),
+        dtype: config.get("torch_dtype").or_else(|| config.get("dtype")).and_then(Json::as_str).map(str::to_string),
         context_length: config.get("max_position_embeddings").and_then(Json::as_u64),
         ..HfMeta::default()
     };
@@ -135,11 +126,7 @@ pub fn read_safetensors_header(path: &Path) -> Result<SafetensorsHeader, String>
             continue;
         }
         out.tensors += 1;
-        let shape: u64 = info
-            .get("shape")
-            .and_then(Json::as_array)
-            .map(|dims| dims.iter().filter_map(Json::as_u64).product())
-            .unwrap_or(0);
+        let shape: u64 = info.get("shape").and_then(Json::as_array).map(|dims| dims.iter().filter_map(Json::as_u64).product()).unwrap_or(0);
         out.parameters += shape;
         if out.dtype.is_none() {
             out.dtype = info.get("dtype").and_then(Json::as_str).map(str::to_string);
@@ -149,10 +136,7 @@ pub fn read_safetensors_header(path: &Path) -> Result<SafetensorsHeader, String>
         }
     }
     if 8 + n + out.data_bytes > size {
-        return Err(format!(
-            "{name}: truncated safetensors file (tensor data needs {} bytes, file has {size})",
-            8 + n + out.data_bytes
-        ));
+        return Err(format!("{name}: truncated safetensors file (tensor data needs {} bytes, file has {size})", 8 + n + out.data_bytes));
     }
     Ok(out)
 }

@@ -245,13 +245,7 @@ pub fn discover(config: &ModelsConfig, dirs: &Dirs, cli_paths: &[PathBuf]) -> Ca
 }
 
 impl Catalog {
-    fn add(
-        &mut self,
-        source: Source,
-        path: PathBuf,
-        found: walk::Found,
-        seen: &mut HashSet<PathBuf>,
-    ) {
+    fn add(&mut self, source: Source, path: PathBuf, found: walk::Found, seen: &mut HashSet<PathBuf>) {
         let mut count = 0;
         for model in found.models {
             let key = std::fs::canonicalize(&model.path).unwrap_or_else(|_| model.path.clone());
@@ -285,16 +279,13 @@ impl Catalog {
         let as_path = Path::new(query);
         if as_path.exists() {
             let canon = std::fs::canonicalize(as_path).unwrap_or_else(|_| as_path.to_path_buf());
-            if let Some(m) = self.models.iter().find(|m| {
-                std::fs::canonicalize(&m.path).unwrap_or_else(|_| m.path.clone()) == canon
-            }) {
+            if let Some(m) = self.models.iter().find(|m| std::fs::canonicalize(&m.path).unwrap_or_else(|_| m.path.clone()) == canon) {
                 return Ok(m);
             }
         }
-        for matcher in [
-            &(|m: &ModelInfo| m.name.to_lowercase().starts_with(&q)) as &dyn Fn(&ModelInfo) -> bool,
-            &|m: &ModelInfo| m.name.to_lowercase().contains(&q),
-        ] {
+        for matcher in [&(|m: &ModelInfo| m.name.to_lowercase().starts_with(&q)) as &dyn Fn(&ModelInfo) -> bool, &|m: &ModelInfo| {
+            m.name.to_lowercase().contains(&q)
+        }] {
             let hits: Vec<&ModelInfo> = self.models.iter().filter(|m| matcher(m)).collect();
             match hits.len() {
                 0 => continue,

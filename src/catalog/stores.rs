@@ -17,9 +17,7 @@ fn env_path(var: &str) -> Option<PathBuf> {
 }
 
 pub fn hf_hub_dir() -> PathBuf {
-    env_path("HF_HUB_CACHE")
-        .or_else(|| env_path("HF_HOME").map(|h| h.join("hub")))
-        .unwrap_or_else(|| home().join(".cache/huggingface/hub"))
+    env_path("HF_HUB_CACHE").or_else(|| env_path("HF_HOME").map(|h| h.join("hub"))).unwrap_or_else(|| home().join(".cache/huggingface/hub"))
 }
 
 /// Each `models--org--name` repo of the hub cache, at the revision `refs/main`
@@ -76,10 +74,13 @@ pub fn ollama_dirs() -> Vec<PathBuf> {
 
 /// Every `manifests/<registry>/<ns>/<repo>/<tag>` whose model layer is a GGUF blob.
 pub fn ollama() -> Vec<(PathBuf, Found)> {
-    ollama_dirs().into_iter().map(|dir| {
-        let found = ollama_store(&dir);
-        (dir, found)
-    }).collect()
+    ollama_dirs()
+        .into_iter()
+        .map(|dir| {
+            let found = ollama_store(&dir);
+            (dir, found)
+        })
+        .collect()
 }
 
 fn ollama_store(dir: &Path) -> Found {
@@ -107,10 +108,9 @@ fn ollama_store(dir: &Path) -> Found {
                 let model = walk::describe_gguf(&blob, vec![blob.clone()], &name, Source::Ollama, None);
                 found.models.push(model);
             }
-            Err(e) => found.models.push(ModelInfo {
-                error: Some(e),
-                ..walk::describe_gguf(&manifest, vec![manifest.clone()], &name, Source::Ollama, None)
-            }),
+            Err(e) => found
+                .models
+                .push(ModelInfo { error: Some(e), ..walk::describe_gguf(&manifest, vec![manifest.clone()], &name, Source::Ollama, None) }),
         }
     }
     found

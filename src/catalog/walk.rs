@@ -82,11 +82,7 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
             found.models.push(describe_hf(&dir, source, name_prefix));
             continue;
         }
-        let ggufs: Vec<String> = names
-            .iter()
-            .filter(|n| n.to_ascii_lowercase().ends_with(".gguf"))
-            .cloned()
-            .collect();
+        let ggufs: Vec<String> = names.iter().filter(|n| n.to_ascii_lowercase().ends_with(".gguf")).cloned().collect();
         found.models.extend(gguf_group(&dir, &ggufs, source, name_prefix));
         if depth < limits.max_depth {
             for n in names.iter().rev() {
@@ -132,9 +128,7 @@ fn gguf_group(dir: &Path, files: &[String], source: Source, prefix: Option<&str>
             continue;
         }
         match split_parts(f) {
-            Some((base, idx, total)) => {
-                splits.entry((base.to_string(), total)).or_default().push((idx, f.clone()))
-            }
+            Some((base, idx, total)) => splits.entry((base.to_string(), total)).or_default().push((idx, f.clone())),
             None => singles.push(f.clone()),
         }
     }
@@ -150,13 +144,9 @@ fn gguf_group(dir: &Path, files: &[String], source: Source, prefix: Option<&str>
         let mut model = describe_gguf(&files[0], files.clone(), &base, source, prefix);
         let have: Vec<u32> = parts.iter().map(|(i, _)| *i).collect();
         if have.first() != Some(&1) || have.len() as u32 != total {
-            let missing: Vec<String> =
-                (1..=total).filter(|i| !have.contains(i)).map(|i| format!("{i:05}")).collect();
-            model.error = Some(format!(
-                "split GGUF is incomplete: {} of {total} parts present, missing {}",
-                have.len(),
-                missing.join(", ")
-            ));
+            let missing: Vec<String> = (1..=total).filter(|i| !have.contains(i)).map(|i| format!("{i:05}")).collect();
+            model.error =
+                Some(format!("split GGUF is incomplete: {} of {total} parts present, missing {}", have.len(), missing.join(", ")));
         }
         out.push(model);
     }
@@ -207,9 +197,7 @@ pub fn describe_gguf(path: &Path, files: Vec<PathBuf>, stem: &str, source: Sourc
 /// Fill a GGUF model's metadata from its header.
 pub fn fill_from_gguf(model: &mut ModelInfo, h: &Header) {
     model.architecture = h.architecture().map(str::to_string);
-    model.quantization = h
-        .u64("general.file_type")
-        .map(|ft| gguf::file_type_name(ft).map_or_else(|| format!("type {ft}"), str::to_string));
+    model.quantization = h.u64("general.file_type").map(|ft| gguf::file_type_name(ft).map_or_else(|| format!("type {ft}"), str::to_string));
     model.context_length = h.arch_u64("context_length");
     model.chat_template = h.get("tokenizer.chat_template").is_some();
     let counted = h.parameter_count();

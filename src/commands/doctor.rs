@@ -18,7 +18,13 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
 
     let _ = writeln!(out, "\nengines");
     if cfg!(feature = "llama") {
-        let gpu = if cfg!(any(feature = "cuda", feature = "cuda-dl")) { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
+        let gpu = if cfg!(any(feature = "cuda", feature = "cuda-dl")) {
+            "CPU, CUDA"
+        } else if cfg!(feature = "metal") {
+            "CPU, Metal"
+        } else {
+            "CPU"
+        };
         let _ = writeln!(out, "  llama.cpp   llama-cpp-2 {LLAMA_CPP_2_VERSION} ({gpu})");
         #[cfg(feature = "llama")]
         {
@@ -31,7 +37,13 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         let _ = writeln!(out, "  llama.cpp   not compiled in (feature `llama`)");
     }
     if cfg!(feature = "candle") {
-        let dev = if cfg!(any(feature = "cuda", feature = "cuda-dl")) { "CPU, CUDA" } else if cfg!(feature = "metal") { "CPU, Metal" } else { "CPU" };
+        let dev = if cfg!(any(feature = "cuda", feature = "cuda-dl")) {
+            "CPU, CUDA"
+        } else if cfg!(feature = "metal") {
+            "CPU, Metal"
+        } else {
+            "CPU"
+        };
         let _ = writeln!(out, "  candle      candle {CANDLE_VERSION} ({dev})");
     } else {
         let _ = writeln!(out, "  candle      not compiled in (feature `candle`)");
@@ -44,23 +56,42 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
         .unwrap_or_default();
-    let _ = writeln!(out, "  cpu         {physical} physical cores, {logical} logical{}",
-        if brand.is_empty() { String::new() } else { format!(" ({brand})") });
-    let _ = writeln!(out, "  threads     {} by default (backend.threads = {})",
-        crate::engine::effective_threads(ctx.config.config.backend.threads), ctx.config.config.backend.threads);
+    let _ = writeln!(
+        out,
+        "  cpu         {physical} physical cores, {logical} logical{}",
+        if brand.is_empty() { String::new() } else { format!(" ({brand})") }
+    );
+    let _ = writeln!(
+        out,
+        "  threads     {} by default (backend.threads = {})",
+        crate::engine::effective_threads(ctx.config.config.backend.threads),
+        ctx.config.config.backend.threads
+    );
     let _ = writeln!(out, "  omp wait    {}", crate::process::wait_policy_in_effect());
-    let _ = writeln!(out, "  ram         {} total, {} available",
-        human_bytes(crate::engine::memory::total_bytes()), human_bytes(crate::engine::memory::available_bytes()));
+    let _ = writeln!(
+        out,
+        "  ram         {} total, {} available",
+        human_bytes(crate::engine::memory::total_bytes()),
+        human_bytes(crate::engine::memory::available_bytes())
+    );
     let _ = writeln!(out, "  gpu         {}", crate::gpu::describe());
 
     let _ = writeln!(out, "\nfiles");
     match &ctx.config.source {
-        Some(p) => { let _ = writeln!(out, "  config      {}", p.display()); }
-        None => { let _ = writeln!(out, "  config      {} (not present: built-in defaults)", ctx.dirs.config_file().display()); }
+        Some(p) => {
+            let _ = writeln!(out, "  config      {}", p.display());
+        }
+        None => {
+            let _ = writeln!(out, "  config      {} (not present: built-in defaults)", ctx.dirs.config_file().display());
+        }
     }
     match &ctx.log {
-        Ok(p) => { let _ = writeln!(out, "  log         {}", p.display()); }
-        Err(e) => { let _ = writeln!(out, "  log         off ({e})"); }
+        Ok(p) => {
+            let _ = writeln!(out, "  log         {}", p.display());
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  log         off ({e})");
+        }
     }
     let _ = writeln!(out, "  data        {}", ctx.dirs.data_dir.display());
 
@@ -97,9 +128,13 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         }
     }
     let broken = catalog.models.iter().filter(|m| m.error.is_some()).count();
-    let _ = writeln!(out, "\n{} model{} discovered{}", catalog.models.len(),
+    let _ = writeln!(
+        out,
+        "\n{} model{} discovered{}",
+        catalog.models.len(),
         if catalog.models.len() == 1 { "" } else { "s" },
-        if broken > 0 { format!(", {broken} with errors (see `versus list`)") } else { String::new() });
+        if broken > 0 { format!(", {broken} with errors (see `versus list`)") } else { String::new() }
+    );
     out
 }
 

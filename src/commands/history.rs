@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::store::export::{self, Format};
 use crate::store::Store;
+use crate::store::export::{self, Format};
 
 use super::{Context, exit};
 
@@ -67,7 +67,8 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
                 for r in runs {
                     let prompt: String = r.prompt.replace('\n', " ").chars().take(40).collect();
                     let started: String = r.started_at.chars().take(19).collect::<String>().replace('T', " ");
-                    let _ = writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  {}", r.id, started, r.state.as_str(), prompt, r.models.join(", "));
+                    let _ =
+                        writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  {}", r.id, started, r.state.as_str(), prompt, r.models.join(", "));
                 }
             }
             exit::OK

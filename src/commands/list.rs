@@ -81,8 +81,12 @@ pub fn table(catalog: &Catalog) -> String {
 pub fn no_models_help(catalog: &Catalog) -> String {
     let mut out = String::from("No models found. Looked in:\n");
     for r in &catalog.roots {
-        out.push_str(&format!("  {:<12} {}{}\n", r.source.label(), r.path.display(),
-            r.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()));
+        out.push_str(&format!(
+            "  {:<12} {}{}\n",
+            r.source.label(),
+            r.path.display(),
+            r.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+        ));
     }
     out.push_str(
         "\nFetch the demo model (Gemma 3 270M, 241 MiB) with scripts/fetch-demo-model.sh,\n\

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cli::RunArgs;
 use crate::catalog::EngineKind;
+use crate::cli::RunArgs;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
 use crate::error::{Error, human_bytes};
 use crate::store::recorder::{Msg, Recorder};
@@ -346,17 +346,20 @@ impl Printer<'_> {
                 if finished {
                     let o = &outcomes[&key];
                     let history = self.recorder.and_then(|r| r.stored_id(ev.run, ev.prompt));
-                    line(results.as_mut(), json!({
-                        "prompt_index": ev.prompt,
-                        "prompt": self.prompts.get(ev.prompt),
-                        "model": model_json(self.entries, ev.slot),
-                        "engine": self.entries[ev.slot].engine.label(),
-                        "status": o.status,
-                        "text": o.text,
-                        "stats": o.stats,
-                        "error": o.error.as_ref().map(|e| e.to_string()),
-                        "history_id": history,
-                    }));
+                    line(
+                        results.as_mut(),
+                        json!({
+                            "prompt_index": ev.prompt,
+                            "prompt": self.prompts.get(ev.prompt),
+                            "model": model_json(self.entries, ev.slot),
+                            "engine": self.entries[ev.slot].engine.label(),
+                            "status": o.status,
+                            "text": o.text,
+                            "stats": o.stats,
+                            "error": o.error.as_ref().map(|e| e.to_string()),
+                            "history_id": history,
+                        }),
+                    );
                     if let Some(p) = progress.as_ref() {
                         p.inc(1);
                     }
@@ -433,16 +436,19 @@ impl Printer<'_> {
                 let mut out = std::io::stdout().lock();
                 for slot in 0..self.entries.len() {
                     let o = outcomes.get(&(slot, 0)).cloned().unwrap_or_default();
-                    line(&mut out, json!({
-                        "event": "summary",
-                        "run": 1,
-                        "model": model_json(self.entries, slot),
-                        "engine": self.entries[slot].engine.label(),
-                        "status": o.status,
-                        "text": o.text,
-                        "stats": o.stats,
-                        "error": o.error.as_ref().map(|e| e.to_string()),
-                    }));
+                    line(
+                        &mut out,
+                        json!({
+                            "event": "summary",
+                            "run": 1,
+                            "model": model_json(self.entries, slot),
+                            "engine": self.entries[slot].engine.label(),
+                            "status": o.status,
+                            "text": o.text,
+                            "stats": o.stats,
+                            "error": o.error.as_ref().map(|e| e.to_string()),
+                        }),
+                    );
                 }
             }
             Mode::Batch { progress, .. } => {

@@ -140,7 +140,11 @@ impl LlamaCpp {
         let backend = backend()?;
         let n_gpu_layers = match settings.n_gpu_layers {
             n if n < 0 => {
-                if backend.supports_gpu_offload() { 999 } else { 0 }
+                if backend.supports_gpu_offload() {
+                    999
+                } else {
+                    0
+                }
             }
             n => n.unsigned_abs(),
         };
@@ -227,8 +231,10 @@ impl LlamaCpp {
             let why = take_errors().iter().map(|l| clean(l).to_string()).collect::<Vec<_>>().join("; ");
             Error::ModelLoad {
                 model: self.name.clone(),
-                reason: format!("could not create a context of {n_ctx} tokens ({e}{}{why}); lower backend.context_size",
-                    if why.is_empty() { "" } else { ": " }),
+                reason: format!(
+                    "could not create a context of {n_ctx} tokens ({e}{}{why}); lower backend.context_size",
+                    if why.is_empty() { "" } else { ": " }
+                ),
             }
         })
     }
@@ -239,13 +245,7 @@ impl Backend for LlamaCpp {
         super::template::render(&self.template, prompt, params)
     }
 
-    fn generate(
-        &mut self,
-        rendered: &str,
-        params: &GenerationParams,
-        seed: u32,
-        sink: &mut Sink<'_>,
-    ) -> Result<PromptReport, Error> {
+    fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
         let n_ctx = self.n_ctx();
         let tokens = self.tokenize(rendered);
         super::template::check_fits(tokens.len(), n_ctx as usize)?;

@@ -27,9 +27,7 @@ pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
         })
         .map_or(0, |kib| kib * 1024)
 }
@@ -93,10 +91,7 @@ pub fn estimate(entry: &RunEntry) -> Estimate {
     let (kv_cache, mut overhead) = match entry.engine {
         // llama.cpp: an f16 cache sized for the whole context, and compute
         // buffers that grow with the batch and the width of the model.
-        EngineKind::Llama => (
-            per_token * n_ctx * 2,
-            (96 << 20) + u64::from(entry.settings.backend.batch_size) * shape.n_embd * 32,
-        ),
+        EngineKind::Llama => (per_token * n_ctx * 2, (96 << 20) + u64::from(entry.settings.backend.batch_size) * shape.n_embd * 32),
         // candle: an f32 cache that grows with the tokens actually used.
         EngineKind::Candle => {
             let used = n_ctx.min(u64::from(entry.settings.generation.max_tokens) + 2048);
@@ -148,7 +143,9 @@ pub fn gpu_free_for(entry: &RunEntry) -> Option<u64> {
     let gpu = crate::gpu::gpus().into_iter().next()?;
     let uses_gpu = match entry.engine {
         EngineKind::Llama => entry.settings.backend.n_gpu_layers != 0 && llama_offloads(),
-        EngineKind::Candle => cfg!(any(feature = "cuda", feature = "cuda-dl")) && entry.settings.backend.device != crate::params::Device::Cpu,
+        EngineKind::Candle => {
+            cfg!(any(feature = "cuda", feature = "cuda-dl")) && entry.settings.backend.device != crate::params::Device::Cpu
+        }
         EngineKind::Remote => false,
     };
     uses_gpu.then_some(gpu.free)
@@ -196,11 +193,7 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
     }
     let in_ram = est.total().saturating_sub(on_gpu);
     let reserve = config.reserve_mib << 20;
-    let available = if config.limit_mib > 0 {
-        config.limit_mib << 20
-    } else {
-        available_bytes().saturating_sub(reserve)
-    };
+    let available = if config.limit_mib > 0 { config.limit_mib << 20 } else { available_bytes().saturating_sub(reserve) };
     if in_ram > available {
         return Err(Error::InsufficientMemory {
             model: entry.label.clone(),

@@ -173,13 +173,7 @@ pub trait Backend {
     fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error>;
 
     /// Generate from a rendered prompt, calling `sink.token` once per token.
-    fn generate(
-        &mut self,
-        rendered: &str,
-        params: &GenerationParams,
-        seed: u32,
-        sink: &mut Sink<'_>,
-    ) -> Result<PromptReport, Error>;
+    fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error>;
 }
 
 /// Load `entry`'s model with its engine.

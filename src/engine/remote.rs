@@ -109,7 +109,10 @@ fn status_error(ep: &EndpointConfig, status: reqwest::StatusCode, body: &str, mo
         401 | 403 => Error::Inference(match &ep.api_key_env {
             Some(var) if api_key(ep).is_some() => format!("{url} refused the API key in ${var} (HTTP {status}): {message}"),
             Some(var) => format!("{url} needs an API key (HTTP {status}); put it in the environment variable {var}"),
-            None => format!("{url} needs an API key (HTTP {status}); set api_key_env for endpoint `{}` and put the key in that variable", ep.name),
+            None => format!(
+                "{url} needs an API key (HTTP {status}); set api_key_env for endpoint `{}` and put the key in that variable",
+                ep.name
+            ),
         }),
         404 => Error::Inference(match served {
             Some(list) if !list.is_empty() => format!("model `{model}` is not served at {url} (HTTP 404); it serves: {}", list.join(", ")),
@@ -177,12 +180,9 @@ impl Remote {
         self.checked = true;
         let ep = &self.target.endpoint;
         match list_models(ep, Duration::from_secs(ep.timeout_secs.clamp(1, 10))) {
-            Ok(list) if !list.is_empty() && !list.contains(&self.target.model) => Err(Error::Inference(format!(
-                "model `{}` is not served at {}; it serves: {}",
-                self.target.model,
-                ep.url,
-                list.join(", ")
-            ))),
+            Ok(list) if !list.is_empty() && !list.contains(&self.target.model) => {
+                Err(Error::Inference(format!("model `{}` is not served at {}; it serves: {}", self.target.model, ep.url, list.join(", "))))
+            }
             // A server without a model list, or one that is down: the request
             // itself will say what is wrong.
             _ => Ok(()),
@@ -231,11 +231,7 @@ impl Remote {
         let started = Instant::now();
         let mut retried = false;
         let resp = loop {
-            let resp = request(&self.client, ep, reqwest::Method::POST, &path)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| transport(ep, &e))?;
+            let resp = request(&self.client, ep, reqwest::Method::POST, &path).json(&body).send().await.map_err(|e| transport(ep, &e))?;
             let status = resp.status();
             if status.is_success() {
                 break resp;
@@ -317,11 +313,7 @@ impl Remote {
                 report.server_timings = Some(t.clone());
             }
             let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else { continue };
-            let text = choice
-                .pointer("/delta/content")
-                .or_else(|| choice.get("text"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let text = choice.pointer("/delta/content").or_else(|| choice.get("text")).and_then(Value::as_str).unwrap_or_default();
             if !text.is_empty() && !draining && sink.token(0, text) == Flow::Stop {
                 // At max_tokens the server stops too: read on for its final
                 // chunk, which carries the token counts. Otherwise (cancel, a
@@ -381,7 +373,8 @@ mod tests {
 
     #[test]
     fn status_errors_name_what_to_do() {
-        let ep = EndpointConfig { name: "s".into(), url: "http://h/v1".into(), api_key_env: Some("S_KEY".into()), model: None, timeout_secs: 5 };
+        let ep =
+            EndpointConfig { name: "s".into(), url: "http://h/v1".into(), api_key_env: Some("S_KEY".into()), model: None, timeout_secs: 5 };
         let e = status_error(&ep, reqwest::StatusCode::UNAUTHORIZED, "{}", "m", None).to_string();
         assert!(e.contains("S_KEY"), "{e}");
         let e = status_error(&ep, reqwest::StatusCode::NOT_FOUND, "{}", "m", Some(vec!["a".into(), "b".into()])).to_string();

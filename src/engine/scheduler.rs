@@ -38,13 +38,11 @@ pub struct Engine {
 impl Engine {
     pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
         let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name(THREAD_NAME.into())
-            .spawn(move || {
-                while let Ok(Command::Run(req)) = rx.recv() {
-                    run(&req, &events, &memory);
-                }
-            })?;
+        let thread = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || {
+            while let Ok(Command::Run(req)) = rx.recv() {
+                run(&req, &events, &memory);
+            }
+        })?;
         Ok(Engine { tx, thread: Some(thread) })
     }
 
@@ -314,10 +312,9 @@ fn report(
             EventKind::Failed { error, stats: Some(stats) }
         }
         (Ok(()), Some(StopReason::Cancelled)) => EventKind::Cancelled { stats: Some(stats) },
-        (Ok(()), Some(StopReason::Timeout)) => EventKind::Failed {
-            error: Error::GenerationTimeout { secs: entry.settings.backend.timeout_secs },
-            stats: Some(stats),
-        },
+        (Ok(()), Some(StopReason::Timeout)) => {
+            EventKind::Failed { error: Error::GenerationTimeout { secs: entry.settings.backend.timeout_secs }, stats: Some(stats) }
+        }
         (Ok(()), _) => EventKind::Finished { stats },
     };
     send(events, run, slot, prompt, kind);
@@ -326,8 +323,6 @@ fn report(
 /// A seed from the clock and the process id; good enough to vary runs, and
 /// recorded so that any run can be reproduced.
 fn rand_seed() -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
     nanos ^ std::process::id().rotate_left(16)
 }

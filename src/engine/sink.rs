@@ -34,11 +34,7 @@ impl StopMatcher {
             return (piece.to_string(), None);
         }
         self.held.push_str(piece);
-        let hit = self
-            .stops
-            .iter()
-            .filter_map(|s| self.held.find(s.as_str()).map(|pos| (pos, s)))
-            .min_by_key(|(pos, _)| *pos);
+        let hit = self.stops.iter().filter_map(|s| self.held.find(s.as_str()).map(|pos| (pos, s))).min_by_key(|(pos, _)| *pos);
         if let Some((pos, stop)) = hit {
             let emit = self.held[..pos].to_string();
             let stop = stop.clone();
@@ -48,13 +44,7 @@ impl StopMatcher {
         let keep = self
             .stops
             .iter()
-            .map(|s| {
-                (1..s.len())
-                    .rev()
-                    .filter(|k| s.is_char_boundary(*k))
-                    .find(|k| self.held.ends_with(&s[..*k]))
-                    .unwrap_or(0)
-            })
+            .map(|s| (1..s.len()).rev().filter(|k| s.is_char_boundary(*k)).find(|k| self.held.ends_with(&s[..*k])).unwrap_or(0))
             .max()
             .unwrap_or(0);
         let split = self.held.len() - keep;

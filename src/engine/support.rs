@@ -6,8 +6,7 @@
 pub const CANDLE_GGUF: &[&str] = &["llama", "gemma3", "qwen2", "qwen3"];
 
 /// Hugging Face `model_type` values candle runs from safetensors.
-pub const CANDLE_HF: &[&str] =
-    &["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "gemma3_text", "phi3"];
+pub const CANDLE_HF: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "gemma3_text", "phi3"];
 
 pub fn candle_gguf(arch: &str) -> bool {
     CANDLE_GGUF.contains(&arch)

@@ -41,10 +41,7 @@ impl ChatTemplate {
             messages.push(context! { role => "system", content => system });
         }
         messages.push(context! { role => "user", content => user });
-        let tmpl = self
-            .env
-            .get_template("chat")
-            .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
+        let tmpl = self.env.get_template("chat").map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
         tmpl.render(context! {
             messages => messages,
             add_generation_prompt => true,
@@ -161,14 +158,8 @@ mod tests {
     #[test]
     fn renders_gemma_style_with_system_prompt() {
         let t = ChatTemplate::new(GEMMA, "<bos>", "<eos>").unwrap();
-        assert_eq!(
-            t.render("", "Hi").unwrap(),
-            "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n"
-        );
-        assert_eq!(
-            t.render("Be brief.", "Hi").unwrap(),
-            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
-        );
+        assert_eq!(t.render("", "Hi").unwrap(), "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+        assert_eq!(t.render("Be brief.", "Hi").unwrap(), "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
     }
 
     #[test]

@@ -60,7 +60,14 @@ fn fence(text: &str) -> String {
 pub fn markdown(run: &StoredRun) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# versus comparison #{}\n", run.id);
-    let _ = writeln!(out, "{} · {} model{} · {}\n", run.started_at, run.outputs.len(), if run.outputs.len() == 1 { "" } else { "s" }, run.state.as_str());
+    let _ = writeln!(
+        out,
+        "{} · {} model{} · {}\n",
+        run.started_at,
+        run.outputs.len(),
+        if run.outputs.len() == 1 { "" } else { "s" },
+        run.state.as_str()
+    );
     let _ = writeln!(out, "**Prompt**\n\n{}\n", quote_block(&run.prompt));
     if !run.system_prompt.is_empty() {
         let _ = writeln!(out, "**System prompt**\n\n{}\n", quote_block(&run.system_prompt));

@@ -20,7 +20,13 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 pub enum Msg {
     /// A run starts: one stored run per prompt.
-    Begin { run: RunId, prompts: Vec<String>, system: String, entries: Vec<RunEntry>, batch: Option<String> },
+    Begin {
+        run: RunId,
+        prompts: Vec<String>,
+        system: String,
+        entries: Vec<RunEntry>,
+        batch: Option<String>,
+    },
     Event(EngineEvent),
     /// Flush everything and mark this process's unfinished runs interrupted
     /// (SIGTERM, SIGHUP, Ctrl-C); answers when done.
@@ -248,11 +254,8 @@ impl Writer {
 
     fn run_done(&mut self, run: RunId) {
         self.flush();
-        let ids: Vec<i64> = self
-            .ids
-            .lock()
-            .map(|ids| ids.iter().filter(|((r, _), _)| *r == run).map(|(_, id)| *id).collect())
-            .unwrap_or_default();
+        let ids: Vec<i64> =
+            self.ids.lock().map(|ids| ids.iter().filter(|((r, _), _)| *r == run).map(|(_, id)| *id).collect()).unwrap_or_default();
         for id in ids {
             let result = self.store.conn().execute(
                 "UPDATE runs SET finished_at = ?2, state = CASE

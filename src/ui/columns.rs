@@ -20,11 +20,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some(tabs) = l.tabs {
         let mut spans = Vec::new();
         for (i, c) in run.columns.iter().enumerate() {
-            let style = if i == app.active_column {
-                Style::new().fg(Color::Black).bg(Color::Cyan)
-            } else {
-                Style::new().fg(Color::Gray)
-            };
+            let style = if i == app.active_column { Style::new().fg(Color::Black).bg(Color::Cyan) } else { Style::new().fg(Color::Gray) };
             spans.push(Span::styled(format!(" {} {} ", c.phase.marker(), c.label), style));
             spans.push(Span::raw(" "));
         }

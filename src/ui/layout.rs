@@ -15,14 +15,11 @@ pub struct Panes {
 }
 
 pub fn panes(area: Rect) -> Panes {
-    let [main, status] =
-        Layout::new(Direction::Vertical, [Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let [main, status] = Layout::new(Direction::Vertical, [Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let left = (main.width / 4).clamp(22, 40).min(main.width.saturating_sub(20));
-    let [models, right] =
-        Layout::new(Direction::Horizontal, [Constraint::Length(left), Constraint::Min(10)]).areas(main);
+    let [models, right] = Layout::new(Direction::Horizontal, [Constraint::Length(left), Constraint::Min(10)]).areas(main);
     let prompt_h = if right.height >= 20 { 7 } else { 5 };
-    let [prompt, columns] =
-        Layout::new(Direction::Vertical, [Constraint::Length(prompt_h), Constraint::Min(3)]).areas(right);
+    let [prompt, columns] = Layout::new(Direction::Vertical, [Constraint::Length(prompt_h), Constraint::Min(3)]).areas(right);
     Panes { models, prompt, columns, status }
 }
 

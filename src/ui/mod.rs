@@ -24,11 +24,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 
 /// Border style of a pane: bright when focused.
 pub fn border(app: &App, focus: Focus) -> Style {
-    if app.focus == focus {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-    } else {
-        Style::new().fg(Color::DarkGray)
-    }
+    if app.focus == focus { Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD) } else { Style::new().fg(Color::DarkGray) }
 }
 
 /// Replace characters that would move the terminal's cursor or start an

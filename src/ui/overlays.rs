@@ -43,12 +43,15 @@ fn history(frame: &mut Frame<'_>, h: &crate::app::HistoryView) {
         lines.push(Line::from(vec![
             Span::styled(format!(" #{:<5}", r.id), style.fg(Color::Cyan)),
             Span::styled(format!("{when}  "), style.fg(Color::Gray)),
-            Span::styled(format!("{:<11}", r.state.as_str()), style.fg(match r.state {
-                crate::store::RunState::Complete => Color::Green,
-                crate::store::RunState::Failed => Color::Red,
-                crate::store::RunState::Interrupted => Color::Yellow,
-                _ => Color::Magenta,
-            })),
+            Span::styled(
+                format!("{:<11}", r.state.as_str()),
+                style.fg(match r.state {
+                    crate::store::RunState::Complete => Color::Green,
+                    crate::store::RunState::Failed => Color::Red,
+                    crate::store::RunState::Interrupted => Color::Yellow,
+                    _ => Color::Magenta,
+                }),
+            ),
             Span::styled(format!("{prompt:<45}"), style),
             Span::styled(r.models.join(", "), style.fg(Color::DarkGray)),
         ]));
@@ -129,10 +132,7 @@ fn params(frame: &mut Frame<'_>, app: &App, p: &ParamsEditor) {
         )),
     }
     frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(format!(" Parameters · {name} "))
-        .border_style(Style::new().fg(Color::Cyan));
+    let block = Block::new().borders(Borders::ALL).title(format!(" Parameters · {name} ")).border_style(Style::new().fg(Color::Cyan));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

@@ -14,11 +14,7 @@ pub fn demo_model() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".local/share"));
         data.join("versus/models/gemma-3-270m-q4_k_m.gguf")
     });
-    assert!(
-        path.is_file(),
-        "demo model not found at {}: run scripts/fetch-demo-model.sh (scripts/test.sh does)",
-        path.display()
-    );
+    assert!(path.is_file(), "demo model not found at {}: run scripts/fetch-demo-model.sh (scripts/test.sh does)", path.display());
     path
 }
 
@@ -83,8 +79,8 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub mod ui;
 pub mod pty;
+pub mod ui;
 
 impl Sandbox {
     /// The binary in a pseudo-terminal, with this sandbox's environment.

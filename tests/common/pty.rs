@@ -21,9 +21,7 @@ pub struct Pty {
 
 impl Pty {
     pub fn spawn(cmd: CommandBuilder, cols: u16, rows: u16) -> Pty {
-        let pair = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
-            .expect("openpty");
+        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("openpty");
         let child = pair.slave.spawn_command(cmd).expect("spawn");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
@@ -37,11 +35,7 @@ impl Pty {
                 }
             }
         });
-        let parser = vt100::Parser::new(
-            NonZeroU16::new(rows).expect("rows"),
-            NonZeroU16::new(cols).expect("cols"),
-            0,
-        );
+        let parser = vt100::Parser::new(NonZeroU16::new(rows).expect("rows"), NonZeroU16::new(cols).expect("cols"), 0);
         Pty { master: pair.master, child, writer, bytes, parser, raw: Vec::new() }
     }
 

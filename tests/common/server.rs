@@ -17,7 +17,11 @@ pub fn binary() -> PathBuf {
         .ok()
         .and_then(|t| t.lines().find_map(|l| l.strip_prefix("LLAMA_SERVER=").map(PathBuf::from)));
     let path = from_env.unwrap_or_else(|| tools.join("bin/llama-server"));
-    assert!(path.is_file(), "llama-server not found at {}: run scripts/build-llama-tools.sh --server-only (scripts/test.sh does)", path.display());
+    assert!(
+        path.is_file(),
+        "llama-server not found at {}: run scripts/build-llama-tools.sh --server-only (scripts/test.sh does)",
+        path.display()
+    );
     path
 }
 

@@ -2,8 +2,8 @@
 //! real ones with extra metadata (a chat template) for tests.
 
 use super::*;
-use std::path::Path;
 use std::io::Write;
+use std::path::Path;
 
 /// A metadata value to write.
 pub enum W<'a> {
@@ -32,27 +32,45 @@ pub fn gguf_bytes(kv: &[(&str, W<'_>)], tensors: &[(&str, &[u64])], truncate: us
     for (k, v) in kv {
         put_str(&mut out, k);
         match v {
-            W::U32(x) => { out.extend_from_slice(&4u32.to_le_bytes()); out.extend_from_slice(&x.to_le_bytes()); }
-            W::F32(x) => { out.extend_from_slice(&6u32.to_le_bytes()); out.extend_from_slice(&x.to_le_bytes()); }
-            W::Bool(x) => { out.extend_from_slice(&7u32.to_le_bytes()); out.push(u8::from(*x)); }
-            W::Str(s) => { out.extend_from_slice(&8u32.to_le_bytes()); put_str(&mut out, s); }
+            W::U32(x) => {
+                out.extend_from_slice(&4u32.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            W::F32(x) => {
+                out.extend_from_slice(&6u32.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            W::Bool(x) => {
+                out.extend_from_slice(&7u32.to_le_bytes());
+                out.push(u8::from(*x));
+            }
+            W::Str(s) => {
+                out.extend_from_slice(&8u32.to_le_bytes());
+                put_str(&mut out, s);
+            }
             W::StrArray(a) => {
                 out.extend_from_slice(&9u32.to_le_bytes());
                 out.extend_from_slice(&8u32.to_le_bytes());
                 out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-                for s in *a { put_str(&mut out, s); }
+                for s in *a {
+                    put_str(&mut out, s);
+                }
             }
             W::F32Array(a) => {
                 out.extend_from_slice(&9u32.to_le_bytes());
                 out.extend_from_slice(&6u32.to_le_bytes());
                 out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-                for x in *a { out.extend_from_slice(&x.to_le_bytes()); }
+                for x in *a {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
             }
             W::I32Array(a) => {
                 out.extend_from_slice(&9u32.to_le_bytes());
                 out.extend_from_slice(&5u32.to_le_bytes());
                 out.extend_from_slice(&(a.len() as u64).to_le_bytes());
-                for x in *a { out.extend_from_slice(&x.to_le_bytes()); }
+                for x in *a {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
             }
         }
     }
@@ -61,7 +79,9 @@ pub fn gguf_bytes(kv: &[(&str, W<'_>)], tensors: &[(&str, &[u64])], truncate: us
     for (name, dims) in tensors {
         put_str(&mut out, name);
         out.extend_from_slice(&(dims.len() as u32).to_le_bytes());
-        for d in *dims { out.extend_from_slice(&d.to_le_bytes()); }
+        for d in *dims {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
         out.extend_from_slice(&0u32.to_le_bytes());
         out.extend_from_slice(&offset.to_le_bytes());
         let bytes = dims.iter().product::<u64>() * 4;
@@ -139,9 +159,7 @@ fn read_u32(b: &[u8], pos: usize) -> Result<u32, String> {
 }
 
 fn read_u64(b: &[u8], pos: usize) -> Result<u64, String> {
-    b.get(pos..pos + 8)
-        .map(|s| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]))
-        .ok_or_else(|| "short header".into())
+    b.get(pos..pos + 8).map(|s| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])).ok_or_else(|| "short header".into())
 }
 
 fn skip_string(b: &[u8], pos: usize) -> Result<usize, String> {

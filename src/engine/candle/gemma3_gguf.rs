@@ -48,8 +48,7 @@ struct Rotary {
 
 impl Rotary {
     fn new(head_dim: usize, freq: f32, max_len: usize, device: &Device) -> Result<Rotary> {
-        let theta: Vec<f32> =
-            (0..head_dim).step_by(2).map(|i| 1f32 / freq.powf(i as f32 / head_dim as f32)).collect();
+        let theta: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1f32 / freq.powf(i as f32 / head_dim as f32)).collect();
         let theta = Tensor::new(theta.as_slice(), device)?;
         let idx = Tensor::arange(0, max_len as u32, device)?
             .to_dtype(DType::F32)?
@@ -62,10 +61,7 @@ impl Rotary {
         let (_b, _h, seq_len, _d) = q.dims4()?;
         let cos = self.cos.narrow(0, pos, seq_len)?;
         let sin = self.sin.narrow(0, pos, seq_len)?;
-        Ok((
-            candle_nn::rotary_emb::rope(&q.contiguous()?, &cos, &sin)?,
-            candle_nn::rotary_emb::rope(&k.contiguous()?, &cos, &sin)?,
-        ))
+        Ok((candle_nn::rotary_emb::rope(&q.contiguous()?, &cos, &sin)?, candle_nn::rotary_emb::rope(&k.contiguous()?, &cos, &sin)?))
     }
 }
 
@@ -182,10 +178,8 @@ impl ModelWeights {
         let key_length = md("attention.key_length")?.to_u32()? as usize;
         let eps = md("attention.layer_norm_rms_epsilon")?.to_f32()? as f64;
         let window = md("attention.sliding_window")?.to_u32()? as usize;
-        let window_type = md("attention.sliding_window_type")
-            .and_then(|m| Ok(m.to_u32()? as usize))
-            .unwrap_or(DEFAULT_SLIDING_WINDOW_TYPE)
-            .max(1);
+        let window_type =
+            md("attention.sliding_window_type").and_then(|m| Ok(m.to_u32()? as usize)).unwrap_or(DEFAULT_SLIDING_WINDOW_TYPE).max(1);
         let freq = md("rope.freq_base").and_then(|m| m.to_f32()).unwrap_or(DEFAULT_ROPE_FREQUENCY);
         let freq_local = md("rope.local_freq_base").and_then(|m| m.to_f32()).unwrap_or(DEFAULT_ROPE_FREQUENCY_SLIDING);
         let ctx_len = md("context_length").and_then(|m| Ok(m.to_u32()? as usize)).unwrap_or(max_len);

@@ -24,8 +24,8 @@ use crate::catalog::{Format, ModelInfo};
 use crate::error::Error;
 use crate::params::{self, BackendSettings, GenerationParams};
 
-pub use model::normalise_config;
 use model::Model;
+pub use model::normalise_config;
 use tokenizer::{Tok, first_line};
 
 pub struct CandleBackend {
@@ -198,13 +198,7 @@ impl Backend for CandleBackend {
         super::template::render(&self.template, prompt, params)
     }
 
-    fn generate(
-        &mut self,
-        rendered: &str,
-        params: &GenerationParams,
-        seed: u32,
-        sink: &mut Sink<'_>,
-    ) -> Result<PromptReport, Error> {
+    fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
         let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
         let tokens = self.tokenize(rendered)?;
         super::template::check_fits(tokens.len(), self.max_len)?;

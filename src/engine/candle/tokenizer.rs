@@ -52,10 +52,7 @@ fn strings(h: &Header, key: &str) -> Result<Vec<String>, String> {
 }
 
 fn ints(h: &Header, key: &str) -> Vec<i64> {
-    h.get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0) as i64).collect())
-        .unwrap_or_default()
+    h.get(key).and_then(Value::as_array).map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0) as i64).collect()).unwrap_or_default()
 }
 
 /// Build the tokenizer a GGUF file describes.
@@ -90,10 +87,7 @@ pub fn from_gguf(path: &Path, h: &Header) -> Result<Tok, String> {
         let _ = tokenizer.add_special_tokens(specials);
     }
 
-    let mut eos_ids: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id"), id("tokenizer.ggml.eom_token_id")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut eos_ids: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id"), id("tokenizer.ggml.eom_token_id")].into_iter().flatten().collect();
     for (i, t) in tokens.iter().enumerate() {
         if END_TEXTS.contains(&t.as_str()) && types.get(i).is_none_or(|ty| *ty == CONTROL || *ty == USER_DEFINED) {
             eos_ids.push(i as u32);
@@ -152,10 +146,8 @@ fn spm(h: &Header, tokens: &[String], types: &[i64], bos: Option<u32>, add_bos: 
     }
     tok.with_decoder(Some(DecoderSequence::new(decoders)));
 
-    let specials: Vec<AddedToken> = (0..tokens.len())
-        .filter(|&i| ty(i) == CONTROL)
-        .map(|i| AddedToken::from(tokens[i].clone(), true).normalized(false))
-        .collect();
+    let specials: Vec<AddedToken> =
+        (0..tokens.len()).filter(|&i| ty(i) == CONTROL).map(|i| AddedToken::from(tokens[i].clone(), true).normalized(false)).collect();
     let _ = tok.add_special_tokens(specials);
     let added: Vec<AddedToken> = (0..tokens.len())
         .filter(|&i| ty(i) == USER_DEFINED)
@@ -182,14 +174,10 @@ fn spm(h: &Header, tokens: &[String], types: &[i64], bos: Option<u32>, add_bos: 
 pub fn from_folder(dir: &Path, config: &serde_json::Value) -> Result<Tok, String> {
     let path = dir.join("tokenizer.json");
     let tokenizer = Tokenizer::from_file(&path).map_err(|e| format!("tokenizer.json does not parse: {}", first_line(&*e)))?;
-    let tcfg: serde_json::Value = std::fs::read_to_string(dir.join("tokenizer_config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let gen_cfg: serde_json::Value = std::fs::read_to_string(dir.join("generation_config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let tcfg: serde_json::Value =
+        std::fs::read_to_string(dir.join("tokenizer_config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let gen_cfg: serde_json::Value =
+        std::fs::read_to_string(dir.join("generation_config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
     let token_text = |v: Option<&serde_json::Value>| -> String {
         match v {
             Some(serde_json::Value::String(s)) => s.clone(),
