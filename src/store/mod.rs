@@ -19,8 +19,7 @@ use crate::params::Settings;
 
 /// The schema's migrations, applied in order; `PRAGMA user_version` says how
 /// many have run. Never edit one that shipped: add the next.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE runs (
+const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         started_at TEXT NOT NULL,
         finished_at TEXT,
@@ -47,8 +46,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         PRIMARY KEY (run_id, slot)
     );
-    CREATE INDEX runs_started ON runs(started_at);",
-];
+    CREATE INDEX runs_started ON runs(started_at);"];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
 /// `Interrupted`.
@@ -146,9 +144,7 @@ pub struct Store {
 }
 
 pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Whether process `pid` still exists on this machine.
@@ -181,7 +177,20 @@ impl Store {
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(())
         };
-        setup().map_err(|e| format!("{}: {e}", path.display()))?;
+        // Switching a new file to WAL while another process does the same
+        // fails at once with "database is locked" (SQLite does not call the
+        // busy handler for it), so that step is retried for the same 5 s.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let busy = |e: &rusqlite::Error| {
+            matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+        };
+        loop {
+            match setup() {
+                Err(e) if busy(&e) && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+                r => break r,
+            }
+        }
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         let mut store = Store { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
