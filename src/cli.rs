@@ -9,11 +9,13 @@ const EXAMPLES: &str = "\
 Examples:
   versus                                   open the TUI with every discovered model
   versus ~/models /data/gguf               also scan these folders
+  versus -m gemma-3-270m -m SmolLM2        open the TUI with these two selected
   versus list                              show discovered models
   versus run -m gemma-3-270m -p \"The capital of France is\" --temperature 0
   versus run -m gemma-3-270m,temperature=0 -m gemma-3-270m,temperature=1.2,seed=7 -p \"Once\"
   versus run -m model.gguf@llama -m model.gguf@candle --json -p \"Hi\" > events.jsonl
   versus doctor                            what versus sees on this machine
+  versus tokenize SmolLM2 --template -p \"Hi\"  the tokens a model is fed
 
 Models are named by `versus list` names (a unique prefix is enough) or paths.
 A model spec is MODEL[@ENGINE][,key=value...]; ENGINE is llama or candle.";
@@ -35,6 +37,11 @@ pub struct Cli {
     /// Extra model folders or files to scan
     #[arg(value_name = "PATHS")]
     pub paths: Vec<PathBuf>,
+
+    /// Open the TUI with this model selected, MODEL[@ENGINE][,key=value...]
+    /// (repeat for several; the prompt editor then has the focus)
+    #[arg(short = 'm', long = "model", value_name = "SPEC")]
+    pub models: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +61,8 @@ pub enum Command {
     },
     /// Run a prompt on one or more models, one after another, without the TUI
     Run(RunArgs),
+    /// Show the token ids and pieces a model is fed for a text
+    Tokenize(TokenizeArgs),
     /// Saved comparisons: list, show, export, remove
     History {
         #[command(subcommand)]
@@ -66,6 +75,33 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct TokenizeArgs {
+    /// Model spec MODEL[@ENGINE][,key=value...] (llama or candle)
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// The text (else standard input)
+    #[arg(short = 'p', long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+
+    /// Render the model's chat template with the text as the user message first
+    #[arg(long)]
+    pub template: bool,
+
+    /// System prompt for --template
+    #[arg(long, value_name = "TEXT", requires = "template")]
+    pub system: Option<String>,
+
+    /// One JSON object: {"model", "engine", "tokens", "pieces", "text"}
+    #[arg(long)]
+    pub json: bool,
+
+    /// Extra model folders or files to scan
+    #[arg(long = "scan", value_name = "PATH")]
+    pub scan: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -58,7 +58,9 @@ fn enter(log: Option<&std::path::Path>) -> std::io::Result<(Guard, Term)> {
     Ok((guard, term))
 }
 
-pub fn run(ctx: &Context, paths: &[PathBuf], rt: &tokio::runtime::Runtime) -> u8 {
+/// The TUI over the models in `paths` and the configured folders, with the
+/// models of `specs` (the command line's `-m`) selected.
+pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runtime::Runtime) -> u8 {
     let config = &ctx.config.config;
     let keymap = match Keymap::from_config(&config.ui.keys) {
         Ok(k) => k,
@@ -68,7 +70,21 @@ pub fn run(ctx: &Context, paths: &[PathBuf], rt: &tokio::runtime::Runtime) -> u8
         }
     };
     let catalog = ctx.discover(paths);
+    // Bad specs are reported before the screen is taken over.
+    let wanted: Result<Vec<_>, _> =
+        specs.iter().map(|text| crate::spec::parse(text).and_then(|s| crate::spec::resolve(&s, &catalog, config, &[]))).collect();
+    let wanted = match wanted {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return exit::USAGE;
+        }
+    };
     let mut app = App::new(catalog.models.clone(), |m| config.settings_for(&m.name), keymap, &config.generation.system_prompt);
+    if !wanted.is_empty() {
+        app.list.select_entries(&wanted);
+        app.focus = crate::app::Focus::Prompt;
+    }
     app.sync_scroll = config.ui.sync_scroll;
     app.searched = catalog
         .roots

@@ -316,6 +316,7 @@ fn the_demo_model_as_f32_safetensors_runs_and_agrees_with_its_gguf() {
     assert!(st_text.to_lowercase().contains("france") || st_text.to_lowercase().contains("paris"), "{st_text:?}");
     // The f32 path multiplies the dequantized weights by unquantized
     // activations; the GGUF path quantizes activations to 8 bits first.
-    // Their greedy text agrees until the first near-tie.
-    assert!(agree >= 12, "{st_ids:?} vs {q_ids:?}");
+    // Their greedy text agrees until the first near-tie: at the 12th token
+    // llama-server itself leads " largest" over " capital" by only 0.21.
+    assert!(agree >= 11, "{st_ids:?} vs {q_ids:?}");
 }

@@ -90,3 +90,32 @@ fn narrow_terminal_uses_tabs_and_sigterm_restores_the_terminal() {
     assert!(!t.parser.screen().alternate_screen());
     assert!(t.cooked());
 }
+
+/// The README's first command: both demo models selected, the cursor in
+/// the prompt editor, so typing a prompt and one key compares a base model
+/// with an instruction-tuned one.
+#[test]
+fn demo_screen_compares_two_models_with_one_key() {
+    let _g = common::model_lock();
+    let (base, chat) = (common::demo_model(), common::demo_chat_model());
+    let sb = Sandbox::new();
+    let cfg = config(&sb);
+    let args = ["--config", &cfg, "-m", base.to_str().unwrap_or_default(), "-m", chat.to_str().unwrap_or_default()];
+    let mut t = sb.pty(&args, 120, 40);
+    t.wait_for("the model list", Duration::from_secs(20), |s| s.contains("SmolLM2-135M-Instruct") && s.contains("gemma-3-270m"));
+    t.send("What is the capital of France?");
+    t.send(F5);
+    t.wait_for("both answers", Duration::from_secs(120), |s| s.matches("✓ done").count() == 2);
+    let screen = t.screen();
+    assert!(screen.contains("✓ done SmolLM2-135M-Instruct") && screen.contains("✓ done gemma-3-270m"), "{screen}");
+    assert!(screen.contains("done · 2 models"), "{screen}");
+    t.send(ESC);
+    t.send(TAB);
+    t.send("q");
+    assert_eq!(t.wait_exit(Duration::from_secs(10)), Some(0), "screen:\n{}", t.screen());
+
+    // A spec that names nothing is reported before the screen is taken.
+    let out = sb.run(&["--config", &cfg, "-m", "no-such-model"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("no-such-model"), "{}", common::stderr(&out));
+}

@@ -113,6 +113,32 @@ impl ModelList {
         Some(next)
     }
 
+    /// Select the models of resolved specs (the TUI's `-m`), with their
+    /// engines and settings; a model named a second time gets a copy.
+    pub fn select_entries(&mut self, wanted: &[crate::engine::RunEntry]) {
+        for w in wanted {
+            let found = self.entries.iter().position(|e| e.copy == 0 && self.models[e.model].path == w.model.path);
+            let Some(i) = found else {
+                // A path outside the scanned folders, or a server's model.
+                self.models.push(w.model.clone());
+                let settings = w.settings.clone();
+                let model = self.models.len() - 1;
+                self.entries.push(ListEntry { model, engine: w.engine, base: settings.clone(), settings, selected: true, copy: 0 });
+                continue;
+            };
+            let mut entry = self.entries[i].clone();
+            entry.engine = w.engine;
+            entry.settings = w.settings.clone();
+            entry.selected = true;
+            if self.entries[i].selected {
+                entry.copy = self.entries.iter().filter(|e| e.model == entry.model).map(|e| e.copy).max().unwrap_or(0) + 1;
+                self.entries.insert(i + 1, entry);
+            } else {
+                self.entries[i] = entry;
+            }
+        }
+    }
+
     pub fn selected(&self) -> Vec<usize> {
         (0..self.entries.len()).filter(|&i| self.entries[i].selected).collect()
     }

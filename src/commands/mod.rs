@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod history;
 pub mod list;
 pub mod run;
+pub mod tokenize;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,19 @@ impl Context {
         catalog.models.extend(crate::catalog::discover_endpoints(&self.config.config.endpoints));
         catalog
     }
+}
+
+/// Standard input as text, unless it is a terminal (then `hint` says what
+/// to give instead: nobody types a prompt into a waiting command by chance).
+pub fn read_stdin(hint: &str) -> Result<String, crate::error::Error> {
+    use std::io::{IsTerminal, Read};
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(crate::error::Error::Usage(hint.into()));
+    }
+    let mut text = String::new();
+    stdin.read_to_string(&mut text).map_err(|e| crate::error::Error::io("standard input", e))?;
+    Ok(text)
 }
 
 /// Exit statuses of the headless commands.

@@ -13,7 +13,7 @@
 //! interrupted, and exit 0.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,13 +37,7 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
     if let Some(f) = &args.prompt_file {
         return std::fs::read_to_string(f).map_err(|e| Error::io(f, e));
     }
-    let mut stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return Err(Error::Usage("no prompt: give -p TEXT, --prompt-file FILE, --prompts FILE, or pipe it on standard input".into()));
-    }
-    let mut text = String::new();
-    stdin.read_to_string(&mut text).map_err(|e| Error::io("standard input", e))?;
-    Ok(text)
+    super::read_stdin("no prompt: give -p TEXT, --prompt-file FILE, --prompts FILE, or pipe it on standard input")
 }
 
 /// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or

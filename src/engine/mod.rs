@@ -11,6 +11,7 @@ pub mod scheduler;
 pub mod sink;
 pub mod support;
 pub mod template;
+pub mod vocab;
 
 #[cfg(feature = "candle")]
 pub mod candle;
@@ -221,6 +222,14 @@ pub fn argmax(logits: &[f32]) -> u32 {
     }
     // NaN logits never compare greater: an all-NaN slice gives 0, as before.
     logits.iter().position(|&v| v == max).unwrap_or(0) as u32
+}
+
+/// The greedy token of `logits` and its lead over the runner-up, for
+/// comparing engines: a lead near 0 is a tie any kernel may break either way.
+pub fn lead(logits: &[f32]) -> (u32, f32) {
+    let best = argmax(logits) as usize;
+    let second = logits.iter().enumerate().filter(|(j, _)| *j != best).map(|(_, v)| *v).fold(f32::NEG_INFINITY, f32::max);
+    (best as u32, logits.get(best).copied().unwrap_or(f32::NAN) - second)
 }
 
 #[cfg(test)]

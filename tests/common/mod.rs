@@ -18,6 +18,16 @@ pub fn demo_model() -> PathBuf {
     path
 }
 
+/// The second demo model, SmolLM2 135M Instruct (a chat template, a
+/// byte-level BPE vocabulary), installed beside the first.
+pub fn demo_chat_model() -> PathBuf {
+    let path = std::env::var_os("VERSUS_DEMO_CHAT_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| demo_model().with_file_name("SmolLM2-135M-Instruct.Q4_1.gguf"));
+    assert!(path.is_file(), "demo chat model not found at {}: run scripts/fetch-demo-model.sh (scripts/test.sh does)", path.display());
+    path
+}
+
 /// Real-model tests load a model each; running them one at a time keeps
 /// them from fighting over the CPU (and over memory readings).
 pub fn model_lock() -> MutexGuard<'static, ()> {

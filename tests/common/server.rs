@@ -37,10 +37,16 @@ pub struct Server {
 impl Server {
     /// Start on a free port serving `model` as "demo"; waits until ready.
     pub fn start(model: &Path, api_key: Option<&str>) -> Server {
+        Server::start_with(model, api_key, &["-c", "2048", "-t", "1"])
+    }
+
+    /// As `start`, with these arguments instead of the context and threads.
+    pub fn start_with(model: &Path, api_key: Option<&str>, args: &[&str]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(binary());
         cmd.args(["-m", model.to_str().unwrap_or_default(), "--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["-c", "2048", "-t", "1", "--alias", "demo", "-np", "1"])
+            .args(args)
+            .args(["--alias", "demo", "-np", "1"])
             .env("OMP_WAIT_POLICY", "passive")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -63,6 +69,23 @@ impl Server {
             std::thread::sleep(Duration::from_millis(200));
         }
         panic!("llama-server did not become ready on port {port}");
+    }
+
+    /// POST a JSON body to `path` (e.g. "/completion") and parse the answer.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let body = body.to_string();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to llama-server");
+        let req = format!(
+            "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("send");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).expect("read");
+        let answer = String::from_utf8_lossy(&answer);
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no body in {answer:?}"));
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{path}: {e}: {json:?}"))
     }
 
     pub fn url(&self) -> String {

@@ -134,6 +134,46 @@ pub fn copy_with_strings(src: &Path, dst: &Path, extra: &[(&str, &str)]) -> std:
     Ok(())
 }
 
+/// A vocabulary-only copy of a real GGUF: every metadata entry verbatim,
+/// except the string keys in `set` (replaced, or added), and no tensors.
+/// llama.cpp loads such a file with `vocab_only`; tests use it to give one
+/// real vocabulary another pre-tokenizer.
+pub fn copy_metadata_only(src: &Path, dst: &Path, set: &[(&str, &str)]) -> std::io::Result<()> {
+    use std::io::Read;
+    let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let header = Header::read(src, Arrays::Skip).map_err(bad)?;
+    let mut head = vec![0u8; header.data_offset as usize];
+    std::fs::File::open(src)?.read_exact(&mut head)?;
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut pos = 24usize;
+    for _ in 0..header.metadata.len() {
+        let key_end = skip_string(&head, pos).map_err(bad)?;
+        let key = String::from_utf8_lossy(head.get(pos + 8..key_end).ok_or_else(|| bad("short header".into()))?).into_owned();
+        let ty = read_u32(&head, key_end).map_err(bad)?;
+        let end = skip_value(&head, key_end + 4, ty).map_err(bad)?;
+        entries.push((key, head[key_end..end].to_vec()));
+        pos = end;
+    }
+    for (k, v) in set {
+        let mut value = 8u32.to_le_bytes().to_vec();
+        put_str(&mut value, v);
+        match entries.iter_mut().find(|(key, _)| key == k) {
+            Some(e) => e.1 = value,
+            None => entries.push((k.to_string(), value)),
+        }
+    }
+    let mut out = Vec::with_capacity(head.len());
+    out.extend_from_slice(&head[..8]);
+    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for (k, v) in &entries {
+        put_str(&mut out, k);
+        out.extend_from_slice(v);
+    }
+    out.resize(out.len().div_ceil(32) * 32, 0);
+    std::fs::write(dst, out)
+}
+
 /// Byte offset where the tensor table starts, after `n_kv` entries.
 fn tensor_table_offset(head: &[u8], n_kv: usize) -> Result<usize, String> {
     let mut pos = 24usize;

@@ -6,7 +6,8 @@
 //!   original used SiLU, which makes greedy text diverge from the reference
 //!   at the second token (upstream issue #3745).
 //! - The sliding window also applies while decoding: sliding layers keep
-//!   only the last `window` keys in their cache. The original masked only
+//!   only the last `window` positions (the query included, as llama.cpp
+//!   and transformers count). The original masked only
 //!   multi-token prompts, so logits went wrong past ~512 positions.
 //! - A multi-token forward after earlier tokens attends to them; the
 //!   original masked every cached position out in that case.
@@ -15,10 +16,12 @@
 //!   (~2.4 GB for a 253 MB model).
 //! - `clear_kv_cache`, so one loaded model serves several prompts.
 
-use candle_core::quantized::{QMatMul, QTensor, gguf_file};
-use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
+use candle_core::quantized::{QTensor, gguf_file};
+use candle_core::{Device, IndexOp, Module, Result, Tensor};
 use candle_nn::Embedding;
-use candle_transformers::quantized_nn::RmsNorm;
+
+use super::ggml_ops::{self, RmsNorm, Rotary, trace};
+use super::qmatmul::QLinear;
 
 const DEFAULT_SLIDING_WINDOW_TYPE: usize = 6;
 const DEFAULT_ROPE_FREQUENCY: f32 = 1_000_000.;
@@ -26,51 +29,24 @@ const DEFAULT_ROPE_FREQUENCY_SLIDING: f32 = 10_000.;
 
 #[derive(Debug, Clone)]
 struct Mlp {
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: QLinear,
+    up: QLinear,
+    down: QLinear,
 }
 
 impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        // Gemma's hidden activation is gelu_pytorch_tanh; candle's `gelu` is the tanh form.
-        let gate = self.gate.forward(xs)?.gelu()?;
-        let up = self.up.forward(xs)?;
-        self.down.forward(&(gate * up)?)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Rotary {
-    sin: Tensor,
-    cos: Tensor,
-}
-
-impl Rotary {
-    fn new(head_dim: usize, freq: f32, max_len: usize, device: &Device) -> Result<Rotary> {
-        let theta: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1f32 / freq.powf(i as f32 / head_dim as f32)).collect();
-        let theta = Tensor::new(theta.as_slice(), device)?;
-        let idx = Tensor::arange(0, max_len as u32, device)?
-            .to_dtype(DType::F32)?
-            .reshape((max_len, 1))?
-            .matmul(&theta.reshape((1, theta.elem_count()))?)?;
-        Ok(Rotary { sin: idx.sin()?, cos: idx.cos()? })
-    }
-
-    fn apply(&self, q: &Tensor, k: &Tensor, pos: usize) -> Result<(Tensor, Tensor)> {
-        let (_b, _h, seq_len, _d) = q.dims4()?;
-        let cos = self.cos.narrow(0, pos, seq_len)?;
-        let sin = self.sin.narrow(0, pos, seq_len)?;
-        Ok((candle_nn::rotary_emb::rope(&q.contiguous()?, &cos, &sin)?, candle_nn::rotary_emb::rope(&k.contiguous()?, &cos, &sin)?))
+        // Gemma's hidden activation is gelu_pytorch_tanh (GELU, tanh form).
+        self.down.forward(&ggml_ops::geglu(&self.gate.forward(xs)?, &self.up.forward(xs)?)?)
     }
 }
 
 #[derive(Debug, Clone)]
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: QLinear,
+    wk: QLinear,
+    wv: QLinear,
+    wo: QLinear,
     q_norm: RmsNorm,
     k_norm: RmsNorm,
     attn_norm: RmsNorm,
@@ -87,22 +63,6 @@ struct Layer {
 }
 
 impl Layer {
-    /// Additive mask for `seq_len` queries starting at absolute position
-    /// `pos`, against `kv_len` keys ending at the last query.
-    fn mask(&self, seq_len: usize, kv_len: usize, pos: usize, device: &Device) -> Result<Tensor> {
-        let first_key = pos + seq_len - kv_len;
-        let mut mask = Vec::with_capacity(seq_len * kv_len);
-        for i in 0..seq_len {
-            let q = pos + i;
-            for j in 0..kv_len {
-                let k = first_key + j;
-                let visible = k <= q && self.window.is_none_or(|w| q - k <= w);
-                mask.push(if visible { 0f32 } else { f32::NEG_INFINITY });
-            }
-        }
-        Tensor::from_vec(mask, (1, 1, seq_len, kv_len), device)
-    }
-
     fn attention(&mut self, x: &Tensor, pos: usize) -> Result<Tensor> {
         let (b, seq_len, _) = x.dims3()?;
         let q = self.wq.forward(x)?.reshape((b, seq_len, self.n_head, self.head_dim))?.transpose(1, 2)?;
@@ -110,35 +70,28 @@ impl Layer {
         let v = self.wv.forward(x)?.reshape((b, seq_len, self.n_kv_head, self.head_dim))?.transpose(1, 2)?;
         let q = self.q_norm.forward(&q.contiguous()?)?;
         let k = self.k_norm.forward(&k.contiguous()?)?;
-        let (q, k) = self.rotary.apply(&q, &k, pos)?;
-
+        let (q, k) = self.rotary.apply(&q, &k, pos, true)?;
         let (k, v) = match &self.kv_cache {
             Some((kc, vc)) if pos > 0 => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v], 2)?),
             _ => (k, v),
         };
-        // A sliding layer never looks further back than its window: keep just
-        // that much for the next step (the query itself makes window + 1).
+        // A sliding layer never looks further back than its window: keep the
+        // last window - 1 keys for the next step, whose query makes window.
         let keep = |t: &Tensor| -> Result<Tensor> {
             let len = t.dim(2)?;
             match self.window {
-                Some(w) if len > w => t.narrow(2, len - w, w)?.contiguous(),
+                Some(w) if w > 1 && len >= w => t.narrow(2, len + 1 - w, w - 1)?.contiguous(),
                 _ => Ok(t.clone()),
             }
         };
         self.kv_cache = Some((keep(&k)?, keep(&v)?));
 
-        let kv_len = k.dim(2)?;
-        let k = candle_transformers::utils::repeat_kv(k, self.n_head / self.n_kv_head)?;
-        let v = candle_transformers::utils::repeat_kv(v, self.n_head / self.n_kv_head)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let mut att = (q.matmul(&k.t()?)? * scale)?;
-        let needs_mask = seq_len > 1 || self.window.is_some_and(|w| kv_len > w + 1);
-        if needs_mask {
-            let mask = self.mask(seq_len, kv_len, pos, x.device())?;
-            att = att.broadcast_add(&mask)?;
-        }
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let out = att.matmul(&v.contiguous()?)?;
+        // The query is scaled before the product, as llama.cpp does (exact:
+        // a power of two for Gemma's head sizes).
+        let q = (q * (1.0 / (self.head_dim as f64).sqrt()))?;
+        let window = self.window;
+        let visible = |q: usize, k: usize| k <= q && window.is_none_or(|w| q - k < w);
+        let out = ggml_ops::attention(&q, &k, &v, pos, 1.0, &visible)?;
         let out = out.transpose(1, 2)?.reshape((b, seq_len, self.n_head * self.head_dim))?;
         self.wo.forward(&out)
     }
@@ -150,7 +103,7 @@ pub struct ModelWeights {
     embedding_length: usize,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: QLinear,
     max_len: usize,
 }
 
@@ -188,7 +141,7 @@ impl ModelWeights {
         let global = Rotary::new(key_length, freq, max_len, device)?;
         let local = Rotary::new(key_length, freq_local, max_len, device)?;
         let embeddings = ct.tensor(reader, "token_embd.weight", device)?.dequantize(device)?;
-        let norm = RmsNorm::from_qtensor(ct.tensor(reader, "output_norm.weight", device)?, eps)?;
+        let norm = RmsNorm::new(ct.tensor(reader, "output_norm.weight", device)?.dequantize(device)?, eps)?;
         let output = match ct.tensor(reader, "output.weight", device) {
             Ok(t) => t,
             Err(_) => ct.tensor(reader, "token_embd.weight", device)?,
@@ -196,8 +149,8 @@ impl ModelWeights {
         let mut layers = Vec::with_capacity(block_count);
         for i in 0..block_count {
             let mut t = |name: &str| -> Result<QTensor> { ct.tensor(reader, &format!("blk.{i}.{name}.weight"), device) };
-            let q = |x: QTensor| QMatMul::from_qtensor(x);
-            let n = |x: QTensor| RmsNorm::from_qtensor(x, eps);
+            let q = |x: QTensor| QLinear::new(x);
+            let n = |x: QTensor| RmsNorm::new(x.dequantize(device)?, eps);
             let sliding = (i + 1) % window_type > 0;
             layers.push(Layer {
                 wq: q(t("attn_q")?)?,
@@ -224,7 +177,7 @@ impl ModelWeights {
             embedding_length,
             layers,
             norm,
-            output: QMatMul::from_qtensor(output)?,
+            output: QLinear::new(output)?,
             max_len,
         })
     }
@@ -236,7 +189,7 @@ impl ModelWeights {
             candle_core::bail!("position {} is past the context of {} tokens", pos + seq_len, self.max_len);
         }
         let mut h = (self.embeddings.forward(x)? * (self.embedding_length as f64).sqrt())?;
-        for layer in self.layers.iter_mut() {
+        for (il, layer) in self.layers.iter_mut().enumerate() {
             let residual = &h;
             let a = layer.attn_norm.forward(&h)?;
             let a = layer.attention(&a, pos)?;
@@ -247,9 +200,11 @@ impl ModelWeights {
             let m = layer.mlp.forward(&m)?;
             let m = layer.post_ffn_norm.forward(&m)?;
             h = (m + residual)?;
+            trace(&format!("l_out-{il}"), &h);
         }
         let last = h.i((.., seq_len - 1, ..))?;
         let last = self.norm.forward(&last)?;
+        trace("result_norm", &last);
         self.output.forward(&last)
     }
 

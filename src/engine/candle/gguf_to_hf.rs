@@ -91,7 +91,7 @@ pub fn gemma3_gguf_to_hf(gguf: &Path, out: &Path) -> Result<(), String> {
         "torch_dtype": "float32",
     });
     std::fs::write(out.join("config.json"), serde_json::to_string_pretty(&config).unwrap_or_default()).map_err(|e| e.to_string())?;
-    let tok = super::tokenizer::from_gguf(gguf, &header)?;
+    let tok = super::tokenizer::from_gguf(&header)?;
     tok.tokenizer.save(out.join("tokenizer.json"), false).map_err(|e| first_line(&*e))?;
     let mut tcfg = serde_json::json!({ "bos_token": tok.bos_text, "eos_token": tok.eos_text, "add_bos_token": true });
     if let Some(t) = header.str("tokenizer.chat_template") {

@@ -6,9 +6,13 @@
 //! same file gives the same token ids through both engines; text streams
 //! through tokenizers' `DecodeStream`, which emits only complete UTF-8.
 
+mod bpe;
 mod gemma3_gguf;
+mod ggml_ops;
 pub mod gguf_to_hf;
+mod llama_gguf;
 mod model;
+mod qmatmul;
 pub mod tokenizer;
 
 use std::time::Instant;
@@ -24,6 +28,7 @@ use crate::catalog::{Format, ModelInfo};
 use crate::error::Error;
 use crate::params::{self, BackendSettings, GenerationParams};
 
+pub use ggml_ops::{trace_begin, trace_end};
 use model::Model;
 pub use model::normalise_config;
 use tokenizer::{Tok, first_line};
@@ -99,9 +104,44 @@ fn folder_template(dir: &std::path::Path) -> Option<String> {
     }
 }
 
+/// A model's tokenizer and chat template, read without its weights.
+pub struct Vocabulary {
+    pub tok: Tok,
+    pub template: super::template::Loaded,
+}
+
+impl Vocabulary {
+    pub fn load(info: &ModelInfo) -> Result<Vocabulary, Error> {
+        let fail = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
+        match info.format {
+            Format::Gguf => {
+                let header = Header::read(&info.path, Arrays::Keep).map_err(fail)?;
+                let tok = tokenizer::from_gguf(&header).map_err(fail)?;
+                let template = chat_template(header.str("tokenizer.chat_template").map(str::to_string), &tok);
+                Ok(Vocabulary { tok, template })
+            }
+            Format::Remote => Err(Error::UnsupportedFormat(format!("{} is served remotely, not by candle", info.name))),
+            Format::Safetensors | Format::Pytorch => {
+                let cfg = crate::catalog::hf::read_config(&info.path).map_err(fail)?;
+                let tok = tokenizer::from_folder(&info.path, &cfg).map_err(fail)?;
+                let template = chat_template(folder_template(&info.path), &tok);
+                Ok(Vocabulary { tok, template })
+            }
+        }
+    }
+
+    /// Token ids for `text` exactly as generation would feed them.
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, Error> {
+        self.tok.encode(text).map_err(Error::Tokenization)
+    }
+}
+
 impl CandleBackend {
     pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<CandleBackend, Error> {
         let fail = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
+        // The tokenizer first: a vocabulary candle cannot split as llama.cpp
+        // does is refused before any weight is read.
+        let Vocabulary { tok, template } = Vocabulary::load(info)?;
         let device = device(settings.device).map_err(fail)?;
         let threads = super::effective_threads(settings.threads);
         // candle's CPU kernels read this once, when its thread pool starts.
@@ -116,12 +156,10 @@ impl CandleBackend {
         };
         match info.format {
             Format::Gguf => {
-                let header = Header::read(&info.path, Arrays::Keep).map_err(fail)?;
+                let header = Header::read(&info.path, Arrays::Skip).map_err(fail)?;
                 header.check_bounds().map_err(fail)?;
                 let arch = header.architecture().unwrap_or_default().to_string();
-                let tok = tokenizer::from_gguf(&info.path, &header).map_err(fail)?;
                 let model = model::load_gguf(&info.path, &arch, &device, max_len).map_err(fail)?;
-                let template = chat_template(header.str("tokenizer.chat_template").map(str::to_string), &tok);
                 Ok(CandleBackend { model, tok, template, device, max_len })
             }
             Format::Remote => Err(Error::UnsupportedFormat(format!("{} is served remotely, not by candle", info.name))),
@@ -144,9 +182,7 @@ impl CandleBackend {
                 normalise_config(model_type, &mut cfg);
                 let checkpoint = cfg.get("torch_dtype").or_else(|| cfg.get("dtype")).and_then(|v| v.as_str());
                 let dt = dtype(settings.dtype, checkpoint, &device);
-                let tok = tokenizer::from_folder(dir, &cfg).map_err(fail)?;
                 let model = model::load_hf(dir, model_type, &cfg, dt, &device).map_err(fail)?;
-                let template = chat_template(folder_template(dir), &tok);
                 Ok(CandleBackend { model, tok, template, device, max_len })
             }
         }
@@ -161,18 +197,22 @@ impl CandleBackend {
     /// one token at a time, returning the greedy token at each position
     /// after the prompt.
     pub fn forced_greedy(&mut self, prompt: &str, forced: &[u32]) -> Result<Vec<u32>, Error> {
+        Ok(self.forced_logits(prompt, forced)?.iter().map(|l| crate::engine::argmax(l)).collect())
+    }
+
+    /// The logits at each position after `prompt`, `forced` fed one token
+    /// at a time as generation decodes.
+    pub fn forced_logits(&mut self, prompt: &str, forced: &[u32]) -> Result<Vec<Vec<f32>>, Error> {
         let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
         let tokens = self.tokenize(prompt)?;
+        super::template::check_fits(tokens.len() + forced.len(), self.max_len)?;
         self.model.clear(&self.device).map_err(inference)?;
         let input = Tensor::new(tokens.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
-        let mut logits = self.model.forward(&input, 0).map_err(inference)?;
-        let mut out = Vec::with_capacity(forced.len() + 1);
+        let mut out = vec![self.model.forward(&input, 0).map_err(inference)?];
         for (i, &t) in forced.iter().enumerate() {
-            out.push(crate::engine::argmax(&logits));
             let input = Tensor::new(&[t], &self.device).and_then(|x| x.unsqueeze(0)).map_err(inference)?;
-            logits = self.model.forward(&input, tokens.len() + i).map_err(inference)?;
+            out.push(self.model.forward(&input, tokens.len() + i).map_err(inference)?);
         }
-        out.push(crate::engine::argmax(&logits));
         Ok(out)
     }
 }

@@ -10,8 +10,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models as m;
 use serde_json::Value as Json;
 
-use super::gemma3_gguf;
 use super::tokenizer::first_line;
+use super::{gemma3_gguf, llama_gguf};
 
 pub enum Model {
     Llama(m::llama::Llama, m::llama::Config, m::llama::Cache),
@@ -22,10 +22,9 @@ pub enum Model {
     Gemma2(m::gemma2::Model),
     Gemma3(m::gemma3::Model),
     Phi3(m::phi3::Model),
-    QLlama(m::quantized_llama::ModelWeights),
+    /// llama, qwen2 and qwen3 GGUF files.
+    QLlama(llama_gguf::ModelWeights),
     QGemma3(gemma3_gguf::ModelWeights),
-    QQwen2(m::quantized_qwen2::ModelWeights),
-    QQwen3(m::quantized_qwen3::ModelWeights),
 }
 
 type CResult<T> = candle_core::Result<T>;
@@ -58,8 +57,6 @@ impl Model {
             Model::Phi3(model) => model.forward(tokens, pos)?,
             Model::QLlama(model) => model.forward(tokens, pos)?,
             Model::QGemma3(model) => model.forward(tokens, pos)?,
-            Model::QQwen2(model) => model.forward(tokens, pos)?,
-            Model::QQwen3(model) => model.forward(tokens, pos)?,
         };
         // (batch, vocab) or (batch, 1, vocab): flatten to the last row.
         let logits = logits.to_dtype(DType::F32)?.flatten_all()?;
@@ -80,8 +77,6 @@ impl Model {
             Model::Phi3(model) => model.clear_kv_cache(),
             Model::QLlama(model) => model.clear_kv_cache(),
             Model::QGemma3(model) => model.clear_kv_cache(),
-            Model::QQwen2(model) => model.clear_kv_cache(),
-            Model::QQwen3(model) => model.clear_kv_cache(),
         }
         Ok(())
     }
@@ -98,10 +93,10 @@ pub fn load_gguf(path: &Path, arch: &str, device: &Device, max_len: usize) -> Re
     let ct = gguf_file::Content::read(&mut file).map_err(|e| first_line(&e))?;
     let r = &mut file;
     let model = match arch {
-        "llama" => Model::QLlama(m::quantized_llama::ModelWeights::from_gguf(ct, r, device).map_err(|e| first_line(&e))?),
+        "llama" | "qwen2" | "qwen3" => {
+            Model::QLlama(llama_gguf::ModelWeights::from_gguf(ct, r, device, max_len).map_err(|e| first_line(&e))?)
+        }
         "gemma3" => Model::QGemma3(gemma3_gguf::ModelWeights::from_gguf(ct, r, device, max_len).map_err(|e| first_line(&e))?),
-        "qwen2" => Model::QQwen2(m::quantized_qwen2::ModelWeights::from_gguf(ct, r, device).map_err(|e| first_line(&e))?),
-        "qwen3" => Model::QQwen3(m::quantized_qwen3::ModelWeights::from_gguf(ct, r, device).map_err(|e| first_line(&e))?),
         other => {
             return Err(format!(
                 "candle has no quantized model for architecture `{other}` (it runs {})",

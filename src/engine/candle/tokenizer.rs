@@ -8,7 +8,8 @@
 //! one token, longer left piece first; "▁" stands for spaces; control tokens
 //! are special tokens and user-defined ones (`\n`, tabs, HTML tags) added
 //! tokens. This matches transformers' own GGUF conversion. Byte-level BPE
-//! vocabularies (`gpt2`: Qwen2, Llama 3) go through candle's converter.
+//! vocabularies (`gpt2`: SmolLM, Qwen 2/3, Llama 3) are built by `bpe`
+//! with llama.cpp's own pre-tokenizer for the file's `tokenizer.ggml.pre`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +28,7 @@ use crate::catalog::gguf::{Header, Value};
 
 /// GGUF token types.
 const NORMAL: i64 = 1;
+const UNKNOWN: i64 = 2;
 const CONTROL: i64 = 3;
 const USER_DEFINED: i64 = 4;
 
@@ -40,8 +42,20 @@ pub struct Tok {
     pub eos_text: String,
     /// Ids that end generation.
     pub eos_ids: Vec<u32>,
-    /// Whether encoding adds BOS by itself.
+    /// Whether encoding adds BOS (and EOS, where a GGUF file asks for it) by itself.
     pub add_bos: bool,
+    pub kind: Kind,
+}
+
+/// How a token's text is spelled in the vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// SentencePiece: "▁" for spaces, `<0xNN>` for raw bytes.
+    SentencePiece,
+    /// GPT-2 byte-level: each byte one printable character.
+    ByteLevel,
+    /// A Hugging Face `tokenizer.json`, whose own decoder knows.
+    Json,
 }
 
 fn strings(h: &Header, key: &str) -> Result<Vec<String>, String> {
@@ -56,7 +70,7 @@ fn ints(h: &Header, key: &str) -> Vec<i64> {
 }
 
 /// Build the tokenizer a GGUF file describes.
-pub fn from_gguf(path: &Path, h: &Header) -> Result<Tok, String> {
+pub fn from_gguf(h: &Header) -> Result<Tok, String> {
     let kind = h.str("tokenizer.ggml.model").unwrap_or("llama");
     let tokens = strings(h, "tokenizer.ggml.tokens")?;
     let types = ints(h, "tokenizer.ggml.token_type");
@@ -64,27 +78,23 @@ pub fn from_gguf(path: &Path, h: &Header) -> Result<Tok, String> {
     let bos = id("tokenizer.ggml.bos_token_id");
     let eos = id("tokenizer.ggml.eos_token_id");
     let text_of = |i: Option<u32>| i.and_then(|i| tokens.get(i as usize)).cloned().unwrap_or_default();
-    let add_bos = h.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(kind == "llama");
 
-    let mut tokenizer = match kind {
-        "llama" => spm(h, &tokens, &types, bos, add_bos)?,
+    let add_eos = h.get("tokenizer.ggml.add_eos_token").and_then(Value::as_bool).unwrap_or(false);
+    let (mut tokenizer, add_bos, spelling) = match kind {
+        "llama" => {
+            (spm(h, &tokens, &types)?, h.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(true), Kind::SentencePiece)
+        }
         "gpt2" => {
-            let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-            let ct = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| first_line(&e))?;
-            <Tokenizer as candle_core::quantized::tokenizer::TokenizerFromGguf>::from_gguf(&ct).map_err(|e| first_line(&e))?
+            let (t, add_bos) = super::bpe::tokenizer(h, &tokens)?;
+            (t, add_bos, Kind::ByteLevel)
         }
         other => return Err(format!("tokenizer type `{other}` is not supported by the candle engine (llama, gpt2 are)")),
     };
-    // Control tokens are special everywhere; make sure the byte-level path knows them too.
-    if kind == "gpt2" {
-        let specials: Vec<AddedToken> = types
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| **t == CONTROL)
-            .filter_map(|(i, _)| tokens.get(i))
-            .map(|t| AddedToken::from(t.clone(), true).normalized(false))
-            .collect();
-        let _ = tokenizer.add_special_tokens(specials);
+    add_special_tokens(&mut tokenizer, &tokens, &types)?;
+    let bos_id = bos.filter(|_| add_bos);
+    let eos_id = eos.filter(|_| add_eos);
+    if bos_id.is_some() || eos_id.is_some() {
+        tokenizer.with_post_processor(Some(bos_eos_processor(&tokens, bos_id, eos_id)?));
     }
 
     let mut eos_ids: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id"), id("tokenizer.ggml.eom_token_id")].into_iter().flatten().collect();
@@ -95,11 +105,18 @@ pub fn from_gguf(path: &Path, h: &Header) -> Result<Tok, String> {
     }
     eos_ids.sort_unstable();
     eos_ids.dedup();
-    Ok(Tok { tokenizer, bos_text: text_of(bos), eos_text: text_of(eos), eos_ids, add_bos })
+    Ok(Tok {
+        tokenizer,
+        bos_text: text_of(bos),
+        eos_text: text_of(eos),
+        eos_ids,
+        add_bos: bos_id.is_some() || eos_id.is_some(),
+        kind: spelling,
+    })
 }
 
 /// The SentencePiece-style vocabulary as a byte-fallback BPE.
-fn spm(h: &Header, tokens: &[String], types: &[i64], bos: Option<u32>, add_bos: bool) -> Result<Tokenizer, String> {
+fn spm(h: &Header, tokens: &[String], types: &[i64]) -> Result<Tokenizer, String> {
     let ty = |i: usize| types.get(i).copied().unwrap_or(NORMAL);
     let mut vocab = tokenizers::models::bpe::Vocab::default();
     for (i, t) in tokens.iter().enumerate() {
@@ -146,27 +163,48 @@ fn spm(h: &Header, tokens: &[String], types: &[i64], bos: Option<u32>, add_bos: 
     }
     tok.with_decoder(Some(DecoderSequence::new(decoders)));
 
-    let specials: Vec<AddedToken> =
-        (0..tokens.len()).filter(|&i| ty(i) == CONTROL).map(|i| AddedToken::from(tokens[i].clone(), true).normalized(false)).collect();
-    let _ = tok.add_special_tokens(specials);
+    Ok(tok)
+}
+
+/// llama.cpp splits the text at these tokens before anything else: control
+/// and unknown tokens are special (never produced as text), user-defined
+/// ones (`\n`, tabs, HTML tags in Gemma) are ordinary added tokens.
+fn add_special_tokens(tok: &mut Tokenizer, tokens: &[String], types: &[i64]) -> Result<(), String> {
+    let ty = |i: usize| types.get(i).copied().unwrap_or(NORMAL);
+    let specials: Vec<AddedToken> = (0..tokens.len())
+        .filter(|&i| matches!(ty(i), CONTROL | UNKNOWN) && !tokens[i].is_empty())
+        .map(|i| AddedToken::from(tokens[i].clone(), true).normalized(false))
+        .collect();
+    tok.add_special_tokens(specials).map_err(|e| format!("special tokens: {e}"))?;
     let added: Vec<AddedToken> = (0..tokens.len())
-        .filter(|&i| ty(i) == USER_DEFINED)
+        .filter(|&i| ty(i) == USER_DEFINED && !tokens[i].is_empty())
         .map(|i| AddedToken::from(tokens[i].clone(), false).normalized(false))
         .collect();
-    let _ = tok.add_tokens(added);
+    tok.add_tokens(added).map_err(|e| format!("added tokens: {e}"))?;
+    Ok(())
+}
 
-    if let (true, Some(b)) = (add_bos, bos) {
-        let bos_text = tokens.get(b as usize).cloned().unwrap_or_default();
-        let template = TemplateProcessing::builder()
-            .try_single(format!("{bos_text} $A"))
-            .and_then(|t| t.try_pair(format!("{bos_text} $A {bos_text} $B")))
-            .map_err(|e| e.to_string())?
-            .special_tokens(vec![(bos_text.clone(), b)])
-            .build()
-            .map_err(|e| e.to_string())?;
-        tok.with_post_processor(Some(template));
+/// BOS before and EOS after the text, as llama.cpp adds them.
+fn bos_eos_processor(tokens: &[String], bos: Option<u32>, eos: Option<u32>) -> Result<TemplateProcessing, String> {
+    let text = |id: u32| tokens.get(id as usize).cloned().ok_or_else(|| format!("special token id {id} is outside the vocabulary"));
+    let mut single = Vec::new();
+    let mut specials = Vec::new();
+    if let Some(b) = bos {
+        single.push(text(b)?);
+        specials.push((text(b)?, b));
     }
-    Ok(tok)
+    single.push("$A".to_string());
+    if let Some(e) = eos {
+        single.push(text(e)?);
+        specials.push((text(e)?, e));
+    }
+    specials.dedup();
+    TemplateProcessing::builder()
+        .try_single(single.join(" "))
+        .map_err(|e| e.to_string())?
+        .special_tokens(specials)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// `tokenizer.json` of a Hugging Face folder, with the BOS/EOS facts from
@@ -205,7 +243,7 @@ pub fn from_folder(dir: &Path, config: &serde_json::Value) -> Result<Tok, String
     eos_ids.sort_unstable();
     eos_ids.dedup();
     let add_bos = tcfg.get("add_bos_token").and_then(|v| v.as_bool()).unwrap_or(true);
-    Ok(Tok { tokenizer, bos_text, eos_text, eos_ids, add_bos })
+    Ok(Tok { tokenizer, bos_text, eos_text, eos_ids, add_bos, kind: Kind::Json })
 }
 
 /// The first line of an error: candle appends a backtrace when
@@ -225,5 +263,26 @@ impl Tok {
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
         let add = self.add_bos && !crate::engine::template::starts_with_bos(text, &self.bos_text);
         self.tokenizer.encode(text, add).map(|e| e.get_ids().to_vec()).map_err(|e| first_line(&*e))
+    }
+
+    /// The text of one token as the model sees it, special tokens included
+    /// (bytes that are part of a character show as U+FFFD), spelled as
+    /// llama.cpp's `token_to_piece` spells it.
+    pub fn piece(&self, id: u32) -> String {
+        let Some(t) = self.tokenizer.id_to_token(id) else { return String::new() };
+        if self.tokenizer.get_added_vocabulary().get_vocab().contains_key(&t) {
+            return t;
+        }
+        match self.kind {
+            Kind::SentencePiece => match t.strip_prefix("<0x").and_then(|h| h.strip_suffix('>')).map(|h| u8::from_str_radix(h, 16)) {
+                Some(Ok(b)) => String::from_utf8_lossy(&[b]).into_owned(),
+                _ => t.replace('▁', " "),
+            },
+            Kind::ByteLevel => {
+                use tokenizers::tokenizer::Decoder;
+                tokenizers::decoders::byte_level::ByteLevel::new(false, false, false).decode(vec![t.clone()]).unwrap_or(t)
+            }
+            Kind::Json => self.tokenizer.decode(&[id], false).unwrap_or(t),
+        }
     }
 }

@@ -1,0 +1,60 @@
+//! `versus tokenize SPEC`: the token ids and pieces an engine feeds a model
+//! for a text, after its chat template with `--template`. Only the
+//! vocabulary is read, never the weights, so it answers at once even for a
+//! model that would not fit in memory.
+
+use crate::cli::TokenizeArgs;
+use crate::engine::vocab::Vocab;
+use crate::error::Error;
+
+use super::{Context, exit};
+
+pub fn run(ctx: &Context, args: &TokenizeArgs) -> u8 {
+    match tokenize(ctx, args) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            if e.is_usage() { exit::USAGE } else { exit::MODEL_FAILED }
+        }
+    }
+}
+
+fn read_text(args: &TokenizeArgs) -> Result<String, Error> {
+    if let Some(p) = &args.prompt {
+        return Ok(p.clone());
+    }
+    super::read_stdin("no text: give -p TEXT or pipe it on standard input")
+}
+
+fn tokenize(ctx: &Context, args: &TokenizeArgs) -> Result<(), Error> {
+    let catalog = ctx.discover(&args.scan);
+    let mut global = Vec::new();
+    if let Some(s) = &args.system {
+        global.push(("system_prompt".to_string(), s.clone()));
+    }
+    let spec = crate::spec::parse(&args.spec)?;
+    let entry = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &global)?;
+    let text = read_text(args)?;
+    let vocab = Vocab::load(&entry)?;
+    let tokens = vocab.tokens(&text, args.template, &entry.settings.generation)?;
+    if args.json {
+        let out = serde_json::json!({
+            "model": entry.model.name,
+            "engine": entry.engine.label(),
+            "tokens": tokens.ids,
+            "pieces": tokens.pieces,
+            "text": tokens.text,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    eprintln!("{} ({}): {} tokens", entry.model.name, entry.engine.label(), tokens.ids.len());
+    let width = tokens.ids.iter().max().map_or(1, |m| m.to_string().len());
+    for (id, piece) in tokens.ids.iter().zip(&tokens.pieces) {
+        // Debug formatting shows spaces, newlines and control characters
+        // unambiguously, and keeps escape sequences from the vocabulary off
+        // the terminal.
+        println!("{id:>width$}  {piece:?}");
+    }
+    Ok(())
+}

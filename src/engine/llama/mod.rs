@@ -1,0 +1,280 @@
+//! llama.cpp through `llama-cpp-2`: GGUF models on CPU or GPU.
+//!
+//! The backend keeps only the model; a context (KV cache) is created per
+//! generation because `LlamaContext` borrows the model. llama.cpp's logs go
+//! to tracing (`logs`); sampling and UTF-8 assembly are in `sampler`.
+//!
+//! Context parameters follow llama-server's defaults (flash attention
+//! `auto`, f16 cache, batches of 2048 computed 512 at a time, a sliding
+//! window cache only as large as the window), so that versus shows the
+//! tokens a user's own llama-server shows for the same file
+//! (tests/parity.rs, docs/parity.md).
+
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::token::LlamaToken;
+
+use super::sink::{Flow, Sink};
+use super::template::{ChatTemplate, starts_with_bos};
+use super::{Backend, PromptReport};
+use crate::catalog::ModelInfo;
+use crate::catalog::gguf::{Arrays, Header};
+use crate::error::Error;
+use crate::params::{BackendSettings, GenerationParams};
+
+mod logs;
+mod sampler;
+
+pub use logs::{backend, devices};
+pub use sampler::{Utf8Stream, top_k};
+
+use logs::{clean, take_errors};
+use sampler::Sampler;
+
+pub struct LlamaCpp {
+    model: LlamaModel,
+    name: String,
+    settings: BackendSettings,
+    template: super::template::Loaded,
+    bos_text: String,
+}
+
+impl LlamaCpp {
+    /// Load with `gpu_layers` layers offloaded (see `memory::gpu_layers`).
+    pub fn load_with(info: &ModelInfo, settings: &BackendSettings, gpu_layers: u32) -> Result<LlamaCpp, Error> {
+        let mut s = settings.clone();
+        s.n_gpu_layers = i32::try_from(gpu_layers).unwrap_or(i32::MAX);
+        LlamaCpp::load(info, &s)
+    }
+
+    pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<LlamaCpp, Error> {
+        LlamaCpp::open(info, settings, false)
+    }
+
+    /// The vocabulary and chat template only, without the weights: what
+    /// `versus tokenize` needs, in milliseconds whatever the model's size.
+    pub fn load_vocab(info: &ModelInfo, settings: &BackendSettings) -> Result<LlamaCpp, Error> {
+        LlamaCpp::open(info, settings, true)
+    }
+
+    fn open(info: &ModelInfo, settings: &BackendSettings, vocab_only: bool) -> Result<LlamaCpp, Error> {
+        let load_err = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
+        // Our own header check first: clearer messages, and llama.cpp never
+        // sees a file that would make it misbehave.
+        let header = Header::read(&info.path, Arrays::Skip).map_err(load_err)?;
+        if info.files.len() <= 1 {
+            header.check_bounds().map_err(load_err)?;
+        }
+        let backend = backend()?;
+        let n_gpu_layers = match settings.n_gpu_layers {
+            n if n < 0 => {
+                if backend.supports_gpu_offload() {
+                    999
+                } else {
+                    0
+                }
+            }
+            n => n.unsigned_abs(),
+        };
+        let params = LlamaModelParams::default().with_n_gpu_layers(n_gpu_layers).with_use_mmap(true).with_vocab_only(vocab_only);
+        take_errors();
+        let model = LlamaModel::load_from_file(backend, &info.path, &params).map_err(|e| {
+            let errors = take_errors();
+            let reason = if errors.is_empty() {
+                format!("llama.cpp could not load the file ({e})")
+            } else {
+                let mut lines: Vec<&str> = errors.iter().map(|l| clean(l)).collect();
+                lines.dedup();
+                lines.join("; ")
+            };
+            load_err(reason)
+        })?;
+        let vocab = model.vocab();
+        let n_vocab = model.n_vocab();
+        // A vocabulary without BOS (T5-style) reports -1: llama.cpp throws a
+        // C++ exception for ids outside the vocabulary, which would abort.
+        let piece = |t: LlamaToken| {
+            if (0..n_vocab).contains(&t.0) {
+                String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned()
+            } else {
+                String::new()
+            }
+        };
+        let bos_text = piece(vocab.bos());
+        let eos_text = piece(vocab.eos());
+        let template = model
+            .meta_val_str("tokenizer.chat_template")
+            .ok()
+            .map(|src| ChatTemplate::new(&src, &bos_text, &eos_text).map_err(|e| e.to_string()));
+        drop(vocab);
+        Ok(LlamaCpp { model, name: info.name.clone(), settings: settings.clone(), template, bos_text })
+    }
+
+    fn n_ctx(&self) -> u32 {
+        let trained = self.model.n_ctx_train().max(1);
+        match self.settings.context_size {
+            0 => trained,
+            n => n.min(trained),
+        }
+    }
+
+    /// Token ids for `text` exactly as generation would feed them.
+    pub fn tokenize(&self, text: &str) -> Vec<i32> {
+        let add_bos = !starts_with_bos(text, &self.bos_text);
+        self.model.vocab().tokenize(text.as_bytes(), add_bos, true).into_iter().map(|t| t.0).collect()
+    }
+
+    /// The text of one token as the model sees it, special tokens included
+    /// (bytes that are part of a character show as U+FFFD).
+    pub fn piece(&self, token: i32) -> String {
+        if !(0..self.model.n_vocab()).contains(&token) {
+            return String::new();
+        }
+        String::from_utf8_lossy(&self.model.vocab().token_to_piece(LlamaToken(token), true, None)).into_owned()
+    }
+
+    /// Teacher forcing, for comparing engines: feed `prompt` then `forced`,
+    /// and return at each position after the prompt the greedy token and its
+    /// lead over the runner-up (a lead near 0 is a tie any kernel may break
+    /// either way).
+    pub fn forced_greedy(&self, prompt: &str, forced: &[u32]) -> Result<Vec<(u32, f32)>, Error> {
+        Ok(self.forced_logits(prompt, forced)?.iter().map(|l| super::lead(l)).collect())
+    }
+
+    /// The logits at each position after `prompt`, with `forced` fed one
+    /// token at a time as generation decodes (the batched path uses other
+    /// kernels, whose rounding moves logits by a tenth or so).
+    pub fn forced_logits(&self, prompt: &str, forced: &[u32]) -> Result<Vec<Vec<f32>>, Error> {
+        let err = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+        let tokens = self.tokenize(prompt);
+        let n_ctx = self.n_ctx();
+        super::template::check_fits(tokens.len() + forced.len(), n_ctx as usize)?;
+        let mut ctx = self.context(n_ctx)?;
+        let n_batch = ctx.n_batch().max(1) as usize;
+        let mut batch = LlamaBatch::new(n_batch, 1);
+        let last = tokens.len() - 1;
+        for (c, chunk) in tokens.chunks(n_batch).enumerate() {
+            batch.clear();
+            for (i, t) in chunk.iter().enumerate() {
+                let pos = c * n_batch + i;
+                batch.add(LlamaToken(*t), pos as i32, &[0], pos == last).map_err(|e| err(&e))?;
+            }
+            ctx.decode(&mut batch).map_err(|e| err(&e))?;
+        }
+        let mut out = vec![ctx.get_logits_ith(batch.n_tokens() - 1).to_vec()];
+        for (i, &t) in forced.iter().enumerate() {
+            batch.clear();
+            batch.add(LlamaToken(t as i32), (tokens.len() + i) as i32, &[0], true).map_err(|e| err(&e))?;
+            ctx.decode(&mut batch).map_err(|e| err(&e))?;
+            out.push(ctx.get_logits_ith(0).to_vec());
+        }
+        Ok(out)
+    }
+
+    fn context(&self, n_ctx: u32) -> Result<LlamaContext<'_>, Error> {
+        let threads = i32::try_from(super::effective_threads(self.settings.threads)).unwrap_or(1);
+        // As llama-server: logical batches of 2048 tokens computed in
+        // physical ones of `batch_size` (512), and a sliding-window cache
+        // only as large as the window needs (the same logits, less memory).
+        let ubatch = self.settings.batch_size.min(n_ctx);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(N_BATCH.max(ubatch).min(n_ctx))
+            .with_n_ubatch(ubatch)
+            .with_swa_full(false)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        take_errors();
+        self.model.new_context(backend()?, params).map_err(|e| {
+            let why = take_errors().iter().map(|l| clean(l).to_string()).collect::<Vec<_>>().join("; ");
+            Error::ModelLoad {
+                model: self.name.clone(),
+                reason: format!(
+                    "could not create a context of {n_ctx} tokens ({e}{}{why}); lower backend.context_size",
+                    if why.is_empty() { "" } else { ": " }
+                ),
+            }
+        })
+    }
+}
+
+impl Backend for LlamaCpp {
+    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+        super::template::render(&self.template, prompt, params)
+    }
+
+    fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
+        let n_ctx = self.n_ctx();
+        let tokens = self.tokenize(rendered);
+        super::template::check_fits(tokens.len(), n_ctx as usize)?;
+        let mut ctx = self.context(n_ctx)?;
+        let n_batch = ctx.n_batch().max(1) as usize;
+        let mut batch = LlamaBatch::new(n_batch, 1);
+        let inference = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+
+        sink.start();
+        let t0 = Instant::now();
+        let last = tokens.len() - 1;
+        // Never more than n_batch tokens per decode: llama.cpp aborts otherwise.
+        for (c, chunk) in tokens.chunks(n_batch).enumerate() {
+            if sink.interrupted() {
+                return Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms: ms(t0), eos: false, ..PromptReport::default() });
+            }
+            batch.clear();
+            for (i, t) in chunk.iter().enumerate() {
+                let pos = c * n_batch + i;
+                batch.add(LlamaToken(*t), pos as i32, &[0], pos == last).map_err(|e| inference(&e))?;
+            }
+            ctx.decode(&mut batch).map_err(|e| inference(&e))?;
+        }
+        let prompt_ms = ms(t0);
+
+        let vocab = self.model.vocab();
+        let mut sampler = Sampler::new(params, seed, self.model.n_vocab());
+        let mut utf8 = Utf8Stream::default();
+        let mut piece = Vec::with_capacity(32);
+        let mut n_past = tokens.len();
+        let mut logits_idx = batch.n_tokens() - 1;
+        let mut eos = false;
+        loop {
+            let token = sampler.sample(&ctx, logits_idx);
+            if vocab.is_eog(token) && !params.ignore_eos {
+                eos = true;
+                break;
+            }
+            piece.clear();
+            vocab.token_to_piece_into(token, &mut piece, false, None);
+            let text = utf8.push(&piece);
+            if sink.token(token.0 as u32, &text) == Flow::Stop {
+                break;
+            }
+            if n_past >= n_ctx as usize {
+                sink.context_full();
+                break;
+            }
+            batch.clear();
+            batch.add(token, n_past as i32, &[0], true).map_err(|e| inference(&e))?;
+            ctx.decode(&mut batch).map_err(|e| inference(&e))?;
+            n_past += 1;
+            logits_idx = 0;
+        }
+        let rest = utf8.finish();
+        if !rest.is_empty() {
+            sink.flush_text(&rest);
+        }
+        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos, ..PromptReport::default() })
+    }
+}
+
+/// llama.cpp's default logical batch (llama-server's `-b`).
+const N_BATCH: u32 = 2048;
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
