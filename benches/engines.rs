@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use versus::catalog::{EngineKind, ModelInfo, describe_path};
+use versus::catalog::{ModelInfo, describe_path};
 use versus::config::Config;
+use versus::engine::EngineKind;
 use versus::engine::{Engine, EventKind, RunEntry, RunRequest, Stats};
 
 fn demo() -> PathBuf {

@@ -5,6 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The examples under `versus --help`, naming the engines this build has.
+fn examples() -> String {
+    format!(
+        "{EXAMPLES}\n\nModels are named by `versus list` names (a unique prefix is enough) or paths.\n\
+         A model spec is MODEL[@ENGINE][,key=value...]; ENGINE is {}.",
+        crate::engine::registry::local_labels()
+    )
+}
+
 const EXAMPLES: &str = "\
 Examples:
   versus                                   open the TUI with every discovered model
@@ -15,13 +24,10 @@ Examples:
   versus run -m gemma-3-270m,temperature=0 -m gemma-3-270m,temperature=1.2,seed=7 -p \"Once\"
   versus run -m model.gguf@llama -m model.gguf@candle --json -p \"Hi\" > events.jsonl
   versus doctor                            what versus sees on this machine
-  versus tokenize SmolLM2 --template -p \"Hi\"  the tokens a model is fed
-
-Models are named by `versus list` names (a unique prefix is enough) or paths.
-A model spec is MODEL[@ENGINE][,key=value...]; ENGINE is llama or candle.";
+  versus tokenize SmolLM2 --template -p \"Hi\"  the tokens a model is fed";
 
 #[derive(Debug, Parser)]
-#[command(name = "versus", version, about = "Compare local LLMs side by side in the terminal", after_help = EXAMPLES)]
+#[command(name = "versus", version, about = "Compare local LLMs side by side in the terminal", after_help = examples())]
 pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/versus/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
@@ -66,7 +72,7 @@ pub enum Command {
     /// Saved comparisons: list, show, export, remove
     History {
         #[command(subcommand)]
-        cmd: crate::commands::history::HistoryCmd,
+        cmd: HistoryCmd,
     },
     /// Print the key bindings (Markdown)
     Keys,
@@ -77,9 +83,35 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum HistoryCmd {
+    /// List saved comparisons, newest first
+    List {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+        /// How many to list
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Print a comparison as text
+    Show { id: i64 },
+    /// Export a comparison
+    Export {
+        id: i64,
+        #[arg(long, value_enum, default_value = "md")]
+        format: crate::store::export::Format,
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Delete a comparison
+    Rm { id: i64 },
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct TokenizeArgs {
-    /// Model spec MODEL[@ENGINE][,key=value...] (llama or candle)
+    /// Model spec MODEL[@ENGINE][,key=value...]
     #[arg(value_name = "SPEC")]
     pub spec: String,
 

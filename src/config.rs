@@ -24,11 +24,11 @@ pub const DEFAULTS: &str = include_str!("../config.example.toml");
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub models: ModelsConfig,
+    pub models: crate::catalog::ModelsConfig,
     pub generation: GenerationParams,
     pub backend: BackendSettings,
     pub cpu: CpuConfig,
-    pub memory: MemoryConfig,
+    pub memory: crate::engine::memory::MemoryConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
     /// Per-model settings: a glob over model names, then any generation or
@@ -37,43 +37,7 @@ pub struct Config {
     pub overrides: BTreeMap<String, toml::Table>,
     /// OpenAI-compatible servers (llama-server, vLLM, Ollama, TGI…).
     #[serde(default)]
-    pub endpoints: Vec<EndpointConfig>,
-}
-
-/// A remote inference server, named so specs can say `MODEL@NAME`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointConfig {
-    pub name: String,
-    /// The API base, e.g. `http://gpu-2:8000/v1`.
-    pub url: String,
-    /// The environment variable that holds the API key (never the key itself).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_env: Option<String>,
-    /// The model to use when a spec names only the endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Seconds without data from the server before giving up.
-    #[serde(default = "default_endpoint_timeout")]
-    pub timeout_secs: u64,
-}
-
-fn default_endpoint_timeout() -> u64 {
-    120
-}
-
-/// Where models are looked for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelsConfig {
-    pub folders: Vec<String>,
-    pub data_dir: bool,
-    pub hf_cache: bool,
-    pub ollama: bool,
-    pub lmstudio: bool,
-    pub llama_cache: bool,
-    pub max_depth: u32,
-    pub max_entries: u64,
+    pub endpoints: Vec<crate::engine::remote::EndpointConfig>,
 }
 
 /// Process-wide CPU settings, fixed when versus starts (unlike [backend],
@@ -82,15 +46,6 @@ pub struct ModelsConfig {
 #[serde(deny_unknown_fields)]
 pub struct CpuConfig {
     pub omp_wait_policy: crate::process::WaitPolicy,
-}
-
-/// The guard that refuses to load what cannot fit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MemoryConfig {
-    pub guard: bool,
-    pub reserve_mib: u64,
-    pub limit_mib: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,10 +225,14 @@ fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Optio
         if !names.insert(ep.name.as_str()) {
             errors.push(Error::Validation { location: at("name"), message: format!("endpoints: the name {:?} is used twice", ep.name) });
         }
-        if ep.name.is_empty() || ep.name.contains(['@', ',', ' ']) || crate::catalog::EngineKind::parse(&ep.name).is_some() {
+        if ep.name.is_empty() || ep.name.contains(['@', ',', ' ']) || crate::engine::EngineKind::parse(&ep.name).is_some() {
             errors.push(Error::Validation {
                 location: at("name"),
-                message: format!("endpoints.name = {:?}: use letters, digits, - or _ (and not llama or candle)", ep.name),
+                message: format!(
+                    "endpoints.name = {:?}: use letters, digits, - or _ (and not {})",
+                    ep.name,
+                    crate::engine::registry::local_labels()
+                ),
             });
         }
         if !(ep.url.starts_with("http://") || ep.url.starts_with("https://")) {

@@ -303,10 +303,26 @@ impl Keymap {
         Ok(Keymap { bindings })
     }
 
-    /// The map from the embedded defaults alone.
+    /// The help overlay's content: each scope with its actions, in order.
+    pub fn help_sections() -> Vec<(Scope, Vec<Action>)> {
+        [Scope::Global, Scope::Browse, Scope::Models, Scope::Columns, Scope::Editor]
+            .into_iter()
+            .map(|scope| (scope, Action::ALL.iter().copied().filter(|a| a.scope() == scope).collect()))
+            .collect()
+    }
+
+    /// Lines of the help overlay: a title per scope and a line per action.
+    pub fn help_len() -> usize {
+        Keymap::help_sections().iter().map(|(_, actions)| 1 + actions.len()).sum()
+    }
+
+    /// The map from the embedded defaults alone (`[ui.keys]` of
+    /// config.example.toml, which a test keeps valid).
     pub fn defaults() -> Keymap {
-        let config = crate::config::Config::defaults();
-        match Keymap::from_config(&config.ui.keys) {
+        let table: Option<BTreeMap<String, Vec<String>>> = toml::from_str::<toml::Table>(include_str!("../config.example.toml"))
+            .ok()
+            .and_then(|t| t.get("ui")?.get("keys")?.clone().try_into().ok());
+        match Keymap::from_config(&table.unwrap_or_default()) {
             Ok(k) => k,
             Err(e) => panic!("embedded key table is invalid: {e}"),
         }

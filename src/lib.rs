@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod keymap;
+pub mod layout;
 pub mod logging;
 pub mod params;
 pub mod paths;

@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-use crate::catalog::{Catalog, EngineKind, ModelInfo};
+use crate::catalog::{Catalog, ModelInfo};
 use crate::config::Config;
+use crate::engine::EngineKind;
 use crate::engine::RunEntry;
 use crate::error::Error;
 
@@ -70,7 +71,10 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
         _ => (head, None),
     };
     if at.as_deref() == Some("") {
-        return Err(Error::Usage(format!("in model spec `{text}`: nothing after `@` (llama, candle, an endpoint or a URL)")));
+        return Err(Error::Usage(format!(
+            "in model spec `{text}`: nothing after `@` ({}, an endpoint or a URL)",
+            crate::engine::registry::local_labels()
+        )));
     }
     Ok(ModelSpec { model, at, overrides })
 }
@@ -98,7 +102,7 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
         let spec = ModelSpec { model: name.to_string(), at: Some(ep.to_string()), overrides: spec.overrides.clone() };
         return resolve_remote(&spec, ep, config, global);
     }
-    let engines = model.engines();
+    let engines = crate::engine::engines_for(&model);
     let engine = match engine_choice {
         Some(e) if engines.contains(&e) => e,
         Some(e) if !e.compiled_in() => {
@@ -148,20 +152,25 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
 fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String, String)]) -> Result<RunEntry, Error> {
     let endpoint = match config.endpoints.iter().find(|e| e.name == at) {
         Some(e) => e.clone(),
-        None if is_url(at) => {
-            crate::config::EndpointConfig { name: at.to_string(), url: at.to_string(), api_key_env: None, model: None, timeout_secs: 120 }
-        }
+        None if is_url(at) => crate::engine::remote::EndpointConfig {
+            name: at.to_string(),
+            url: at.to_string(),
+            api_key_env: None,
+            model: None,
+            timeout_secs: 120,
+        },
         None => {
             let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
             let known = if names.is_empty() { "none are configured".to_string() } else { names.join(", ") };
             return Err(Error::Usage(format!(
-                "in model spec `{}@{at}`: `{at}` is not an engine (llama, candle), an [[endpoints]] name ({known}) or a URL",
-                spec.model
+                "in model spec `{}@{at}`: `{at}` is not an engine ({}), an [[endpoints]] name ({known}) or a URL",
+                spec.model,
+                crate::engine::registry::local_labels()
             )));
         }
     };
     let model_name = if spec.model.is_empty() { endpoint.model.clone().unwrap_or_default() } else { spec.model.clone() };
-    let model = crate::catalog::remote_model(&endpoint, &model_name);
+    let model = crate::engine::remote::remote_model(&endpoint, &model_name);
     let mut base = config.settings_for(&model.name);
     for (k, v) in global {
         base.set(k, v).map_err(|e| Error::Usage(format!("--{}: {e}", k.replace('_', "-"))))?;
@@ -186,7 +195,7 @@ fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String
 /// settings that differ from the model's configured ones.
 pub fn label(model: &ModelInfo, engine: EngineKind, diff: &[String]) -> String {
     let mut label = model.name.clone();
-    if model.error.is_none() && model.engines().first() != Some(&engine) {
+    if model.error.is_none() && crate::engine::engines_for(&model).first() != Some(&engine) {
         label.push('@');
         label.push_str(engine.label());
     }

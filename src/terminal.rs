@@ -80,15 +80,16 @@ pub fn emergency_restore() {
 }
 
 /// Install a panic hook that restores the terminal and logs the panic. A
-/// panic on the inference thread is left to its `catch_unwind` (it becomes
-/// that model's failure) and only logged.
-pub fn install_panic_hook() {
+/// panic on a thread whose name starts with one of `caught` (the engine's
+/// threads) is left to that thread's `catch_unwind`, where it becomes that
+/// model's failure, and only logged.
+pub fn install_panic_hook(caught: &'static [&'static str]) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
         tracing::error!(thread = name, "panic: {info}");
-        if name == crate::engine::scheduler::THREAD_NAME {
+        if caught.iter().any(|p| name.starts_with(p)) {
             return;
         }
         emergency_restore();

@@ -173,7 +173,7 @@ fn original_entries(run: &StoredRun) -> Vec<crate::engine::RunEntry> {
         .iter()
         .filter_map(|o| {
             let model = crate::catalog::describe_path(std::path::Path::new(&o.model.path))?;
-            let engine = crate::catalog::EngineKind::parse(&o.model.engine)?;
+            let engine = crate::engine::EngineKind::parse(&o.model.engine)?;
             Some(crate::engine::RunEntry {
                 label: o.label.clone(),
                 model,
@@ -196,7 +196,13 @@ fn gpu() -> Option<(u64, u64)> {
     (!gpus.is_empty()).then(|| (gpus.iter().map(|g| g.used).sum(), gpus.iter().map(|g| g.total).sum()))
 }
 
-async fn event_loop(app: &mut App, term: &mut Term, fps: u32, memory: crate::config::MemoryConfig, stores: &Stores) -> std::io::Result<()> {
+async fn event_loop(
+    app: &mut App,
+    term: &mut Term,
+    fps: u32,
+    memory: crate::engine::memory::MemoryConfig,
+    stores: &Stores,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, memory)?;

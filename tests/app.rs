@@ -189,8 +189,8 @@ fn resizing_rewraps_and_narrow_terminals_use_tabs() {
     let narrow = app.run.as_ref().unwrap().columns[0].wrap.len();
     assert!(narrow > wide, "{narrow} lines at 120 columns vs {wide} at 160");
     app.handle(Event::Resize(80, 24));
-    let area = versus::ui::layout::panes(app.size).columns;
-    assert!(versus::ui::layout::columns(area, 3, false, 0).tabs.is_some(), "80x24 shows tabs");
+    let area = versus::layout::panes(app.size).columns;
+    assert!(versus::layout::columns(area, 3, false, 0).tabs.is_some(), "80x24 shows tabs");
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Char('l'));
     assert_eq!(app.active_column, 1);
@@ -210,7 +210,7 @@ fn copy_sends_the_focused_column_text() {
 
 #[test]
 fn served_models_run_on_their_endpoint() {
-    let ep = versus::config::EndpointConfig {
+    let ep = versus::engine::remote::EndpointConfig {
         name: "gpu-2".into(),
         url: "http://gpu-2:8000/v1".into(),
         api_key_env: Some("GPU2_KEY".into()),
@@ -218,7 +218,7 @@ fn served_models_run_on_their_endpoint() {
         timeout_secs: 60,
     };
     let mut list = models();
-    list.push(versus::catalog::remote_model(&ep, "llama-3-70b"));
+    list.push(versus::engine::remote::remote_model(&ep, "llama-3-70b"));
     let mut app = app(list, 120, 40);
     app.endpoints = vec![ep.clone()];
     for _ in 0..4 {
@@ -230,7 +230,7 @@ fn served_models_run_on_their_endpoint() {
     let effects = key(&mut app, KeyCode::F(5));
     let Some(Effect::Run { entries, .. }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].engine, versus::catalog::EngineKind::Remote);
+    assert_eq!(entries[0].engine, versus::engine::EngineKind::Remote);
     let target = entries[0].endpoint.as_ref().expect("an endpoint");
     assert_eq!((target.model.as_str(), target.endpoint.name.as_str()), ("llama-3-70b", "gpu-2"));
 }

@@ -11,8 +11,9 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models as m;
-use versus::catalog::{EngineKind, describe_path};
+use versus::catalog::describe_path;
 use versus::config::Config;
+use versus::engine::EngineKind;
 use versus::engine::candle::CandleBackend;
 use versus::engine::llama::LlamaCpp;
 use versus::engine::{Backend, EngineEvent, EventKind, RunEntry, RunRequest, Sink};
@@ -55,7 +56,7 @@ fn demo_gguf_greedy_matches_llama_cpp_token_for_token() {
     let _g = common::model_lock();
     let demo = common::demo_model();
     let info = describe_path(&demo).unwrap();
-    assert!(info.engines().contains(&EngineKind::Candle), "both engines can run the demo model");
+    assert!(versus::engine::engines_for(&info).contains(&EngineKind::Candle), "both engines can run the demo model");
     let prompt = "The capital of France is";
     let s = greedy("32");
     let llama = LlamaCpp::load(&info, &s.backend).unwrap();
@@ -201,7 +202,7 @@ fn every_supported_architecture_runs_end_to_end_and_deterministically() {
         let dir = root.path().join(format!("tiny-{arch}"));
         tiny_model(&dir, arch);
         let info = describe_path(&dir).unwrap_or_else(|| panic!("{arch}: not discovered"));
-        assert_eq!(info.engines(), vec![EngineKind::Candle], "{arch}");
+        assert_eq!(versus::engine::engines_for(&info), vec![EngineKind::Candle], "{arch}");
         assert!(info.chat_template, "{arch}");
         let s = greedy("8");
         let mut b = CandleBackend::load(&info, &s.backend).unwrap_or_else(|e| panic!("{arch}: {e}"));

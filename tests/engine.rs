@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use versus::catalog::{EngineKind, describe_path};
-use versus::config::{Config, MemoryConfig};
+use versus::catalog::describe_path;
+use versus::config::Config;
+use versus::engine::EngineKind;
+use versus::engine::memory::MemoryConfig;
 use versus::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats, StopReason};
 use versus::error::Error;
 

@@ -262,7 +262,7 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
         entries.push(versus::engine::RunEntry {
             label: format!("t={t}"),
             model: model.clone(),
-            engine: versus::catalog::EngineKind::Llama,
+            engine: versus::engine::EngineKind::Llama,
             settings: s,
             prompts: None,
             endpoint: None,

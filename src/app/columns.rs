@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::catalog::EngineKind;
+use crate::engine::EngineKind;
 use crate::engine::{EventKind, RunId, Stats};
 use crate::wrap::Wrapped;
 

@@ -85,7 +85,7 @@ impl App {
             .outputs
             .iter()
             .map(|o| {
-                let engine = crate::catalog::EngineKind::parse(&o.model.engine).unwrap_or(crate::catalog::EngineKind::Llama);
+                let engine = crate::engine::EngineKind::parse(&o.model.engine).unwrap_or(crate::engine::EngineKind::Llama);
                 let mut c = Column::new(o.label.clone(), engine, usize::MAX, 40);
                 c.text = o.text.clone();
                 c.stats = o.stats.clone();

@@ -21,8 +21,8 @@ use ratatui_textarea::TextArea;
 use crate::catalog::ModelInfo;
 use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 use crate::keymap::{Action, Key, Keymap, Scope};
+use crate::layout;
 use crate::params::Settings;
-use crate::ui::layout;
 
 pub use columns::{Column, Phase, RunView};
 pub use history::HistoryView;
@@ -132,7 +132,7 @@ pub struct App {
     /// Where models were looked for, for the empty-state help.
     pub searched: Vec<String>,
     /// The configured servers, to run their models.
-    pub endpoints: Vec<crate::config::EndpointConfig>,
+    pub endpoints: Vec<crate::engine::remote::EndpointConfig>,
     pub quit: bool,
 }
 
@@ -289,7 +289,7 @@ impl App {
         }
         match self.overlay.clone() {
             Overlay::Help(scroll) => {
-                let max = crate::ui::overlays::help_lines(self).len();
+                let max = Keymap::help_len();
                 self.overlay = match ev.code {
                     KeyCode::Char('j') | KeyCode::Down => Overlay::Help((scroll + 1).min(max)),
                     KeyCode::Char('k') | KeyCode::Up => Overlay::Help(scroll.saturating_sub(1)),

@@ -1,7 +1,8 @@
 //! The model list: one entry per discovered model, plus the copies a user
 //! adds to compare settings or engines of one model.
 
-use crate::catalog::{EngineKind, ModelInfo};
+use crate::catalog::ModelInfo;
+use crate::engine::EngineKind;
 use crate::params::Settings;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +39,7 @@ impl ModelList {
                 let s = settings_for(m);
                 ListEntry {
                     model: i,
-                    engine: m.engines().first().copied().unwrap_or(EngineKind::Llama),
+                    engine: crate::engine::engines_for(&m).first().copied().unwrap_or(EngineKind::Llama),
                     base: s.clone(),
                     settings: s,
                     selected: false,
@@ -106,7 +107,7 @@ impl ModelList {
     /// Switch the current entry to the model's next engine.
     pub fn cycle_engine(&mut self) -> Option<EngineKind> {
         let i = self.current()?;
-        let engines = self.models[self.entries[i].model].engines();
+        let engines = crate::engine::engines_for(&self.models[self.entries[i].model]);
         let pos = engines.iter().position(|e| *e == self.entries[i].engine).unwrap_or(0);
         let next = *engines.get((pos + 1) % engines.len().max(1))?;
         self.entries[i].engine = next;

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::ModelsConfig;
 use crate::error::Error;
 use crate::paths::Dirs;
 
@@ -75,42 +74,6 @@ impl Source {
     }
 }
 
-/// An inference engine that can run a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    Llama,
-    Candle,
-    /// An OpenAI-compatible server.
-    Remote,
-}
-
-impl EngineKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            EngineKind::Llama => "llama",
-            EngineKind::Candle => "candle",
-            EngineKind::Remote => "remote",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EngineKind> {
-        match s.to_ascii_lowercase().as_str() {
-            "llama" | "llama.cpp" | "llamacpp" => Some(EngineKind::Llama),
-            "candle" => Some(EngineKind::Candle),
-            _ => None,
-        }
-    }
-
-    pub fn compiled_in(self) -> bool {
-        match self {
-            EngineKind::Llama => cfg!(feature = "llama"),
-            EngineKind::Candle => cfg!(feature = "candle"),
-            EngineKind::Remote => true,
-        }
-    }
-}
-
 /// The dimensions the memory guard needs to size the KV cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct Shape {
@@ -145,31 +108,6 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// Engines compiled into this binary that can run the model, best first.
-    pub fn engines(&self) -> Vec<EngineKind> {
-        if self.error.is_some() {
-            return Vec::new();
-        }
-        let arch = self.architecture.as_deref().unwrap_or("");
-        let mut out = Vec::new();
-        match self.format {
-            Format::Gguf => {
-                out.push(EngineKind::Llama);
-                if crate::engine::support::candle_gguf(arch) {
-                    out.push(EngineKind::Candle);
-                }
-            }
-            Format::Safetensors | Format::Pytorch => {
-                if crate::engine::support::candle_hf(arch) {
-                    out.push(EngineKind::Candle);
-                }
-            }
-            Format::Remote => out.push(EngineKind::Remote),
-        }
-        out.retain(|e| e.compiled_in());
-        out
-    }
-
     /// A short "270M" / "7.2B" figure, or the size on disk.
     pub fn size_label(&self) -> String {
         if self.format == Format::Remote {
@@ -182,6 +120,20 @@ impl ModelInfo {
             _ => crate::error::human_bytes(self.size_bytes),
         }
     }
+}
+
+/// Where models are looked for.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    pub folders: Vec<String>,
+    pub data_dir: bool,
+    pub hf_cache: bool,
+    pub ollama: bool,
+    pub lmstudio: bool,
+    pub llama_cache: bool,
+    pub max_depth: u32,
+    pub max_entries: u64,
 }
 
 /// One place that was searched and what it gave.
@@ -305,42 +257,6 @@ impl Catalog {
             " (see `versus list`; a path to a .gguf file or model folder works too)".to_string()
         };
         Err(Error::ModelNotFound { spec: query.into(), hint })
-    }
-}
-
-/// The models every endpoint serves (GET /v1/models), each as
-/// `MODEL@ENDPOINT`; an endpoint that does not answer is listed with its error.
-pub fn discover_endpoints(endpoints: &[crate::config::EndpointConfig]) -> Vec<ModelInfo> {
-    if endpoints.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for ep in endpoints {
-        match crate::engine::remote::list_models(ep, std::time::Duration::from_secs(3)) {
-            Ok(ids) if !ids.is_empty() => out.extend(ids.iter().map(|id| remote_model(ep, id))),
-            Ok(_) => out.push(ModelInfo { error: Some("the endpoint lists no models".into()), ..remote_model(ep, "") }),
-            Err(e) => out.push(ModelInfo { error: Some(e.to_string()), ..remote_model(ep, "") }),
-        }
-    }
-    out
-}
-
-/// A served model as a catalog entry.
-pub fn remote_model(ep: &crate::config::EndpointConfig, model: &str) -> ModelInfo {
-    ModelInfo {
-        name: if model.is_empty() { ep.name.clone() } else { format!("{model}@{}", ep.name) },
-        format: Format::Remote,
-        path: PathBuf::from(&ep.url),
-        files: Vec::new(),
-        source: Source::Endpoint,
-        size_bytes: 0,
-        architecture: None,
-        quantization: None,
-        parameters: None,
-        context_length: None,
-        chat_template: true,
-        shape: None,
-        error: None,
     }
 }
 

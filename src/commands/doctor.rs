@@ -8,45 +8,17 @@ use crate::error::human_bytes;
 
 use super::Context;
 
-/// The engine crates, pinned exactly in Cargo.toml (a test keeps these true).
-pub const LLAMA_CPP_2_VERSION: &str = "0.1.160";
-pub const CANDLE_VERSION: &str = "0.11.1";
-
 pub fn report(ctx: &Context, catalog: &Catalog) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "versus {}", env!("CARGO_PKG_VERSION"));
 
     let _ = writeln!(out, "\nengines");
-    if cfg!(feature = "llama") {
-        let gpu = if cfg!(any(feature = "cuda", feature = "cuda-dl")) {
-            "CPU, CUDA"
-        } else if cfg!(feature = "metal") {
-            "CPU, Metal"
-        } else {
-            "CPU"
-        };
-        let _ = writeln!(out, "  llama.cpp   llama-cpp-2 {LLAMA_CPP_2_VERSION} ({gpu})");
-        #[cfg(feature = "llama")]
-        {
-            let devices = crate::engine::llama::devices();
-            if !devices.is_empty() {
-                let _ = writeln!(out, "              devices: {}", devices.join(", "));
-            }
+    for engine in crate::engine::registry::all() {
+        let lines = if engine.compiled { (engine.doctor)() } else { vec![format!("not compiled in (feature `{}`)", engine.feature)] };
+        for (i, line) in lines.iter().enumerate() {
+            let name = if i == 0 { engine.title } else { "" };
+            let _ = writeln!(out, "  {name:<11} {line}");
         }
-    } else {
-        let _ = writeln!(out, "  llama.cpp   not compiled in (feature `llama`)");
-    }
-    if cfg!(feature = "candle") {
-        let dev = if cfg!(any(feature = "cuda", feature = "cuda-dl")) {
-            "CPU, CUDA"
-        } else if cfg!(feature = "metal") {
-            "CPU, Metal"
-        } else {
-            "CPU"
-        };
-        let _ = writeln!(out, "  candle      candle {CANDLE_VERSION} ({dev})");
-    } else {
-        let _ = writeln!(out, "  candle      not compiled in (feature `candle`)");
     }
 
     let _ = writeln!(out, "\ndevices");
@@ -141,14 +113,4 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
 pub fn run(ctx: &Context, catalog: &Catalog) -> u8 {
     print!("{}", report(ctx, catalog));
     super::exit::OK
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn pinned_versions_match_cargo_toml() {
-        let manifest = include_str!("../../Cargo.toml");
-        assert!(manifest.contains(&format!("llama-cpp-2 = {{ version = \"={}\"", super::LLAMA_CPP_2_VERSION)));
-        assert!(manifest.contains(&format!("candle-core = {{ version = \"={}\"", super::CANDLE_VERSION)));
-    }
 }

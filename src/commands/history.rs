@@ -1,38 +1,12 @@
 //! `versus history`: list, show, export and remove saved comparisons.
 
 use std::io::Write;
-use std::path::PathBuf;
 
+use crate::cli::HistoryCmd;
 use crate::store::Store;
-use crate::store::export::{self, Format};
+use crate::store::export;
 
 use super::{Context, exit};
-
-#[derive(Debug, clap::Subcommand)]
-pub enum HistoryCmd {
-    /// List saved comparisons, newest first
-    List {
-        /// One JSON array instead of a table
-        #[arg(long)]
-        json: bool,
-        /// How many to list
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-    },
-    /// Print a comparison as text
-    Show { id: i64 },
-    /// Export a comparison
-    Export {
-        id: i64,
-        #[arg(long, value_enum, default_value = "md")]
-        format: Format,
-        /// Write to FILE instead of standard output
-        #[arg(short = 'o', long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Delete a comparison
-    Rm { id: i64 },
-}
 
 pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
     let path = ctx.dirs.history_db();

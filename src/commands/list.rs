@@ -19,7 +19,7 @@ pub fn json(catalog: &Catalog) -> String {
     let rows: Vec<Listed<'_>> = catalog
         .models
         .iter()
-        .map(|m| Listed { model: m, engines: m.engines().iter().map(|e| e.label()).collect(), size: m.size_label() })
+        .map(|m| Listed { model: m, engines: crate::engine::engines_for(&m).iter().map(|e| e.label()).collect(), size: m.size_label() })
         .collect();
     serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
 }
@@ -33,7 +33,7 @@ pub fn table(catalog: &Catalog) -> String {
         .models
         .iter()
         .map(|m| {
-            let engines: Vec<&str> = m.engines().iter().map(|e| e.label()).collect();
+            let engines: Vec<&str> = crate::engine::engines_for(&m).iter().map(|e| e.label()).collect();
             [
                 m.name.clone(),
                 m.format.label().to_string(),

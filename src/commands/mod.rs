@@ -25,7 +25,7 @@ impl Context {
     /// Local models, then the models of every configured endpoint.
     pub fn discover(&self, paths: &[PathBuf]) -> Catalog {
         let mut catalog = crate::catalog::discover(&self.config.config.models, &self.dirs, paths);
-        catalog.models.extend(crate::catalog::discover_endpoints(&self.config.config.endpoints));
+        catalog.models.extend(crate::engine::remote::discover_endpoints(&self.config.config.endpoints));
         catalog
     }
 }

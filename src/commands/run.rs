@@ -21,10 +21,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::catalog::EngineKind;
 use crate::cli::RunArgs;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
-use crate::error::{Error, human_bytes};
+use crate::error::Error;
 use crate::store::recorder::{Msg, Recorder};
 
 use super::{Context, exit};
@@ -369,7 +368,7 @@ impl Printer<'_> {
     fn text_event(&mut self, ev: &EngineEvent) {
         let n = self.entries.len();
         let Some(entry) = self.entries.get(ev.slot) else { return };
-        let remote = entry.engine == EngineKind::Remote;
+        let remote = !crate::engine::registry::info(entry.engine).local;
         match &ev.kind {
             EventKind::Loading if remote => eprintln!("[{}/{n}] sending to {} (remote)…", ev.slot + 1, entry.label),
             EventKind::Loading => eprintln!("[{}/{n}] loading {} ({})…", ev.slot + 1, entry.label, entry.engine.label()),
@@ -389,7 +388,7 @@ impl Printer<'_> {
                 false
             }
             EventKind::Finished { stats } => {
-                text.push_str(&format!("\n[{}]\n\n", stats_line(stats)));
+                text.push_str(&format!("\n[{}]\n\n", stats.summary()));
                 true
             }
             EventKind::Failed { error, stats } => {
@@ -400,7 +399,7 @@ impl Printer<'_> {
                 true
             }
             EventKind::Cancelled { stats } => {
-                let line = stats.as_ref().map(stats_line).unwrap_or_default();
+                let line = stats.as_ref().map(Stats::summary).unwrap_or_default();
                 text.push_str(&format!("\n[cancelled{}{line}]\n\n", if line.is_empty() { "" } else { " · " }));
                 true
             }
@@ -453,26 +452,4 @@ impl Printer<'_> {
             Mode::Text => {}
         }
     }
-}
-
-/// "load 0.31 s · prompt 6 tok (210 tok/s) · ttft 45 ms · 128 tok at 27.1 tok/s · peak 512 MiB · eos"
-pub fn stats_line(s: &Stats) -> String {
-    let mut parts = vec![if s.remote { "remote (load n/a)".to_string() } else { format!("load {:.2} s", s.load_ms / 1e3) }];
-    if s.prompt_tokens > 0 {
-        parts.push(format!("prompt {} tok ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
-    }
-    if let Some(t) = s.ttft_ms {
-        parts.push(format!("ttft {t:.0} ms"));
-    }
-    parts.push(format!("{} tok at {:.1} tok/s", s.generated_tokens, s.decode_tps));
-    if !s.remote {
-        parts.push(format!("peak {}", human_bytes(s.peak_rss_bytes)));
-    }
-    if let Some(r) = &s.stop_reason {
-        parts.push(r.label());
-    }
-    if let Some(seed) = s.seed {
-        parts.push(format!("seed {seed}"));
-    }
-    parts.join(" · ")
 }

@@ -4,7 +4,6 @@
 //! model that would not fit in memory.
 
 use crate::cli::TokenizeArgs;
-use crate::engine::vocab::Vocab;
 use crate::error::Error;
 
 use super::{Context, exit};
@@ -35,8 +34,7 @@ fn tokenize(ctx: &Context, args: &TokenizeArgs) -> Result<(), Error> {
     let spec = crate::spec::parse(&args.spec)?;
     let entry = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &global)?;
     let text = read_text(args)?;
-    let vocab = Vocab::load(&entry)?;
-    let tokens = vocab.tokens(&text, args.template, &entry.settings.generation)?;
+    let tokens = crate::engine::vocab::tokens(&entry, &text, args.template)?;
     if args.json {
         let out = serde_json::json!({
             "model": entry.model.name,

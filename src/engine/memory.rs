@@ -1,8 +1,6 @@
 //! Memory: what the process holds (from /proc), what the machine has free
 //! (sysinfo), and the guard that refuses a model that would not fit.
 
-use crate::catalog::{EngineKind, Format};
-use crate::config::MemoryConfig;
 use crate::error::Error;
 
 use super::RunEntry;
@@ -64,8 +62,17 @@ pub fn memory_now() -> Option<sysinfo::System> {
     Some(sys)
 }
 
+/// The guard that refuses to load what cannot fit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {
+    pub guard: bool,
+    pub reserve_mib: u64,
+    pub limit_mib: u64,
+}
+
 /// What a model is expected to need.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Estimate {
     pub weights: u64,
     pub kv_cache: u64,
@@ -78,108 +85,45 @@ impl Estimate {
     }
 }
 
-/// Weights + KV cache for the context + compute buffers, per engine.
+/// What `entry` needs with its engine (weights, cache, compute buffers).
 pub fn estimate(entry: &RunEntry) -> Estimate {
-    let model = &entry.model;
-    let shape = model.shape.unwrap_or_default();
-    let n_ctx = match entry.settings.backend.context_size {
-        0 => model.context_length.unwrap_or(4096),
+    (super::registry::info(entry.engine).estimate)(entry)
+}
+
+/// The context an entry runs with: configured, else the model's own.
+pub fn context_tokens(entry: &RunEntry) -> u64 {
+    match entry.settings.backend.context_size {
+        0 => entry.model.context_length.unwrap_or(4096),
         n => u64::from(n),
-    };
-    let per_token = shape.n_layer * shape.n_head_kv * (shape.head_dim_k + shape.head_dim_v);
-    let mut weights = model.size_bytes;
-    let (kv_cache, mut overhead) = match entry.engine {
-        // llama.cpp: an f16 cache sized for the whole context, and compute
-        // buffers that grow with the batch and the width of the model.
-        EngineKind::Llama => (per_token * n_ctx * 2, (96 << 20) + u64::from(entry.settings.backend.batch_size) * shape.n_embd * 32),
-        // candle: an f32 cache that grows with the tokens actually used.
-        EngineKind::Candle => {
-            let used = n_ctx.min(u64::from(entry.settings.generation.max_tokens) + 2048);
-            (per_token * used * 4, 128 << 20)
-        }
-        // A server's memory is its own.
-        EngineKind::Remote => return Estimate { weights: 0, kv_cache: 0, overhead: 0 },
-    };
-    if entry.engine == EngineKind::Candle {
-        match model.format {
-            // Safetensors in bf16/f16 are converted to f32 on the CPU.
-            Format::Safetensors | Format::Pytorch => {
-                let dtype = model.quantization.as_deref().unwrap_or("").to_ascii_lowercase();
-                if dtype.contains("16") {
-                    weights *= 2;
-                }
-            }
-            // Quantized models dequantize the token embeddings to f32.
-            Format::Gguf => overhead += shape.vocab * shape.n_embd * 4,
-            Format::Remote => {}
-        }
     }
-    Estimate { weights, kv_cache, overhead }
+}
+
+/// Key and value values per token of context, over all layers.
+pub fn kv_values_per_token(model: &crate::catalog::ModelInfo) -> u64 {
+    let s = model.shape.unwrap_or_default();
+    s.n_layer * s.n_head_kv * (s.head_dim_k + s.head_dim_v)
 }
 
 /// GPU memory kept free for the driver, the display and other processes.
-const GPU_RESERVE: u64 = 512 << 20;
+pub const GPU_RESERVE: u64 = 512 << 20;
 
-/// How many of a llama.cpp model's layers go to the GPU: as configured, or
-/// with -1 as many as fit in `gpu_free` (all of them when the model fits;
-/// none without a GPU). The output layer counts as one more.
-pub fn gpu_layers(entry: &RunEntry, gpu_free: Option<u64>) -> u32 {
-    let est = estimate(entry);
-    let n_layer = entry.model.shape.map_or(0, |s| s.n_layer) as u32;
-    let all = n_layer + 1;
-    match (entry.settings.backend.n_gpu_layers, gpu_free) {
-        (n, _) if n >= 0 => (n as u32).min(all.max(n as u32)),
-        (_, None) => 0,
-        (_, Some(free)) => {
-            let per_layer = (est.weights + est.kv_cache) / u64::from(all.max(1));
-            let room = free.saturating_sub(GPU_RESERVE + est.overhead);
-            if per_layer == 0 { all } else { ((room / per_layer) as u32).min(all) }
-        }
-    }
-}
-
-/// Free memory of the GPU an engine would use for `entry`, when it uses one.
-pub fn gpu_free_for(entry: &RunEntry) -> Option<u64> {
-    let gpu = crate::gpu::gpus().into_iter().next()?;
-    let uses_gpu = match entry.engine {
-        EngineKind::Llama => entry.settings.backend.n_gpu_layers != 0 && llama_offloads(),
-        EngineKind::Candle => {
-            cfg!(any(feature = "cuda", feature = "cuda-dl")) && entry.settings.backend.device != crate::params::Device::Cpu
-        }
-        EngineKind::Remote => false,
-    };
-    uses_gpu.then_some(gpu.free)
-}
-
-fn llama_offloads() -> bool {
-    #[cfg(feature = "llama")]
-    {
-        super::llama::backend().is_ok_and(|b| b.supports_gpu_offload())
-    }
-    #[cfg(not(feature = "llama"))]
-    {
-        false
-    }
+/// Free memory of the first GPU, when there is one.
+pub fn gpu_free() -> Option<u64> {
+    crate::gpu::gpus().into_iter().next().map(|g| g.free)
 }
 
 /// Refuse a model that would not fit: the part that goes to the GPU against
 /// the GPU's free memory, the rest against the RAM available now.
 pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error> {
-    let est = estimate(entry);
-    if !config.guard {
+    let engine = super::registry::info(entry.engine);
+    let est = (engine.estimate)(entry);
+    if !config.guard || !engine.local {
         return Ok(est);
     }
-    let gpu_free = gpu_free_for(entry);
-    let gpu_share = match (entry.engine, gpu_free) {
-        (_, None) => 0.0,
-        (EngineKind::Llama, Some(free)) => {
-            let all = entry.model.shape.map_or(1, |s| s.n_layer + 1).max(1);
-            f64::from(gpu_layers(entry, Some(free))) / all as f64
-        }
-        (_, Some(_)) => 1.0,
-    };
+    let gpu_free = gpu_free();
+    let gpu_share = (engine.gpu_share)(entry, gpu_free);
     let on_gpu = ((est.weights + est.kv_cache) as f64 * gpu_share) as u64 + if gpu_share > 0.0 { est.overhead } else { 0 };
-    if let Some(free) = gpu_free {
+    if let (Some(free), true) = (gpu_free, gpu_share > 0.0) {
         let room = free.saturating_sub(GPU_RESERVE);
         if on_gpu > room {
             return Err(Error::InsufficientMemory {
@@ -187,7 +131,7 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
                 what: "GPU memory".into(),
                 needed: on_gpu,
                 available: room,
-                gpu_hint: if entry.engine == EngineKind::Llama { " or n_gpu_layers".into() } else { " or use device = \"cpu\"".into() },
+                gpu_hint: engine.gpu_hint.into(),
             });
         }
     }
@@ -200,7 +144,7 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
             what: "RAM".into(),
             needed: in_ram,
             available,
-            gpu_hint: if entry.engine == EngineKind::Llama { " or n_gpu_layers".into() } else { String::new() },
+            gpu_hint: engine.ram_hint.into(),
         });
     }
     Ok(est)
@@ -209,37 +153,6 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(n_gpu_layers: i32) -> RunEntry {
-        let model = crate::catalog::ModelInfo {
-            name: "m".into(),
-            format: Format::Gguf,
-            path: "/m.gguf".into(),
-            files: vec![],
-            source: crate::catalog::Source::Cli,
-            size_bytes: 31 << 30,
-            architecture: Some("llama".into()),
-            quantization: None,
-            parameters: None,
-            context_length: Some(4096),
-            chat_template: false,
-            shape: Some(crate::catalog::Shape { n_layer: 30, n_head_kv: 8, head_dim_k: 128, head_dim_v: 128, n_embd: 4096, vocab: 32000 }),
-            error: None,
-        };
-        let mut settings = crate::params::Settings::default();
-        settings.backend.n_gpu_layers = n_gpu_layers;
-        RunEntry { label: "m".into(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None }
-    }
-
-    #[test]
-    fn layers_go_to_the_gpu_as_far_as_they_fit() {
-        assert_eq!(gpu_layers(&entry(-1), None), 0, "no GPU, no offload");
-        assert_eq!(gpu_layers(&entry(-1), Some(80 << 30)), 31, "everything fits on 80 GiB");
-        let half = gpu_layers(&entry(-1), Some(17 << 30));
-        assert!((12..=17).contains(&half), "about half of a 32 GiB model fits in 17 GiB: {half}");
-        assert_eq!(gpu_layers(&entry(10), Some(80 << 30)), 10, "an explicit count is kept");
-        assert_eq!(gpu_layers(&entry(0), Some(80 << 30)), 0);
-    }
 
     #[test]
     fn proc_readings_are_plausible() {

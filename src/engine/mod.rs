@@ -5,7 +5,9 @@
 //! scheduler answers with `EngineEvent`s that carry the run id and the
 //! entry's slot, so a UI can drop events of a run it no longer shows.
 
+pub mod kind;
 pub mod memory;
+pub mod registry;
 pub mod remote;
 pub mod scheduler;
 pub mod sink;
@@ -23,10 +25,12 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
-use crate::catalog::{EngineKind, ModelInfo};
+use crate::catalog::ModelInfo;
 use crate::error::Error;
 use crate::params::{GenerationParams, Settings};
 
+pub use kind::EngineKind;
+pub use registry::engines_for;
 pub use scheduler::Engine;
 pub use sink::{Flow, Sink};
 
@@ -129,6 +133,31 @@ pub struct Stats {
     pub server_timings: Option<serde_json::Value>,
 }
 
+impl Stats {
+    /// "load 0.31 s · prompt 6 tok (210 tok/s) · ttft 45 ms · 128 tok at 27.1 tok/s · peak 512 MiB · eos"
+    pub fn summary(&self) -> String {
+        let s = self;
+        let mut parts = vec![if s.remote { "remote (load n/a)".to_string() } else { format!("load {:.2} s", s.load_ms / 1e3) }];
+        if s.prompt_tokens > 0 {
+            parts.push(format!("prompt {} tok ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
+        }
+        if let Some(t) = s.ttft_ms {
+            parts.push(format!("ttft {t:.0} ms"));
+        }
+        parts.push(format!("{} tok at {:.1} tok/s", s.generated_tokens, s.decode_tps));
+        if !s.remote {
+            parts.push(format!("peak {}", crate::error::human_bytes(s.peak_rss_bytes)));
+        }
+        if let Some(r) = &s.stop_reason {
+            parts.push(r.label());
+        }
+        if let Some(seed) = s.seed {
+            parts.push(format!("seed {seed}"));
+        }
+        parts.join(" · ")
+    }
+}
+
 /// What a backend's `generate` reports; the sink measures the rest.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PromptReport {
@@ -179,25 +208,7 @@ pub trait Backend {
 
 /// Load `entry`'s model with its engine.
 pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
-    match entry.engine {
-        #[cfg(feature = "llama")]
-        EngineKind::Llama => {
-            let layers = memory::gpu_layers(entry, memory::gpu_free_for(entry));
-            Ok(Box::new(llama::LlamaCpp::load_with(&entry.model, &entry.settings.backend, layers)?))
-        }
-        #[cfg(feature = "candle")]
-        EngineKind::Candle => Ok(Box::new(candle::CandleBackend::load(&entry.model, &entry.settings.backend)?)),
-        EngineKind::Remote => match &entry.endpoint {
-            Some(target) => Ok(Box::new(remote::Remote::connect(target, &entry.label)?)),
-            None => Err(Error::Usage(format!("{} has no endpoint", entry.label))),
-        },
-        #[allow(unreachable_patterns)]
-        other => Err(Error::UnsupportedFormat(format!(
-            "this build of versus has no {} engine (build with --features {})",
-            other.label(),
-            other.label()
-        ))),
-    }
+    (registry::info(entry.engine).load)(entry)
 }
 
 /// Index of the largest logit, the first one on ties (as llama.cpp's greedy).

@@ -17,9 +17,66 @@ use serde_json::{Value, json};
 
 use super::sink::{Flow, Sink};
 use super::{Backend, PromptReport, StopReason};
-use crate::config::EndpointConfig;
 use crate::error::Error;
 use crate::params::GenerationParams;
+
+/// A remote inference server, named so specs can say `MODEL@NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    pub name: String,
+    /// The API base, e.g. `http://gpu-2:8000/v1`.
+    pub url: String,
+    /// The environment variable that holds the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The model to use when a spec names only the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Seconds without data from the server before giving up.
+    #[serde(default = "default_endpoint_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_endpoint_timeout() -> u64 {
+    120
+}
+
+/// The models every endpoint serves (GET /v1/models), each as
+/// `MODEL@ENDPOINT`; an endpoint that does not answer is listed with its error.
+pub fn discover_endpoints(endpoints: &[EndpointConfig]) -> Vec<crate::catalog::ModelInfo> {
+    if endpoints.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for ep in endpoints {
+        match list_models(ep, std::time::Duration::from_secs(3)) {
+            Ok(ids) if !ids.is_empty() => out.extend(ids.iter().map(|id| remote_model(ep, id))),
+            Ok(_) => out.push(crate::catalog::ModelInfo { error: Some("the endpoint lists no models".into()), ..remote_model(ep, "") }),
+            Err(e) => out.push(crate::catalog::ModelInfo { error: Some(e.to_string()), ..remote_model(ep, "") }),
+        }
+    }
+    out
+}
+
+/// A served model as a catalog entry.
+pub fn remote_model(ep: &EndpointConfig, model: &str) -> crate::catalog::ModelInfo {
+    crate::catalog::ModelInfo {
+        name: if model.is_empty() { ep.name.clone() } else { format!("{model}@{}", ep.name) },
+        format: crate::catalog::Format::Remote,
+        path: std::path::PathBuf::from(&ep.url),
+        files: Vec::new(),
+        source: crate::catalog::Source::Endpoint,
+        size_bytes: 0,
+        architecture: None,
+        quantization: None,
+        parameters: None,
+        context_length: None,
+        chat_template: true,
+        shape: None,
+        error: None,
+    }
+}
 
 /// Which server and which of its models an entry runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

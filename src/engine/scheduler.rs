@@ -16,13 +16,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use super::{EngineEvent, EventKind, RunEntry, RunRequest, Sink, Stats, StopReason, memory};
-use crate::catalog::EngineKind;
-use crate::config::MemoryConfig;
+use crate::engine::memory::MemoryConfig;
 use crate::error::Error;
 
 /// The name of the inference thread; the panic hook leaves panics there to
 /// `catch_unwind` instead of tearing down the UI.
 pub const THREAD_NAME: &str = "versus-inference";
+
+/// Threads whose panics the engine catches itself (each becomes that
+/// model's failure): the inference thread and the remote streams.
+pub const CAUGHT_THREADS: &[&str] = &[THREAD_NAME, "versus-remote-"];
 
 enum Command {
     Run(RunRequest),
@@ -86,7 +89,8 @@ pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &Memory
     }
     // Remote entries use no local memory: each streams on a thread of its
     // own while the local queue runs; the last part to finish ends the run.
-    let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| req.entries[i].engine == EngineKind::Remote).collect();
+    let local = |e: &RunEntry| super::registry::info(e.engine).local;
+    let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !local(&req.entries[i])).collect();
     let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
     for slot in remote {
         let (r, ev, m, p) = (req.clone(), events.clone(), mem.clone(), parts.clone());
@@ -103,7 +107,7 @@ pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &Memory
         }
     }
     for slot in 0..req.entries.len() {
-        if req.entries[slot].engine != EngineKind::Remote {
+        if local(&req.entries[slot]) {
             run_slot(req, slot, events, mem);
         }
     }
@@ -162,7 +166,7 @@ fn run_entry(
     send(events, req.id, slot, first, EventKind::Loading);
     // A remote entry holds no local memory, and must not touch the process's
     // peak-memory reading while a local model is being measured beside it.
-    let local = entry.engine != EngineKind::Remote;
+    let local = super::registry::info(entry.engine).local;
     if local {
         if let Err(e) = memory::check(entry, mem) {
             return fail_all(e);
@@ -266,7 +270,7 @@ fn generate_one(
     stats.generated_tokens = sink.tokens();
     stats.decode_ms = sink.decode_ms();
     drop(sink);
-    stats.remote = entry.engine == EngineKind::Remote;
+    stats.remote = !super::registry::info(entry.engine).local;
     if let Ok(report) = &result {
         // A server counts tokens; its stream chunks may hold several.
         if let Some(n) = report.generated_tokens {

@@ -1,6 +1,23 @@
-//! Which architectures each engine runs. Kept apart from the engines
-//! themselves so that discovery can answer "which engines can run this?"
-//! whatever features the binary was built with.
+//! Which models each engine runs. Kept apart from the engines themselves
+//! so that `versus list` can answer "which engines can run this?" whatever
+//! features the binary was built with.
+
+use crate::catalog::{Format, ModelInfo};
+
+/// llama.cpp runs every GGUF file (it reports what it cannot load itself).
+pub fn llama_runs(m: &ModelInfo) -> bool {
+    m.format == Format::Gguf
+}
+
+/// candle runs the GGUF and Hugging Face architectures of its models.
+pub fn candle_runs(m: &ModelInfo) -> bool {
+    let arch = m.architecture.as_deref().unwrap_or("");
+    match m.format {
+        Format::Gguf => candle_gguf(arch),
+        Format::Safetensors | Format::Pytorch => candle_hf(arch),
+        Format::Remote => false,
+    }
+}
 
 /// GGUF `general.architecture` values candle's quantized models run.
 pub const CANDLE_GGUF: &[&str] = &["llama", "gemma3", "qwen2", "qwen3"];

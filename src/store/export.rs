@@ -183,7 +183,7 @@ pub fn text(run: &StoredRun) -> String {
             let _ = writeln!(out, "[{e}]");
         }
         if let Some(s) = &o.stats {
-            let _ = writeln!(out, "[{}]", crate::commands::run::stats_line(s));
+            let _ = writeln!(out, "[{}]", s.summary());
         }
     }
     out

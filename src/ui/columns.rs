@@ -8,9 +8,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::layout;
 use crate::app::{App, Column, Focus, Phase};
 use crate::error::human_bytes;
+use crate::layout;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let Some(run) = &app.run else {

@@ -2,7 +2,6 @@
 //! changes state; wrapping and scroll positions were settled by `App`.
 
 pub mod columns;
-pub mod layout;
 pub mod models;
 pub mod overlays;
 pub mod prompt;
@@ -12,6 +11,7 @@ use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::{App, Focus};
+use crate::layout;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let panes = layout::panes(frame.area());

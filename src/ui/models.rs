@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                 m.format.label(),
                 m.quantization.as_deref().unwrap_or(""),
                 m.size_label(),
-                if m.engines().first() == Some(&e.engine) { String::new() } else { format!(" @{}", e.engine.label()) }
+                if crate::engine::engines_for(&m).first() == Some(&e.engine) { String::new() } else { format!(" @{}", e.engine.label()) }
             );
             let style = if m.error.is_some() { Style::new().fg(Color::Red) } else { Style::new() };
             let diff = e.settings.diff(&e.base);

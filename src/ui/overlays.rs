@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::{App, Overlay, ParamsEditor};
-use crate::keymap::{Action, Scope};
+use crate::keymap::{Action, Keymap};
 use crate::params::PARAMS;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
@@ -74,9 +74,9 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let key_text = |a: Action| app.keymap.keys(a).iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" ");
     let width = Action::ALL.iter().map(|a| key_text(*a).chars().count()).max().unwrap_or(10).min(30) + 2;
     let mut lines = Vec::new();
-    for scope in [Scope::Global, Scope::Browse, Scope::Models, Scope::Columns, Scope::Editor] {
+    for (scope, actions) in Keymap::help_sections() {
         lines.push(Line::styled(scope.title(), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)));
-        for a in Action::ALL.iter().filter(|a| a.scope() == scope) {
+        for a in &actions {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<width$}", key_text(*a)), Style::new().fg(Color::Yellow)),
                 Span::raw(a.help()),

@@ -7,6 +7,7 @@
 //! through tokenizers' `DecodeStream`, which emits only complete UTF-8.
 
 mod bpe;
+mod engine;
 mod gemma3_gguf;
 mod ggml_ops;
 pub mod gguf_to_hf;
@@ -28,6 +29,8 @@ use crate::catalog::{Format, ModelInfo};
 use crate::error::Error;
 use crate::params::{self, BackendSettings, GenerationParams};
 
+pub use engine::CRATE_VERSION;
+pub(crate) use engine::ENGINE;
 pub use ggml_ops::{trace_begin, trace_end};
 use model::Model;
 pub use model::normalise_config;

@@ -28,8 +28,12 @@ use crate::catalog::gguf::{Arrays, Header};
 use crate::error::Error;
 use crate::params::{BackendSettings, GenerationParams};
 
+mod engine;
 mod logs;
 mod sampler;
+
+pub(crate) use engine::ENGINE;
+pub use engine::{CRATE_VERSION, gpu_layers};
 
 pub use logs::{backend, devices};
 pub use sampler::{Utf8Stream, top_k};

@@ -1,5 +1,6 @@
-//! Where each pane goes, as pure functions of the terminal size. `App` uses
-//! them too, to wrap each column's text at the width it will be drawn.
+//! Where each pane goes, as pure functions of the terminal size: `ui`
+//! draws there, and `App` wraps each column's text at the width it will be
+//! drawn at.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 

@@ -1,0 +1,92 @@
+//! candle's row in the engine registry: what it runs, what a model needs
+//! with it, its doctor lines, loading.
+
+use super::{CandleBackend, Vocabulary};
+use crate::catalog::Format;
+use crate::engine::memory::{self, Estimate};
+use crate::engine::registry::EngineInfo;
+use crate::engine::vocab::Tokens;
+use crate::engine::{Backend, EngineKind, RunEntry};
+use crate::error::Error;
+use crate::params::GenerationParams;
+
+/// The candle crates, pinned exactly in Cargo.toml (a test keeps it true).
+pub const CRATE_VERSION: &str = "0.11.1";
+
+pub(crate) static ENGINE: EngineInfo = EngineInfo {
+    kind: EngineKind::Candle,
+    title: "candle",
+    runs_what: "Hugging Face folders and GGUF files",
+    feature: "candle",
+    compiled: true,
+    local: true,
+    runs: crate::engine::support::candle_runs,
+    estimate,
+    gpu_share,
+    ram_hint: "",
+    gpu_hint: " or use device = \"cpu\"",
+    doctor,
+    load,
+    tokenize,
+};
+
+/// An f32 cache that grows with the tokens actually used; bf16/f16
+/// safetensors are converted to f32 on the CPU, and quantized models
+/// dequantize the token embeddings to f32.
+fn estimate(entry: &RunEntry) -> Estimate {
+    let model = &entry.model;
+    let shape = model.shape.unwrap_or_default();
+    let used = memory::context_tokens(entry).min(u64::from(entry.settings.generation.max_tokens) + 2048);
+    let mut est = Estimate { weights: model.size_bytes, kv_cache: memory::kv_values_per_token(model) * used * 4, overhead: 128 << 20 };
+    match model.format {
+        Format::Safetensors | Format::Pytorch => {
+            if model.quantization.as_deref().unwrap_or("").contains("16") {
+                est.weights *= 2;
+            }
+        }
+        Format::Gguf => est.overhead += shape.vocab * shape.n_embd * 4,
+        Format::Remote => {}
+    }
+    est
+}
+
+/// All of it on the GPU when candle computes there.
+fn gpu_share(entry: &RunEntry, gpu_free: Option<u64>) -> f64 {
+    let on_gpu = gpu_free.is_some()
+        && cfg!(any(feature = "cuda", feature = "cuda-dl"))
+        && entry.settings.backend.device != crate::params::Device::Cpu;
+    if on_gpu { 1.0 } else { 0.0 }
+}
+
+fn doctor() -> Vec<String> {
+    let dev = if cfg!(any(feature = "cuda", feature = "cuda-dl")) {
+        "CPU, CUDA"
+    } else if cfg!(feature = "metal") {
+        "CPU, Metal"
+    } else {
+        "CPU"
+    };
+    vec![format!("candle {CRATE_VERSION} ({dev})")]
+}
+
+fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(CandleBackend::load(&entry.model, &entry.settings.backend)?))
+}
+
+fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationParams) -> Result<Tokens, Error> {
+    let v = Vocabulary::load(&entry.model)?;
+    let params = GenerationParams { raw: !template, ..params.clone() };
+    let text = crate::engine::template::render(&v.template, text, &params)?;
+    let ids = v.tokenize(&text)?;
+    let pieces = ids.iter().map(|&t| v.tok.piece(t)).collect();
+    Ok(Tokens { text, ids, pieces })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pinned_version_matches_cargo_toml() {
+        let manifest = include_str!("../../../Cargo.toml");
+        assert!(manifest.contains(&format!("candle-core = {{ version = \"={}\"", super::CRATE_VERSION)));
+    }
+}
