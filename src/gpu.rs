@@ -49,6 +49,15 @@ pub fn used_bytes(index: u32) -> Option<u64> {
 }
 
 /// One line for `versus doctor`.
+/// What ran a comparison, as the history records it: "cuda: NVIDIA H200"
+/// when this build computes on an NVIDIA GPU and one is present, else "cpu".
+pub fn run_device() -> String {
+    match gpus().first() {
+        Some(g) if cfg!(any(feature = "cuda", feature = "cuda-dl")) => format!("cuda: {}", g.name),
+        _ => "cpu".into(),
+    }
+}
+
 pub fn describe() -> String {
     let gpus = gpus();
     if gpus.is_empty() {

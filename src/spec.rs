@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, ModelInfo};
 use crate::config::Config;
 use crate::engine::EngineKind;
 use crate::engine::RunEntry;
+use crate::engine::remote::EndpointConfig;
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +190,32 @@ fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String
         prompts: None,
         endpoint: Some(crate::engine::remote::Target { endpoint, model: model_name }),
     })
+}
+
+/// The entry a stored answer ran as, for running a comparison again on its
+/// own models: the file found again by its path (a server by its
+/// endpoint), with the engine and settings it had. An answer that cannot
+/// be run again says why.
+pub fn entry_from_stored(o: &crate::store::StoredOutput, endpoints: &[EndpointConfig]) -> Result<RunEntry, Error> {
+    let gone = |why: String| Error::Usage(format!("{} cannot run again: {why}", o.label));
+    let settings = o.settings.clone().ok_or_else(|| gone("its settings could not be read from the history".into()))?;
+    let engine = EngineKind::parse(&o.model.engine).ok_or_else(|| gone(format!("unknown engine `{}`", o.model.engine)))?;
+    if engine == EngineKind::Remote {
+        let (model, ep_name) = o.model.name.rsplit_once('@').unwrap_or(("", o.model.name.as_str()));
+        let endpoint = endpoints.iter().find(|e| e.name == ep_name || e.url == o.model.path).cloned().unwrap_or_else(|| EndpointConfig {
+            name: ep_name.to_string(),
+            url: o.model.path.clone(),
+            api_key_env: None,
+            model: None,
+            timeout_secs: 120,
+        });
+        let model_info = crate::engine::remote::remote_model(&endpoint, model);
+        let target = crate::engine::remote::Target { model: model.to_string(), endpoint };
+        return Ok(RunEntry { label: o.label.clone(), model: model_info, engine, settings, prompts: None, endpoint: Some(target) });
+    }
+    let path = Path::new(&o.model.path);
+    let model = crate::catalog::describe_path(path).ok_or_else(|| gone(format!("{} is no longer there", path.display())))?;
+    Ok(RunEntry { label: o.label.clone(), model, engine, settings, prompts: None, endpoint: None })
 }
 
 /// Column title: the name, the engine when it is not the default, and the

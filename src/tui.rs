@@ -166,26 +166,6 @@ impl Stores {
     }
 }
 
-/// The entries a stored comparison ran, for running it again on its own
-/// models: each found again by path, with its engine and settings.
-fn original_entries(run: &StoredRun) -> Vec<crate::engine::RunEntry> {
-    run.outputs
-        .iter()
-        .filter_map(|o| {
-            let model = crate::catalog::describe_path(std::path::Path::new(&o.model.path))?;
-            let engine = crate::engine::EngineKind::parse(&o.model.engine)?;
-            Some(crate::engine::RunEntry {
-                label: o.label.clone(),
-                model,
-                engine,
-                settings: o.settings.clone(),
-                prompts: None,
-                endpoint: None,
-            })
-        })
-        .collect()
-}
-
 fn ram() -> Option<(u64, u64)> {
     let sys = crate::engine::memory::memory_now()?;
     Some((sys.total_memory().saturating_sub(sys.available_memory()), sys.total_memory()))
@@ -289,7 +269,15 @@ async fn event_loop(
                 },
                 Effect::Rerun { id, original } => match stores.stored(id) {
                     Ok(run) => {
-                        let entries = original.then(|| original_entries(&run));
+                        let entries = original.then(|| {
+                            let (ok, gone): (Vec<_>, Vec<_>) =
+                                run.outputs.iter().map(|o| crate::spec::entry_from_stored(o, &app.endpoints)).partition(Result::is_ok);
+                            if let Some(Err(e)) = gone.first() {
+                                let more = if gone.len() > 1 { format!(" (and {} more)", gone.len() - 1) } else { String::new() };
+                                app.handle(Event::Notice(format!("{e}{more}")));
+                            }
+                            ok.into_iter().flatten().collect::<Vec<_>>()
+                        });
                         effects.extend(app.handle(Event::Rerun { run, entries }));
                     }
                     Err(e) => app.handle(Event::Notice(e)).clear(),

@@ -4,8 +4,9 @@ mod common;
 
 use common::ui::*;
 use crossterm::event::KeyCode;
-use versus::app::{Effect, Event, Focus, Overlay, Phase};
+use versus::app::{Effect, Event, Focus, Overlay};
 use versus::engine::EventKind;
+use versus::engine::answer::Status;
 
 #[test]
 fn selecting_typing_and_running_submits_every_selected_model() {
@@ -61,10 +62,10 @@ fn events_of_other_runs_are_dropped() {
     engine(&mut app, id + 7, 0, EventKind::Token { text: "stale".into() });
     engine(&mut app, id - 1, 0, EventKind::Loading);
     let run = app.run.as_ref().unwrap();
-    assert_eq!(run.columns[0].text, "");
-    assert_eq!(run.columns[0].phase, Phase::Queued);
+    assert_eq!(run.columns[0].answer.text, "");
+    assert_eq!(run.columns[0].answer.status, Status::Queued);
     engine(&mut app, id, 0, EventKind::Token { text: "fresh".into() });
-    assert_eq!(app.run.as_ref().unwrap().columns[0].text, "fresh");
+    assert_eq!(app.run.as_ref().unwrap().columns[0].answer.text, "fresh");
 }
 
 #[test]
@@ -76,9 +77,9 @@ fn esc_cancels_the_active_run_only() {
     engine(&mut app, id, 2, EventKind::Cancelled { stats: None });
     engine(&mut app, id, 3, EventKind::RunDone);
     let run = app.run.as_ref().unwrap();
-    assert_eq!(run.columns[0].phase, Phase::Done, "finished columns keep their text");
-    assert_eq!(run.columns[1].phase, Phase::Cancelled);
-    assert!(!run.columns[1].text.is_empty(), "the running one keeps its partial text");
+    assert_eq!(run.columns[0].answer.status, Status::Finished, "finished columns keep their text");
+    assert_eq!(run.columns[1].answer.status, Status::Cancelled);
+    assert!(!run.columns[1].answer.text.is_empty(), "the running one keeps its partial text");
     assert!(key(&mut app, KeyCode::Esc).is_empty());
 }
 
@@ -233,4 +234,80 @@ fn served_models_run_on_their_endpoint() {
     assert_eq!(entries[0].engine, versus::engine::EngineKind::Remote);
     let target = entries[0].endpoint.as_ref().expect("an endpoint");
     assert_eq!((target.model.as_str(), target.endpoint.name.as_str()), ("llama-3-70b", "gpu-2"));
+}
+
+/// A stored comparison with a local and a remote answer (and a model file
+/// that is gone), as the history would give it back.
+fn stored_with_remote() -> versus::store::StoredRun {
+    use versus::store::{ModelRecord, RunState, StoredOutput, StoredRun};
+    let output = |slot: usize, label: &str, name: &str, path: &str, engine: &str| StoredOutput {
+        slot,
+        label: label.into(),
+        model: ModelRecord { name: name.into(), path: path.into(), engine: engine.into(), ..ModelRecord::default() },
+        settings: Some(versus::params::Settings::default()),
+        rendered_prompt: String::new(),
+        text: "an answer".into(),
+        status: Status::Finished,
+        error: None,
+        stats: None,
+    };
+    StoredRun {
+        id: 7,
+        started_at: "2026-12-01T10:00:00Z".into(),
+        finished_at: None,
+        state: RunState::Complete,
+        prompt: "hi".into(),
+        system_prompt: String::new(),
+        version: "0".into(),
+        host: "h".into(),
+        device: "cpu".into(),
+        batch: None,
+        outputs: vec![
+            output(0, "llama-3-70b@gpu-2", "llama-3-70b@gpu-2", "http://gpu-2:8000/v1", "remote"),
+            output(1, "gone", "gone", "/nonexistent/gone.gguf", "llama"),
+        ],
+        problems: Vec::new(),
+    }
+}
+
+#[test]
+fn a_reopened_remote_column_keeps_its_engine() {
+    let mut app = app(models(), 120, 40);
+    app.handle(Event::Reopen(stored_with_remote()));
+    let run = app.run.as_ref().expect("on screen");
+    assert_eq!(run.columns[0].engine, versus::engine::EngineKind::Remote, "not relabelled llama");
+    assert_eq!(run.columns[1].engine, versus::engine::EngineKind::Llama);
+    assert_eq!(run.columns[0].answer.status, Status::Finished);
+}
+
+#[test]
+fn running_again_on_the_original_models_keeps_servers_and_names_what_is_gone() {
+    let ep = versus::engine::remote::EndpointConfig {
+        name: "gpu-2".into(),
+        url: "http://gpu-2:8000/v1".into(),
+        api_key_env: Some("GPU2_KEY".into()),
+        model: None,
+        timeout_secs: 60,
+    };
+    let run = stored_with_remote();
+    let remote = versus::spec::entry_from_stored(&run.outputs[0], std::slice::from_ref(&ep)).expect("a server's model runs again");
+    assert_eq!(remote.engine, versus::engine::EngineKind::Remote);
+    let target = remote.endpoint.expect("its endpoint");
+    assert_eq!(target.model, "llama-3-70b");
+    assert_eq!(target.endpoint, ep, "the configured endpoint, with its key variable");
+    // Without the endpoint configured any more, its URL still works.
+    let bare = versus::spec::entry_from_stored(&run.outputs[0], &[]).expect("by URL");
+    assert_eq!(bare.endpoint.map(|t| t.endpoint.url), Some("http://gpu-2:8000/v1".to_string()));
+    let err = versus::spec::entry_from_stored(&run.outputs[1], &[]).expect_err("the file is gone").to_string();
+    assert!(err.contains("gone") && err.contains("/nonexistent/gone.gguf"), "{err}");
+}
+
+#[test]
+fn the_export_fallback_records_the_device_the_recorder_records() {
+    let mut app = app(models(), 120, 40);
+    let id = in_progress(&mut app);
+    finish(&mut app, id, false);
+    let stored = app.run.as_ref().expect("a run").to_stored();
+    assert_eq!(stored.device, versus::gpu::run_device(), "not a hard-coded \"cpu\"");
+    assert_eq!(stored.outputs[0].status, Status::Finished);
 }

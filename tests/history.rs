@@ -9,6 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Sandbox, stderr, stdout};
+use versus::engine::answer::Status;
 use versus::engine::{Stats, StopReason};
 use versus::params::Settings;
 use versus::store::{ModelRecord, RunState, Store, StoredOutput, StoredRun};
@@ -172,10 +173,10 @@ fn sample() -> StoredRun {
                 slot: 0,
                 label: "gemma-3-270m-q4_k_m".into(),
                 model: model.clone(),
-                settings: settings.clone(),
+                settings: Some(settings.clone()),
                 rendered_prompt: "The capital of France is".into(),
                 text: " Paris, a city of \"light\", art and ```code```,\nand more.".into(),
-                status: "finished".into(),
+                status: Status::Finished,
                 error: None,
                 stats: Some(stats),
             },
@@ -183,14 +184,15 @@ fn sample() -> StoredRun {
                 slot: 1,
                 label: "big-model".into(),
                 model: ModelRecord { name: "big-model".into(), engine: "candle".into(), ..model },
-                settings,
+                settings: Some(settings),
                 rendered_prompt: String::new(),
                 text: String::new(),
-                status: "failed".into(),
+                status: Status::Failed,
                 error: Some("big-model needs ~9.0 GiB of RAM but 4.0 GiB is available; lower the context size".into()),
                 stats: None,
             },
         ],
+        problems: Vec::new(),
     }
 }
 
@@ -238,7 +240,7 @@ fn history_commands_list_show_export_and_remove() {
     }
     let json: StoredRun = serde_json::from_str(&stdout(&sb.run(&["history", "export", &id, "--format", "json"]))).unwrap();
     assert_eq!(json.outputs.len(), 2);
-    assert_eq!(json.outputs[1].settings.generation.seed, Some(3));
+    assert_eq!(json.outputs[1].settings.as_ref().map(|s| s.generation.seed).flatten(), Some(3));
     assert_eq!(json.outputs[0].model.size_bytes, 253_113_024);
     assert_eq!(json.outputs[0].model.fingerprint.len(), 64);
 

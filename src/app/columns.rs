@@ -4,37 +4,9 @@
 use std::time::Instant;
 
 use crate::engine::EngineKind;
-use crate::engine::{EventKind, RunId, Stats};
+use crate::engine::answer::Answer;
+use crate::engine::{EventKind, RunId};
 use crate::wrap::Wrapped;
-
-/// Where a column's model is in the run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Phase {
-    Queued,
-    Loading { since: Instant },
-    Generating { since: Instant },
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl Phase {
-    pub fn is_final(self) -> bool {
-        matches!(self, Phase::Done | Phase::Failed | Phase::Cancelled)
-    }
-
-    /// One-character marker for lists and tabs.
-    pub fn marker(self) -> &'static str {
-        match self {
-            Phase::Queued => "…",
-            Phase::Loading { .. } => "◌",
-            Phase::Generating { .. } => "▶",
-            Phase::Done => "✓",
-            Phase::Failed => "✗",
-            Phase::Cancelled => "⊘",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -42,36 +14,40 @@ pub struct Column {
     pub engine: EngineKind,
     /// The model-list entry this column runs.
     pub entry: usize,
-    pub phase: Phase,
-    pub text: String,
+    pub answer: Answer,
+    /// When the answer's status last changed (how long a load has taken).
+    pub since: Instant,
     pub wrap: Wrapped,
     /// First line shown when not following the tail.
     pub scroll: usize,
     /// Keep the last line in view as text arrives.
     pub follow: bool,
-    pub stats: Option<Stats>,
-    pub error: Option<String>,
     /// Lines the error message takes at the column's width.
     pub error_wrap: Wrapped,
-    pub load_ms: Option<f64>,
 }
 
 impl Column {
-    pub fn new(label: String, engine: EngineKind, entry: usize, width: usize) -> Column {
+    pub fn new(label: String, engine: EngineKind, entry: usize, width: usize, now: Instant) -> Column {
         Column {
             label,
             engine,
             entry,
-            phase: Phase::Queued,
-            text: String::new(),
+            answer: Answer::default(),
+            since: now,
             wrap: Wrapped::new(width),
             scroll: 0,
             follow: true,
-            stats: None,
-            error: None,
             error_wrap: Wrapped::new(width),
-            load_ms: None,
         }
+    }
+
+    /// A column showing a finished answer (a reopened comparison).
+    pub fn with_answer(label: String, engine: EngineKind, answer: Answer, width: usize, now: Instant) -> Column {
+        let mut c = Column::new(label, engine, usize::MAX, width, now);
+        c.wrap.rewrap(&answer.text, width);
+        c.error_wrap.rewrap(answer.error.as_deref().unwrap_or(""), width);
+        c.answer = answer;
+        c
     }
 
     /// Total display lines: the answer, then a blank line and the error.
@@ -82,8 +58,8 @@ impl Column {
 
     pub fn set_width(&mut self, width: usize) {
         if self.wrap.width() != width {
-            self.wrap.rewrap(&self.text, width);
-            self.error_wrap.rewrap(self.error.as_deref().unwrap_or(""), width);
+            self.wrap.rewrap(&self.answer.text, width);
+            self.error_wrap.rewrap(self.answer.error.as_deref().unwrap_or(""), width);
         }
     }
 
@@ -113,37 +89,18 @@ impl Column {
 
     /// Apply one engine event for this column.
     pub fn apply(&mut self, kind: &EventKind, now: Instant) {
-        match kind {
-            EventKind::Queued => self.phase = Phase::Queued,
-            EventKind::Loading => self.phase = Phase::Loading { since: now },
-            EventKind::Loaded { load_ms, .. } => {
-                self.load_ms = Some(*load_ms);
-                self.phase = Phase::Generating { since: now };
-            }
-            EventKind::Token { text } => {
-                self.text.push_str(text);
-                self.wrap.update(&self.text);
-            }
-            EventKind::Finished { stats } => {
-                self.stats = Some(stats.clone());
-                self.phase = Phase::Done;
-            }
-            EventKind::Failed { error, stats } => {
-                self.stats = stats.clone();
-                self.set_error(error.to_string());
-                self.phase = Phase::Failed;
-            }
-            EventKind::Cancelled { stats } => {
-                self.stats = stats.clone();
-                self.phase = Phase::Cancelled;
-            }
-            EventKind::RunDone => {}
+        let (status, had_error) = (self.answer.status, self.answer.error.is_some());
+        if !self.answer.apply(kind).is_empty() {
+            self.wrap.update(&self.answer.text);
         }
-    }
-
-    fn set_error(&mut self, message: String) {
-        self.error_wrap.rewrap(&message, self.wrap.width());
-        self.error = Some(message);
+        if self.answer.status != status {
+            self.since = now;
+        }
+        if !had_error {
+            if let Some(e) = &self.answer.error {
+                self.error_wrap.rewrap(e, self.wrap.width());
+            }
+        }
     }
 }
 
@@ -169,7 +126,7 @@ impl RunView {
 
     /// The column whose model is loading or generating, if any.
     pub fn current(&self) -> Option<(usize, &Column)> {
-        self.columns.iter().enumerate().find(|(_, c)| matches!(c.phase, Phase::Loading { .. } | Phase::Generating { .. }))
+        self.columns.iter().enumerate().find(|(_, c)| c.answer.status.is_busy())
     }
 }
 
@@ -187,20 +144,12 @@ impl RunView {
                     slot,
                     label: c.label.clone(),
                     model: entry.map(crate::store::recorder::model_record).unwrap_or_default(),
-                    settings: entry.map(|e| e.settings.clone()).unwrap_or_default(),
-                    rendered_prompt: c.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
-                    text: c.text.clone(),
-                    status: match c.phase {
-                        Phase::Done => "finished",
-                        Phase::Failed => "failed",
-                        Phase::Cancelled => "cancelled",
-                        Phase::Queued => "queued",
-                        Phase::Loading { .. } => "loading",
-                        Phase::Generating { .. } => "generating",
-                    }
-                    .into(),
-                    error: c.error.clone(),
-                    stats: c.stats.clone(),
+                    settings: entry.map(|e| e.settings.clone()),
+                    rendered_prompt: c.answer.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
+                    text: c.answer.text.clone(),
+                    status: c.answer.status,
+                    error: c.answer.error.clone(),
+                    stats: c.answer.stats.clone(),
                 }
             })
             .collect();
@@ -213,9 +162,10 @@ impl RunView {
             system_prompt: self.system.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             host: crate::store::hostname(),
-            device: "cpu".into(),
+            device: crate::gpu::run_device(),
             batch: None,
             outputs,
+            problems: Vec::new(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Starting runs: from the selected models, from a saved comparison's own
 //! models, and showing a saved comparison as it was.
 
-use super::{App, Column, Effect, Focus, Phase, RunView, replace_text};
+use super::{App, Column, Effect, Focus, RunView, replace_text};
 use crate::engine::RunEntry;
+use crate::engine::answer::{Answer, Status};
 
 impl App {
     pub(super) fn start_run(&mut self) -> Vec<Effect> {
@@ -56,7 +57,7 @@ impl App {
     pub(super) fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
         let id = self.next_run;
         self.next_run += 1;
-        let columns = entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40)).collect();
+        let columns = entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40, self.now)).collect();
         if let Some(old) = self.run.take() {
             self.past.push(old);
         }
@@ -85,22 +86,19 @@ impl App {
             .outputs
             .iter()
             .map(|o| {
-                let engine = crate::engine::EngineKind::parse(&o.model.engine).unwrap_or(crate::engine::EngineKind::Llama);
-                let mut c = Column::new(o.label.clone(), engine, usize::MAX, 40);
-                c.text = o.text.clone();
-                c.stats = o.stats.clone();
-                c.load_ms = o.stats.as_ref().map(|s| s.load_ms);
-                c.error = o.error.clone();
-                if let Some(e) = &o.error {
-                    c.error_wrap.rewrap(e, 40);
-                }
-                c.phase = match o.status.as_str() {
-                    "finished" => Phase::Done,
-                    "failed" => Phase::Failed,
-                    _ => Phase::Cancelled,
+                let engine = crate::engine::EngineKind::parse(&o.model.engine).unwrap_or_else(|| {
+                    tracing::warn!("comparison #{}: unknown engine {:?} for {}", stored.id, o.model.engine, o.label);
+                    crate::engine::EngineKind::Llama
+                });
+                let answer = Answer {
+                    // What was still running when the process stopped reads as cancelled.
+                    status: if o.status.is_final() { o.status } else { Status::Cancelled },
+                    text: o.text.clone(),
+                    stats: o.stats.clone(),
+                    error: o.error.clone(),
+                    load_ms: o.stats.as_ref().map(|s| s.load_ms),
                 };
-                c.wrap.rewrap(&c.text, 40);
-                c
+                Column::with_answer(o.label.clone(), engine, answer, 40, self.now)
             })
             .collect();
         if let Some(old) = self.run.take() {
@@ -119,7 +117,10 @@ impl App {
         self.prompt = replace_text(&self.prompt, &stored.prompt);
         self.active_column = 0;
         self.focus = Focus::Columns;
-        self.notice = Some(format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()));
+        self.notice = Some(match stored.problems.first() {
+            Some(p) => format!("comparison #{}: {p}", stored.id),
+            None => format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()),
+        });
         self.reflow();
     }
 }

@@ -24,7 +24,7 @@ use crate::keymap::{Action, Key, Keymap, Scope};
 use crate::layout;
 use crate::params::Settings;
 
-pub use columns::{Column, Phase, RunView};
+pub use columns::{Column, RunView};
 pub use history::HistoryView;
 pub use models::{ListEntry, ModelList};
 pub use params::ParamsEditor;
@@ -388,8 +388,8 @@ impl App {
             }
             Action::Copy => {
                 if let Some(c) = self.run.as_ref().and_then(|r| r.columns.get(self.active_column)) {
-                    self.notice = Some(format!("copied {} characters (OSC 52)", c.text.chars().count()));
-                    return vec![Effect::Copy(c.text.clone())];
+                    self.notice = Some(format!("copied {} characters (OSC 52)", c.answer.text.chars().count()));
+                    return vec![Effect::Copy(c.answer.text.clone())];
                 }
             }
             Action::HistoryPrev => self.history_step(-1),

@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::RunArgs;
+use crate::engine::answer::{Answer, Status};
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
 use crate::error::Error;
 use crate::store::recorder::{Msg, Recorder};
@@ -77,7 +78,7 @@ fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
     let Ok(text) = std::fs::read_to_string(path) else { return HashSet::new() };
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["status"] == "finished")
+        .filter(|v| v["status"] == Status::Finished.as_str())
         .filter_map(|v| Some((v["prompt"].as_str()?.to_string(), v["model"]["name"].as_str()?.to_string())))
         .collect()
 }
@@ -92,15 +93,6 @@ pub fn recorder(ctx: &Context) -> Option<Recorder> {
             None
         }
     }
-}
-
-/// What one (model, prompt) pair came to.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub status: &'static str,
-    pub text: String,
-    pub stats: Option<Stats>,
-    pub error: Option<Error>,
 }
 
 pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
@@ -193,7 +185,7 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     if interrupted {
         return exit::OK;
     }
-    if outcomes.values().all(|o| o.status != "failed") { exit::OK } else { exit::MODEL_FAILED }
+    if outcomes.values().all(|o| o.status != Status::Failed) { exit::OK } else { exit::MODEL_FAILED }
 }
 
 fn progress_bar(total: usize, to_file: bool) -> Option<indicatif::ProgressBar> {
@@ -216,9 +208,9 @@ async fn drive(
     printer: &mut Printer<'_>,
     cancel: Arc<AtomicBool>,
     recorder: Option<&Recorder>,
-) -> (HashMap<(usize, usize), Outcome>, bool) {
+) -> (HashMap<(usize, usize), Answer>, bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut outcomes: HashMap<(usize, usize), Outcome> = HashMap::new();
+    let mut outcomes: HashMap<(usize, usize), Answer> = HashMap::new();
     let mut term = signal(SignalKind::terminate()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
     let mut interrupted = false;
@@ -288,32 +280,13 @@ fn line(out: &mut dyn Write, value: serde_json::Value) {
 }
 
 impl Printer<'_> {
-    fn event(&mut self, ev: &EngineEvent, outcomes: &mut HashMap<(usize, usize), Outcome>) {
+    fn event(&mut self, ev: &EngineEvent, outcomes: &mut HashMap<(usize, usize), Answer>) {
         let key = (ev.slot, ev.prompt);
         let mut finished = false;
         if ev.slot < self.entries.len() {
-            let o = outcomes.entry(key).or_insert_with(|| Outcome { status: "queued", ..Outcome::default() });
-            match &ev.kind {
-                EventKind::Token { text } => o.text.push_str(text),
-                EventKind::Loading => o.status = "loading",
-                EventKind::Loaded { .. } => o.status = "generating",
-                EventKind::Finished { stats } => {
-                    o.status = "finished";
-                    o.stats = Some(stats.clone());
-                    finished = true;
-                }
-                EventKind::Failed { error, stats } => {
-                    o.status = "failed";
-                    o.stats = stats.clone();
-                    o.error = Some(error.clone());
-                    finished = true;
-                }
-                EventKind::Cancelled { stats } => {
-                    o.status = "cancelled";
-                    o.stats = stats.clone();
-                }
-                _ => {}
-            }
+            let o = outcomes.entry(key).or_default();
+            o.apply(&ev.kind);
+            finished = matches!(o.status, Status::Finished | Status::Failed);
         }
         match &mut self.mode {
             Mode::Json => {
@@ -349,7 +322,7 @@ impl Printer<'_> {
                             "status": o.status,
                             "text": o.text,
                             "stats": o.stats,
-                            "error": o.error.as_ref().map(|e| e.to_string()),
+                            "error": o.error,
                             "history_id": history,
                         }),
                     );
@@ -423,7 +396,7 @@ impl Printer<'_> {
         let _ = out.flush();
     }
 
-    fn finish(&mut self, outcomes: &HashMap<(usize, usize), Outcome>) {
+    fn finish(&mut self, outcomes: &HashMap<(usize, usize), Answer>) {
         match &mut self.mode {
             Mode::Json => {
                 let mut out = std::io::stdout().lock();
@@ -439,7 +412,7 @@ impl Printer<'_> {
                             "status": o.status,
                             "text": o.text,
                             "stats": o.stats,
-                            "error": o.error.as_ref().map(|e| e.to_string()),
+                            "error": o.error,
                         }),
                     );
                 }

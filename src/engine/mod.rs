@@ -5,6 +5,7 @@
 //! scheduler answers with `EngineEvent`s that carry the run id and the
 //! entry's slot, so a UI can drop events of a run it no longer shows.
 
+pub mod answer;
 pub mod kind;
 pub mod memory;
 pub mod registry;

@@ -3,8 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::StoredRun;
+use super::{StoredOutput, StoredRun};
+use crate::engine::answer::Status;
 use crate::error::human_bytes;
+use crate::params::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -79,7 +81,7 @@ pub fn markdown(run: &StoredRun) -> String {
             let _ = writeln!(out, "{f}text\n{}\n{f}\n", o.text.trim_end_matches('\n'));
         }
         if let Some(e) = &o.error {
-            let _ = writeln!(out, "> **{}:** {e}\n", if o.status == "failed" { "Failed" } else { "Note" });
+            let _ = writeln!(out, "> **{}:** {e}\n", if o.status == Status::Failed { "Failed" } else { "Note" });
         }
         let _ = writeln!(out, "| load | first token | prompt | generation | tokens | peak memory | stop |");
         let _ = writeln!(out, "|---|---|---|---|---|---|---|");
@@ -95,34 +97,22 @@ pub fn markdown(run: &StoredRun) -> String {
                     s.decode_tps,
                     s.generated_tokens,
                     if s.remote { "n/a (remote)".to_string() } else { human_bytes(s.peak_rss_bytes) },
-                    s.stop_reason.as_ref().map_or_else(|| o.status.clone(), |r| r.label())
+                    s.stop_reason.as_ref().map_or_else(|| o.status.to_string(), |r| r.label())
                 );
             }
             None => {
                 let _ = writeln!(out, "| – | – | – | – | – | – | {} |", o.status);
             }
         }
-        let g = &o.settings.generation;
-        let seed = o.stats.as_ref().and_then(|s| s.seed).or(g.seed).map_or_else(|| "random".into(), |s| s.to_string());
-        let _ = writeln!(
-            out,
-            "\n<details><summary>Settings</summary>\n\n| | |\n|---|---|\n| model | `{}` |\n| format | {} {} {} |\n| fingerprint | `{}` |\n| temperature | {} |\n| top_k / top_p / min_p | {} / {} / {} |\n| repeat penalty | {} over {} |\n| max tokens | {} |\n| seed | {} |\n| context | {} |\n| raw | {} |\n\n</details>\n",
-            o.model.path,
-            o.model.format,
-            o.model.architecture.as_deref().unwrap_or(""),
-            o.model.quantization.as_deref().unwrap_or(""),
-            o.model.fingerprint,
-            g.temperature,
-            g.top_k,
-            g.top_p,
-            g.min_p,
-            g.repeat_penalty,
-            g.repeat_last_n,
-            g.max_tokens,
-            seed,
-            o.settings.backend.context_size,
-            g.raw
-        );
+        match &o.settings {
+            Some(settings) => settings_table(&mut out, o, settings),
+            None => {
+                let _ = writeln!(out, "\n_The settings of this answer could not be read from the history._\n");
+            }
+        }
+    }
+    for p in &run.problems {
+        let _ = writeln!(out, "> **Note:** {p}\n");
     }
     let _ = writeln!(out, "<sub>versus {} · {} · {}</sub>", run.version, run.device, run.host);
     out
@@ -148,7 +138,7 @@ pub fn csv(run: &StoredRun) -> String {
             o.model.name.clone(),
             o.model.engine.clone(),
             o.model.path.clone(),
-            o.status.clone(),
+            o.status.to_string(),
             stop,
             format!("{:.1}", s.load_ms),
             s.ttft_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
@@ -199,4 +189,29 @@ pub fn write_files(run: &StoredRun, dir: &std::path::Path) -> Result<(std::path:
     std::fs::write(&md, markdown(run)).map_err(|e| format!("{}: {e}", md.display()))?;
     std::fs::write(&json, render(run, Format::Json)).map_err(|e| format!("{}: {e}", json.display()))?;
     Ok((md, json))
+}
+
+/// The settings of one answer, as a collapsed table.
+fn settings_table(out: &mut String, o: &StoredOutput, settings: &Settings) {
+    let g = &settings.generation;
+    let seed = o.stats.as_ref().and_then(|s| s.seed).or(g.seed).map_or_else(|| "random".into(), |s| s.to_string());
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Settings</summary>\n\n| | |\n|---|---|\n| model | `{}` |\n| format | {} {} {} |\n| fingerprint | `{}` |\n| temperature | {} |\n| top_k / top_p / min_p | {} / {} / {} |\n| repeat penalty | {} over {} |\n| max tokens | {} |\n| seed | {} |\n| context | {} |\n| raw | {} |\n\n</details>\n",
+        o.model.path,
+        o.model.format,
+        o.model.architecture.as_deref().unwrap_or(""),
+        o.model.quantization.as_deref().unwrap_or(""),
+        o.model.fingerprint,
+        g.temperature,
+        g.top_k,
+        g.top_p,
+        g.min_p,
+        g.repeat_penalty,
+        g.repeat_last_n,
+        g.max_tokens,
+        seed,
+        settings.backend.context_size,
+        g.raw
+    );
 }

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Stats;
+use crate::engine::answer::Status;
 use crate::params::Settings;
 
 /// The schema's migrations, applied in order; `PRAGMA user_version` says how
@@ -103,13 +104,36 @@ pub struct StoredOutput {
     pub slot: usize,
     pub label: String,
     pub model: ModelRecord,
-    pub settings: Settings,
+    /// None when the stored settings could not be read (see `problems`).
+    pub settings: Option<Settings>,
     pub rendered_prompt: String,
     pub text: String,
-    /// queued, loading, generating, finished, failed, cancelled
-    pub status: String,
+    pub status: Status,
     pub error: Option<String>,
     pub stats: Option<Stats>,
+}
+
+/// A JSON column read back; a damaged one is logged and noted in
+/// `problems` (named by `what`), never silently replaced by defaults.
+fn decode<T: serde::de::DeserializeOwned>(json: &str, problems: &mut Vec<String>, what: impl Fn() -> String) -> Option<T> {
+    match serde_json::from_str(json) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let msg = format!("{} cannot be read ({e})", what());
+            tracing::warn!("{msg}");
+            problems.push(msg);
+            None
+        }
+    }
+}
+
+/// A stored status; one that this version does not know (written by a
+/// newer one) reads as cancelled, and is logged.
+fn status_of(s: &str) -> Status {
+    Status::parse(s).unwrap_or_else(|| {
+        tracing::warn!("history: unknown answer status {s:?}, shown as cancelled");
+        Status::Cancelled
+    })
 }
 
 /// A comparison as stored.
@@ -126,6 +150,10 @@ pub struct StoredRun {
     pub device: String,
     pub batch: Option<String>,
     pub outputs: Vec<StoredOutput>,
+    /// Parts of the stored run that could not be read (a damaged row),
+    /// shown wherever the run is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// A row of `history list`.
@@ -292,26 +320,32 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT slot, label, model, settings, rendered_prompt, text, status, error, stats FROM outputs WHERE run_id = ?1 ORDER BY slot",
         )?;
-        let outputs = stmt
+        let mut problems = Vec::new();
+        let rows = stmt
             .query_map([id], |r| {
-                let model: String = r.get(2)?;
-                let settings: String = r.get(3)?;
-                let stats: Option<String> = r.get(8)?;
-                Ok(StoredOutput {
-                    slot: r.get::<_, i64>(0)? as usize,
-                    label: r.get(1)?,
-                    model: serde_json::from_str(&model).unwrap_or_default(),
-                    settings: serde_json::from_str(&settings).unwrap_or_default(),
-                    rendered_prompt: r.get(4)?,
-                    text: r.get(5)?,
-                    status: r.get(6)?,
-                    error: r.get(7)?,
-                    stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
-                })
+                Ok((
+                    r.get::<_, i64>(0)? as usize,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut outputs = Vec::with_capacity(rows.len());
+        for (slot, label, model, settings, rendered_prompt, text, status, error, stats) in rows {
+            let what = |w: &str| format!("comparison #{id}, {label}: the stored {w}");
+            let model: ModelRecord = decode(&model, &mut problems, || what("model")).unwrap_or_default();
+            let settings: Option<Settings> = decode(&settings, &mut problems, || what("settings"));
+            let stats: Option<Stats> = stats.and_then(|s| decode(&s, &mut problems, || what("stats")));
+            outputs.push(StoredOutput { slot, label, model, settings, rendered_prompt, text, status: status_of(&status), error, stats });
+        }
         let state = self.state_of(&state, pid, &host);
-        Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs }))
+        Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs, problems }))
     }
 
     pub fn remove(&mut self, id: i64) -> rusqlite::Result<bool> {

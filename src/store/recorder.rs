@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::params;
 
-use super::{ModelRecord, Store, fingerprint, now};
+use super::{ModelRecord, RunState, Store, fingerprint, now};
+use crate::engine::answer::{Answer, Status};
 use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 
 /// How often buffered text reaches the database.
@@ -35,8 +36,9 @@ pub enum Msg {
     Flush(mpsc::Sender<()>),
 }
 
+/// An answer being recorded, and whether its text grew since the last flush.
 struct Output {
-    text: String,
+    answer: Answer,
     dirty: bool,
 }
 
@@ -89,14 +91,6 @@ struct Writer {
     device: String,
 }
 
-fn device() -> String {
-    let gpus = crate::gpu::gpus();
-    match gpus.first() {
-        Some(g) if cfg!(any(feature = "cuda", feature = "cuda-dl")) => format!("cuda: {}", g.name),
-        _ => "cpu".into(),
-    }
-}
-
 /// What is recorded of a model: identity and a cheap content fingerprint.
 pub fn model_record(e: &RunEntry) -> ModelRecord {
     let m = &e.model;
@@ -114,7 +108,7 @@ pub fn model_record(e: &RunEntry) -> ModelRecord {
 
 impl Writer {
     fn new(store: Store, problem: Arc<Mutex<Option<String>>>, ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>) -> Writer {
-        Writer { store, problem, ids, outputs: HashMap::new(), device: device() }
+        Writer { store, problem, ids, outputs: HashMap::new(), device: crate::gpu::run_device() }
     }
 
     fn report(&self, what: &str, e: impl std::fmt::Display) {
@@ -171,13 +165,14 @@ impl Writer {
                         continue;
                     }
                     tx.execute(
-                        "INSERT INTO outputs (run_id, slot, label, model, settings, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+                        "INSERT INTO outputs (run_id, slot, label, model, settings, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![
                             id,
                             slot as i64,
                             e.label,
                             serde_json::to_string(&records[slot]).unwrap_or_default(),
                             serde_json::to_string(&e.settings).unwrap_or_default(),
+                            Status::Queued.as_str(),
                             now()
                         ],
                     )?;
@@ -200,10 +195,10 @@ impl Writer {
         self.ids.lock().ok()?.get(&(run, prompt)).copied()
     }
 
-    fn status(&mut self, id: i64, slot: usize, status: &str) {
+    fn status(&mut self, id: i64, slot: usize, status: Status) {
         if let Err(e) = self.store.conn().execute(
             "UPDATE outputs SET status = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
-            params![id, slot as i64, status, now()],
+            params![id, slot as i64, status.as_str(), now()],
         ) {
             self.report("updating a status", e);
         }
@@ -215,35 +210,33 @@ impl Writer {
         }
         let Some(id) = self.id(ev.run, ev.prompt) else { return };
         let key = (id, ev.slot);
-        match &ev.kind {
-            EventKind::Queued | EventKind::RunDone => {}
-            EventKind::Loading => self.status(id, ev.slot, "loading"),
-            EventKind::Loaded { .. } => self.status(id, ev.slot, "generating"),
-            EventKind::Token { text } => {
-                let out = self.outputs.entry(key).or_insert(Output { text: String::new(), dirty: false });
-                out.text.push_str(text);
-                out.dirty = true;
+        let out = self.outputs.entry(key).or_insert(Output { answer: Answer::default(), dirty: false });
+        let before = out.answer.status;
+        out.dirty |= !out.answer.apply(&ev.kind).is_empty();
+        let status = out.answer.status;
+        if status.is_final() {
+            if let Some(done) = self.outputs.remove(&key) {
+                self.finish(key, &done.answer);
             }
-            EventKind::Finished { stats } => self.finish(key, "finished", None, Some(stats)),
-            EventKind::Failed { error, stats } => self.finish(key, "failed", Some(error.to_string()), stats.as_ref()),
-            EventKind::Cancelled { stats } => self.finish(key, "cancelled", None, stats.as_ref()),
+        } else if status != before {
+            self.status(id, ev.slot, status);
         }
     }
 
-    fn finish(&mut self, key: (i64, usize), status: &str, error: Option<String>, stats: Option<&crate::engine::Stats>) {
-        let text = self.outputs.remove(&key).map(|o| o.text);
+    fn finish(&mut self, key: (i64, usize), answer: &Answer) {
+        let stats = answer.stats.as_ref();
         let result = self.store.conn().execute(
             "UPDATE outputs SET status = ?3, error = ?4, stats = ?5,
-                    rendered_prompt = COALESCE(?6, rendered_prompt), text = COALESCE(?7, text), updated_at = ?8
+                    rendered_prompt = COALESCE(?6, rendered_prompt), text = ?7, updated_at = ?8
              WHERE run_id = ?1 AND slot = ?2",
             params![
                 key.0,
                 key.1 as i64,
-                status,
-                error,
+                answer.status.as_str(),
+                answer.error,
                 stats.map(|s| serde_json::to_string(s).unwrap_or_default()),
                 stats.map(|s| s.rendered_prompt.clone()),
-                text,
+                answer.text,
                 now()
             ],
         );
@@ -257,14 +250,20 @@ impl Writer {
         let ids: Vec<i64> =
             self.ids.lock().map(|ids| ids.iter().filter(|((r, _), _)| *r == run).map(|(_, id)| *id).collect()).unwrap_or_default();
         for id in ids {
-            let result = self.store.conn().execute(
+            let unfinished = [Status::Cancelled, Status::Queued, Status::Loading, Status::Generating].map(|s| format!("'{s}'")).join(", ");
+            let sql = format!(
                 "UPDATE runs SET finished_at = ?2, state = CASE
-                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status = 'failed') THEN 'failed'
-                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status IN ('cancelled', 'queued', 'loading', 'generating')) THEN 'cancelled'
-                    ELSE 'complete' END
-                 WHERE id = ?1 AND state = 'running'",
-                params![id, now()],
+                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status = '{failed}') THEN '{failed_run}'
+                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status IN ({unfinished})) THEN '{cancelled_run}'
+                    ELSE '{complete}' END
+                 WHERE id = ?1 AND state = '{running}'",
+                failed = Status::Failed,
+                failed_run = RunState::Failed.as_str(),
+                cancelled_run = RunState::Cancelled.as_str(),
+                complete = RunState::Complete.as_str(),
+                running = RunState::Running.as_str(),
             );
+            let result = self.store.conn().execute(&sql, params![id, now()]);
             if let Err(e) = result {
                 self.report("finishing a run", e);
             }
@@ -279,7 +278,7 @@ impl Writer {
             .filter(|(_, o)| o.dirty)
             .map(|(k, o)| {
                 o.dirty = false;
-                (*k, o.text.clone())
+                (*k, o.answer.text.clone())
             })
             .collect();
         if dirty.is_empty() {

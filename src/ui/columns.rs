@@ -8,7 +8,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::app::{App, Column, Focus, Phase};
+use crate::app::{App, Column, Focus};
+use crate::engine::answer::Status;
 use crate::error::human_bytes;
 use crate::layout;
 
@@ -21,7 +22,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         let mut spans = Vec::new();
         for (i, c) in run.columns.iter().enumerate() {
             let style = if i == app.active_column { Style::new().fg(Color::Black).bg(Color::Cyan) } else { Style::new().fg(Color::Gray) };
-            spans.push(Span::styled(format!(" {} {} ", c.phase.marker(), c.label), style));
+            spans.push(Span::styled(format!(" {} {} ", c.answer.status.marker(), c.label), style));
             spans.push(Span::raw(" "));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
@@ -61,16 +62,21 @@ fn empty(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 fn header(app: &App, c: &Column) -> Line<'static> {
-    let (text, color) = match c.phase {
-        Phase::Queued => ("queued".to_string(), Color::DarkGray),
-        Phase::Loading { since } => (format!("loading {:.1} s", (app.now - since).as_secs_f64()), Color::Yellow),
-        Phase::Generating { .. } => ("generating".to_string(), Color::Green),
-        Phase::Done => ("done".to_string(), Color::Cyan),
-        Phase::Failed => ("failed".to_string(), Color::Red),
-        Phase::Cancelled => ("cancelled".to_string(), Color::Magenta),
+    let status = c.answer.status;
+    let text = match status {
+        Status::Loading => format!("loading {:.1} s", app.now.saturating_duration_since(c.since).as_secs_f64()),
+        other => other.label().to_string(),
+    };
+    let color = match status {
+        Status::Queued => Color::DarkGray,
+        Status::Loading => Color::Yellow,
+        Status::Generating => Color::Green,
+        Status::Finished => Color::Cyan,
+        Status::Failed => Color::Red,
+        Status::Cancelled => Color::Magenta,
     };
     Line::from(vec![
-        Span::styled(format!(" {} {text} ", c.phase.marker()), Style::new().fg(color)),
+        Span::styled(format!(" {} {text} ", c.answer.status.marker()), Style::new().fg(color)),
         Span::styled(c.label.clone(), Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(format!(" · {} ", c.engine.label()), Style::new().fg(Color::DarkGray)),
     ])
@@ -81,7 +87,7 @@ fn header(app: &App, c: &Column) -> Line<'static> {
 /// tokens and memory in the border and load, ttft and stop reason on a
 /// line of their own inside the column.
 pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
-    match &c.stats {
+    match &c.answer.stats {
         Some(s) => {
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0} ms")).unwrap_or_default();
             let stop = s.stop_reason.as_ref().map(|r| format!(" · {}", r.label())).unwrap_or_default();
@@ -103,7 +109,7 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
             }
             (border, Some(inner))
         }
-        None => match c.load_ms {
+        None => match c.answer.load_ms {
             Some(ms) => (format!(" load {:.2} s ", ms / 1e3), None),
             None => (String::new(), None),
         },
@@ -114,7 +120,7 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
     let active = index == app.active_column && app.focus == Focus::Columns;
     let border = if active {
         Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-    } else if c.phase == Phase::Failed {
+    } else if c.answer.status == Status::Failed {
         Style::new().fg(Color::Red)
     } else {
         Style::new().fg(Color::DarkGray)
@@ -140,22 +146,22 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
     let mut lines = Vec::with_capacity(height);
     for i in top..(top + height).min(c.total_lines()) {
         if i < text_lines {
-            lines.push(Line::raw(super::sanitize(c.wrap.line(&c.text, i))));
+            lines.push(Line::raw(super::sanitize(c.wrap.line(&c.answer.text, i))));
         } else {
             let gap = usize::from(text_lines > 0);
             if i < text_lines + gap {
                 lines.push(Line::raw(""));
-            } else if let Some(err) = &c.error {
+            } else if let Some(err) = &c.answer.error {
                 let line = c.error_wrap.line(err, i - text_lines - gap);
                 lines.push(Line::styled(super::sanitize(line), Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
             }
         }
     }
-    if lines.is_empty() && matches!(c.phase, Phase::Queued) {
+    if lines.is_empty() && c.answer.status == Status::Queued {
         lines.push(Line::styled("waiting for the models before it", Style::new().fg(Color::DarkGray)));
     }
     frame.render_widget(Paragraph::new(lines), inner);
-    if c.phase == Phase::Cancelled && height > 0 && c.total_lines() < height {
+    if c.answer.status == Status::Cancelled && height > 0 && c.total_lines() < height {
         let y = inner.y + c.total_lines().min(height - 1) as u16;
         let mark = Paragraph::new(Line::styled("[cancelled]", Style::new().fg(Color::Magenta)));
         frame.render_widget(mark, Rect { y, height: 1, ..inner });

@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .map(|&i| {
             let e = &list.entries[i];
             let m = list.model(e);
-            let phase = phases.and_then(|cols| cols.iter().find(|c| c.entry == i)).map(|c| c.phase.marker());
+            let phase = phases.and_then(|cols| cols.iter().find(|c| c.entry == i)).map(|c| c.answer.status.marker());
             let mark = match (e.selected, phase) {
                 (_, Some(p)) => p.to_string(),
                 (true, None) => "●".into(),

@@ -6,7 +6,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{App, Focus, Phase};
+use crate::app::{App, Focus};
+use crate::engine::answer::Status;
 use crate::error::human_bytes;
 use crate::keymap::Action;
 
@@ -14,7 +15,7 @@ pub fn progress(app: &App) -> String {
     let Some(run) = &app.run else { return "ready".into() };
     let n = run.columns.len();
     if let Some(done) = run.finished {
-        let failed = run.columns.iter().filter(|c| c.phase == Phase::Failed).count();
+        let failed = run.columns.iter().filter(|c| c.answer.status == Status::Failed).count();
         let secs = (done - run.started).as_secs_f64();
         return match failed {
             0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
@@ -23,13 +24,9 @@ pub fn progress(app: &App) -> String {
     }
     match run.current() {
         Some((i, c)) => {
-            let (what, since) = match c.phase {
-                Phase::Loading { since } => ("loading", since),
-                Phase::Generating { since } => ("generating", since),
-                _ => ("", app.now),
-            };
             let name = c.label.split(" (").next().unwrap_or(&c.label);
-            format!("model {}/{n} · {what} {name} · {:.1} s", i + 1, (app.now - since).as_secs_f64())
+            let secs = app.now.saturating_duration_since(c.since).as_secs_f64();
+            format!("model {}/{n} · {} {name} · {secs:.1} s", i + 1, c.answer.status)
         }
         None => format!("starting · {n} models"),
     }
