@@ -6,24 +6,20 @@
 //! at most `ui.max_fps` times a second and only when something changed, so
 //! an idle app sleeps in `select!` and uses no CPU.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::app::{App, Effect, Event};
 use crate::commands::{Context, exit};
-use crate::engine::{Engine, EngineEvent, RunId, RunRequest};
+use crate::engine::{EngineEvent, RunId};
 use crate::keymap::Keymap;
-use crate::store::recorder::{Msg, Recorder};
+use crate::session::{Comparison, Next, Session};
 use crate::store::{Store, StoredRun};
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
@@ -107,9 +103,14 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runti
         }
     };
     let fps = config.ui.max_fps.max(1);
-    let store = Stores { recorder: None, path: ctx.dirs.history_db(), exports: ctx.dirs.data_dir.join("exports") };
-    let store = Stores { recorder: open_recorder(&store.path, &mut app), ..store };
-    let result = rt.block_on(event_loop(&mut app, &mut term, fps, config.memory.clone(), &store));
+    let stores = Stores { path: ctx.dirs.history_db(), exports: ctx.dirs.data_dir.join("exports") };
+    let result = rt.block_on(async {
+        let mut session = Session::open(config.memory.clone(), Some(&stores.path))?;
+        let result = event_loop(&mut app, &mut term, fps, &mut session, &stores).await;
+        // Quitting or a signal: a run cut short is saved as interrupted.
+        session.close(Duration::from_secs(3));
+        result
+    });
     drop(term);
     drop(guard);
     match result {
@@ -122,42 +123,28 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runti
     }
 }
 
-/// The history store's writer and where to read and export.
+/// Where the history is read from and comparisons are exported to.
 struct Stores {
-    recorder: Option<Recorder>,
     path: PathBuf,
     exports: PathBuf,
 }
 
-fn open_recorder(path: &std::path::Path, app: &mut App) -> Option<Recorder> {
-    match Store::open(path).and_then(|s| Recorder::start(s).map_err(|e| e.to_string())) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!("history store unavailable: {e}");
-            app.notice = Some(format!("history is off: {e}"));
-            None
-        }
-    }
-}
-
 impl Stores {
-    fn read(&self) -> Result<Store, String> {
-        if let Some(r) = &self.recorder {
-            r.flush(Duration::from_secs(2));
-        }
+    fn read(&self, session: &Session) -> Result<Store, String> {
+        session.flush(Duration::from_secs(2));
         Store::open(&self.path)
     }
 
-    fn stored(&self, id: i64) -> Result<StoredRun, String> {
-        self.read()?.get(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("no comparison #{id}"))
+    fn stored(&self, session: &Session, id: i64) -> Result<StoredRun, String> {
+        self.read(session)?.get(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("no comparison #{id}"))
     }
 
     /// Export the comparison on screen: from the store when it has it (all
     /// the details), else from what the app holds.
-    fn export(&self, app: &App, run: RunId) -> Result<String, String> {
+    fn export(&self, app: &App, session: &Session, run: RunId) -> Result<String, String> {
         let view = app.run.as_ref().ok_or("nothing to export")?;
-        let stored_id = view.stored.or_else(|| self.recorder.as_ref().and_then(|r| r.stored_id(run, 0)));
-        let stored = match stored_id.map(|id| self.stored(id)) {
+        let stored_id = view.stored.or_else(|| session.stored_id(run, 0));
+        let stored = match stored_id.map(|id| self.stored(session, id)) {
             Some(Ok(s)) => s,
             _ => view.to_stored(),
         };
@@ -176,23 +163,14 @@ fn gpu() -> Option<(u64, u64)> {
     (!gpus.is_empty()).then(|| (gpus.iter().map(|g| g.used).sum(), gpus.iter().map(|g| g.total).sum()))
 }
 
-async fn event_loop(
-    app: &mut App,
-    term: &mut Term,
-    fps: u32,
-    memory: crate::engine::memory::MemoryConfig,
-    stores: &Stores,
-) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::start(tx, memory)?;
-    let mut cancels: HashMap<RunId, Arc<AtomicBool>> = HashMap::new();
+async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Session, stores: &Stores) -> std::io::Result<()> {
     let mut input = EventStream::new();
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     let frame = Duration::from_secs_f64(1.0 / f64::from(fps));
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    if let Some(p) = session.problem() {
+        app.handle(Event::Notice(p));
+    }
 
     let size = term.size()?;
     app.handle(Event::Resize(size.width, size.height));
@@ -201,7 +179,7 @@ async fn event_loop(
     loop {
         if dirty && Instant::now() >= last_draw + frame {
             // What the engine sent while we waited for this frame.
-            take_engine_events(app, stores, None, &mut rx);
+            take_engine_events(app, session, None);
             app.now = Instant::now();
             term.draw(|f| crate::ui::draw(f, app))?;
             last_draw = Instant::now();
@@ -225,101 +203,90 @@ async fn event_loop(
             // Not while a frame is pending: tokens that arrive before it are
             // taken when it is drawn. Waking for each token would take a core
             // from the inference threads once per token (they use every core).
-            Some(ev) = rx.recv(), if !dirty => {
-                take_engine_events(app, stores, Some(ev), &mut rx);
-                dirty = true;
-            }
+            next = session.next(), if !dirty => match next {
+                Next::Event(ev) => {
+                    take_engine_events(app, session, Some(ev));
+                    dirty = true;
+                }
+                Next::Ending(why) => {
+                    tracing::info!("{}: quitting", why.describe());
+                    app.quit = true;
+                }
+                Next::Closed => break,
+            },
             _ = tokio::time::sleep_until(next_frame), if dirty => {}
             _ = tick.tick(), if active => {
                 app.handle(Event::Tick { now: Instant::now(), ram: ram(), gpu: gpu() });
                 dirty = true;
             }
-            _ = sigterm.recv() => { tracing::info!("SIGTERM"); app.quit = true; }
-            _ = sighup.recv() => { tracing::info!("SIGHUP: the terminal went away"); app.quit = true; }
-            _ = tokio::signal::ctrl_c() => { app.quit = true; }
         }
         while let Some(effect) = effects.pop_front() {
-            match effect {
-                Effect::Run { id, prompt, entries } => {
-                    let cancel = Arc::new(AtomicBool::new(false));
-                    cancels.insert(id, cancel.clone());
-                    if let Some(r) = &stores.recorder {
-                        let system = entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
-                        r.send(Msg::Begin { run: id, prompts: vec![prompt.clone()], system, entries: entries.clone(), batch: None });
-                    }
-                    engine.submit(RunRequest { id, prompts: vec![prompt], entries, cancel });
-                }
-                Effect::Cancel(id) => {
-                    if let Some(flag) = cancels.get(&id) {
-                        flag.store(true, Ordering::SeqCst);
-                    }
-                }
-                Effect::Copy(text) => copy_osc52(&text),
-                Effect::Export(run) => {
-                    let msg = stores.export(app, run).unwrap_or_else(|e| format!("export failed: {e}"));
-                    app.handle(Event::Notice(msg));
-                }
-                Effect::History => match stores.read().and_then(|s| s.list(500).map_err(|e| e.to_string())) {
-                    Ok(items) => effects.extend(app.handle(Event::HistoryList(items))),
-                    Err(e) => app.handle(Event::Notice(format!("history unavailable: {e}"))).clear(),
-                },
-                Effect::OpenStored(id) => match stores.stored(id) {
-                    Ok(run) => effects.extend(app.handle(Event::Reopen(run))),
-                    Err(e) => app.handle(Event::Notice(e)).clear(),
-                },
-                Effect::Rerun { id, original } => match stores.stored(id) {
-                    Ok(run) => {
-                        let entries = original.then(|| {
-                            let (ok, gone): (Vec<_>, Vec<_>) =
-                                run.outputs.iter().map(|o| crate::spec::entry_from_stored(o, &app.endpoints)).partition(Result::is_ok);
-                            if let Some(Err(e)) = gone.first() {
-                                let more = if gone.len() > 1 { format!(" (and {} more)", gone.len() - 1) } else { String::new() };
-                                app.handle(Event::Notice(format!("{e}{more}")));
-                            }
-                            ok.into_iter().flatten().collect::<Vec<_>>()
-                        });
-                        effects.extend(app.handle(Event::Rerun { run, entries }));
-                    }
-                    Err(e) => app.handle(Event::Notice(e)).clear(),
-                },
-                Effect::Quit => app.quit = true,
-            }
+            effects.extend(perform(effect, app, session, stores));
         }
         if app.quit {
             break;
         }
     }
-    let active = app.run_active();
-    for flag in cancels.values() {
-        flag.store(true, Ordering::SeqCst);
-    }
-    // A run cut short by quitting or a signal is saved as interrupted.
-    if let Some(r) = &stores.recorder {
-        if active {
-            r.interrupt(Duration::from_secs(3));
-        } else {
-            r.flush(Duration::from_secs(3));
-        }
-    }
-    // Do not wait for a model that is still loading: the process is exiting.
-    engine.detach();
     Ok(())
 }
 
-/// Hand `first` and whatever else the engine has sent to the app and the
-/// history recorder.
-fn take_engine_events(app: &mut App, stores: &Stores, first: Option<EngineEvent>, rx: &mut UnboundedReceiver<EngineEvent>) {
+/// Carry out one effect; what the app answers may hold more.
+fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) -> Vec<Effect> {
+    match effect {
+        Effect::Run { id, prompt, entries } => session.start(id, Comparison { prompts: vec![prompt], entries, batch: None }),
+        Effect::Cancel(id) => session.cancel(id),
+        Effect::Copy(text) => copy_osc52(&text),
+        Effect::Export(run) => {
+            let msg = stores.export(app, session, run).unwrap_or_else(|e| format!("export failed: {e}"));
+            return app.handle(Event::Notice(msg));
+        }
+        Effect::History => {
+            return match stores.read(session).and_then(|s| s.list(500).map_err(|e| e.to_string())) {
+                Ok(items) => app.handle(Event::HistoryList(items)),
+                Err(e) => app.handle(Event::Notice(format!("history unavailable: {e}"))),
+            };
+        }
+        Effect::OpenStored(id) => {
+            return match stores.stored(session, id) {
+                Ok(run) => app.handle(Event::Reopen(run)),
+                Err(e) => app.handle(Event::Notice(e)),
+            };
+        }
+        Effect::Rerun { id, original } => {
+            let run = match stores.stored(session, id) {
+                Ok(run) => run,
+                Err(e) => return app.handle(Event::Notice(e)),
+            };
+            let mut gone = Vec::new();
+            let entries = original.then(|| {
+                run.outputs
+                    .iter()
+                    .filter_map(|o| crate::spec::entry_from_stored(o, &app.endpoints).map_err(|e| gone.push(e.to_string())).ok())
+                    .collect::<Vec<_>>()
+            });
+            let mut effects = app.handle(Event::Rerun { run, entries });
+            if let Some(first) = gone.first() {
+                let more = if gone.len() > 1 { format!(" (and {} more)", gone.len() - 1) } else { String::new() };
+                effects.extend(app.handle(Event::Notice(format!("{first}{more}"))));
+            }
+            return effects;
+        }
+        Effect::Quit => app.quit = true,
+    }
+    Vec::new()
+}
+
+/// Hand `first` and whatever else the engine has sent to the app (the
+/// session has recorded them).
+fn take_engine_events(app: &mut App, session: &mut Session, first: Option<EngineEvent>) {
     app.now = Instant::now();
     let mut done = false;
     let mut next = first;
-    while let Some(ev) = next.take().or_else(|| rx.try_recv().ok()) {
+    while let Some(ev) = next.take().or_else(|| session.try_next()) {
         done |= matches!(ev.kind, crate::engine::EventKind::RunDone);
-        if let Some(r) = &stores.recorder {
-            r.send(Msg::Event(ev.clone()));
-        }
         app.handle(Event::Engine(ev));
     }
-    if let Some(problem) = stores.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())) {
+    if let Some(problem) = session.problem() {
         app.handle(Event::Notice(problem));
     }
     if done {

@@ -15,17 +15,15 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::engine::answer::{Answer, Status};
-use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats};
+use crate::engine::{EngineEvent, EventKind, RunEntry, Stats};
 use crate::error::Error;
-use crate::store::recorder::{Msg, Recorder};
+use crate::session::{Comparison, Ending, Next, Session};
 
 use super::{Context, exit};
 
@@ -83,18 +81,6 @@ fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
         .collect()
 }
 
-/// Open the history store, or say once why there is none.
-pub fn recorder(ctx: &Context) -> Option<Recorder> {
-    let path = ctx.dirs.history_db();
-    match crate::store::Store::open(&path).and_then(|s| Recorder::start(s).map_err(|e| e.to_string())) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("versus: history is off for this run: {e}");
-            None
-        }
-    }
-}
-
 pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     let usage = |e: Error| {
         eprintln!("versus: {e}");
@@ -143,19 +129,16 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         (None, _) => Box::new(std::io::stdout()),
     };
 
-    let recorder = if args.no_history { None } else { recorder(ctx) };
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = match Engine::start(tx, ctx.config.config.memory.clone()) {
-        Ok(e) => e,
+    let history = (!args.no_history).then(|| ctx.dirs.history_db());
+    let mut session = match rt.block_on(async { Session::open(ctx.config.config.memory.clone(), history.as_deref()) }) {
+        Ok(s) => s,
         Err(e) => return usage(Error::Inference(format!("could not start the inference thread: {e}"))),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let system = entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
-    if let Some(r) = &recorder {
-        let batch_name = args.prompts.as_ref().map(|p| p.display().to_string());
-        r.send(Msg::Begin { run: 1, prompts: prompts.clone(), system, entries: entries.clone(), batch: batch_name });
+    if let Some(p) = session.problem() {
+        eprintln!("versus: {p}");
     }
-    engine.submit(RunRequest { id: 1, prompts: prompts.clone(), entries: entries.clone(), cancel: cancel.clone() });
+    let batch_name = args.prompts.as_ref().map(|p| p.display().to_string());
+    session.start(1, Comparison { prompts: prompts.clone(), entries: entries.clone(), batch: batch_name });
 
     let mode = if batch {
         Mode::Batch { results, progress: progress_bar(pairs, args.out.is_some()) }
@@ -172,17 +155,14 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         pending: vec![String::new(); entries.len()],
         complete: vec![false; entries.len()],
         turn: 0,
-        recorder: recorder.as_ref(),
     };
-    let (outcomes, interrupted) = rt.block_on(drive(rx, &mut printer, cancel, recorder.as_ref()));
-    drop(engine);
-    if let Some(r) = &recorder {
-        r.flush(Duration::from_secs(5));
-        if let Some(p) = r.problem.lock().ok().and_then(|p| p.clone()) {
-            eprintln!("versus: {p}");
-        }
+    let (outcomes, ending) = rt.block_on(drive(&mut session, &mut printer));
+    session.flush(Duration::from_secs(5));
+    if let Some(p) = session.problem() {
+        eprintln!("versus: {p}");
     }
-    if interrupted {
+    drop(session);
+    if ending.is_some() {
         return exit::OK;
     }
     if outcomes.values().all(|o| o.status != Status::Failed) { exit::OK } else { exit::MODEL_FAILED }
@@ -203,48 +183,28 @@ fn progress_bar(total: usize, to_file: bool) -> Option<indicatif::ProgressBar> {
 /// Print events as they come until the run is done; a signal cancels the
 /// run (answers so far are kept), marks it interrupted in the store, and
 /// the run still ends cleanly.
-async fn drive(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<EngineEvent>,
-    printer: &mut Printer<'_>,
-    cancel: Arc<AtomicBool>,
-    recorder: Option<&Recorder>,
-) -> (HashMap<(usize, usize), Answer>, bool) {
-    use tokio::signal::unix::{SignalKind, signal};
+async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(usize, usize), Answer>, Option<Ending>) {
     let mut outcomes: HashMap<(usize, usize), Answer> = HashMap::new();
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
-    let mut interrupted = false;
+    let mut ending = None;
     loop {
-        let why = tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(ev) => {
-                    let done = matches!(ev.kind, EventKind::RunDone);
-                    if let Some(r) = recorder {
-                        r.send(Msg::Event(ev.clone()));
-                    }
-                    printer.event(&ev, &mut outcomes);
-                    if done {
-                        break;
-                    }
-                    continue;
+        match session.next().await {
+            Next::Event(ev) => {
+                printer.event(&ev, &mut outcomes, session);
+                if matches!(ev.kind, EventKind::RunDone) {
+                    break;
                 }
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c() => "interrupted",
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => "terminated",
-            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => "hangup",
-        };
-        if !interrupted {
-            interrupted = true;
-            eprintln!("versus: {why}; cancelling the run and saving what was generated");
-            cancel.store(true, Ordering::SeqCst);
-            if let Some(r) = recorder {
-                r.interrupt(Duration::from_secs(5));
             }
+            Next::Ending(why) if ending.is_none() => {
+                ending = Some(why);
+                eprintln!("versus: {}; cancelling the run and saving what was generated", why.describe());
+                session.interrupt(Duration::from_secs(5));
+            }
+            Next::Ending(_) => {}
+            Next::Closed => break,
         }
     }
     printer.finish(&outcomes);
-    (outcomes, interrupted)
+    (outcomes, ending)
 }
 
 fn model_json(entries: &[RunEntry], slot: usize) -> serde_json::Value {
@@ -271,7 +231,6 @@ struct Printer<'a> {
     pending: Vec<String>,
     complete: Vec<bool>,
     turn: usize,
-    recorder: Option<&'a Recorder>,
 }
 
 fn line(out: &mut dyn Write, value: serde_json::Value) {
@@ -280,7 +239,7 @@ fn line(out: &mut dyn Write, value: serde_json::Value) {
 }
 
 impl Printer<'_> {
-    fn event(&mut self, ev: &EngineEvent, outcomes: &mut HashMap<(usize, usize), Answer>) {
+    fn event(&mut self, ev: &EngineEvent, outcomes: &mut HashMap<(usize, usize), Answer>, session: &Session) {
         let key = (ev.slot, ev.prompt);
         let mut finished = false;
         if ev.slot < self.entries.len() {
@@ -311,7 +270,7 @@ impl Printer<'_> {
                 }
                 if finished {
                     let o = &outcomes[&key];
-                    let history = self.recorder.and_then(|r| r.stored_id(ev.run, ev.prompt));
+                    let history = session.stored_id(ev.run, ev.prompt);
                     line(
                         results.as_mut(),
                         json!({

@@ -1,5 +1,5 @@
-//! The engines versus can run a model with. What each engine can run and
-//! how it runs is described once, in `registry`.
+//! The engines versus can run a model with, by name. What each engine can
+//! run and how it runs it is described once, in `registry`.
 
 use serde::Serialize;
 
@@ -11,33 +11,35 @@ pub enum EngineKind {
     Candle,
     /// An OpenAI-compatible server.
     Remote,
+    /// A scripted backend for tests of the scheduler (engine/scripted.rs).
+    #[cfg(test)]
+    Scripted,
 }
 
 impl EngineKind {
-    pub fn label(self) -> &'static str {
+    /// The spelling after `@` in a spec, in the history and in JSON, then
+    /// other spellings `parse` accepts.
+    fn names(self) -> &'static [&'static str] {
         match self {
-            EngineKind::Llama => "llama",
-            EngineKind::Candle => "candle",
-            EngineKind::Remote => "remote",
+            EngineKind::Llama => &["llama", "llama.cpp", "llamacpp"],
+            EngineKind::Candle => &["candle"],
+            EngineKind::Remote => &["remote"],
+            #[cfg(test)]
+            EngineKind::Scripted => &["scripted"],
         }
     }
 
-    /// The kind a label names (the spelling stored in the history and
-    /// written after `@` in a spec).
+    pub fn label(self) -> &'static str {
+        self.names()[0]
+    }
+
+    /// The kind a label names.
     pub fn parse(s: &str) -> Option<EngineKind> {
-        match s.to_ascii_lowercase().as_str() {
-            "llama" | "llama.cpp" | "llamacpp" => Some(EngineKind::Llama),
-            "candle" => Some(EngineKind::Candle),
-            "remote" => Some(EngineKind::Remote),
-            _ => None,
-        }
+        let s = s.to_ascii_lowercase();
+        super::registry::all().iter().map(|e| e.kind).find(|k| k.names().contains(&s.as_str()))
     }
 
     pub fn compiled_in(self) -> bool {
-        match self {
-            EngineKind::Llama => cfg!(feature = "llama"),
-            EngineKind::Candle => cfg!(feature = "candle"),
-            EngineKind::Remote => true,
-        }
+        super::registry::info(self).compiled
     }
 }

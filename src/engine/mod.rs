@@ -11,6 +11,8 @@ pub mod memory;
 pub mod registry;
 pub mod remote;
 pub mod scheduler;
+#[cfg(test)]
+mod scripted;
 pub mod sink;
 pub mod support;
 pub mod template;

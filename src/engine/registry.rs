@@ -46,8 +46,14 @@ pub struct EngineInfo {
 }
 
 /// Every engine, best first: the first that runs a model is its default.
-pub fn all() -> [&'static EngineInfo; 3] {
-    [llama(), candle(), &REMOTE]
+pub fn all() -> Vec<&'static EngineInfo> {
+    vec![
+        llama(),
+        candle(),
+        &REMOTE,
+        #[cfg(test)]
+        &super::scripted::ENGINE,
+    ]
 }
 
 pub fn info(kind: EngineKind) -> &'static EngineInfo {
@@ -55,6 +61,8 @@ pub fn info(kind: EngineKind) -> &'static EngineInfo {
         EngineKind::Llama => llama(),
         EngineKind::Candle => candle(),
         EngineKind::Remote => &REMOTE,
+        #[cfg(test)]
+        EngineKind::Scripted => &super::scripted::ENGINE,
     }
 }
 

@@ -38,12 +38,22 @@ pub struct Engine {
     thread: Option<JoinHandle<()>>,
 }
 
+/// How the scheduler turns an entry into a loaded model: `engine::load`
+/// (each engine's row in the registry), or a scripted backend in tests of
+/// the queue itself.
+pub type Loader = Arc<dyn Fn(&RunEntry) -> Result<Box<dyn super::Backend>, Error> + Send + Sync>;
+
 impl Engine {
+    /// The inference thread with the real engines.
     pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
+        Engine::with_loader(events, memory, Arc::new(super::load))
+    }
+
+    pub fn with_loader(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, loader: Loader) -> std::io::Result<Engine> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || {
             while let Ok(Command::Run(req)) = rx.recv() {
-                run(&req, &events, &memory);
+                run(&req, &events, &memory, &loader);
             }
         })?;
         Ok(Engine { tx, thread: Some(thread) })
@@ -83,7 +93,7 @@ fn prompts_of(req: &RunRequest, e: &RunEntry) -> Vec<usize> {
 
 /// Run every entry of `req`, reporting through `events`: local entries one
 /// after another on this thread, remote ones concurrently beside them.
-pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
+pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig, loader: &Loader) {
     for (slot, e) in req.entries.iter().enumerate() {
         send(events, req.id, slot, prompts_of(req, e).first().copied().unwrap_or(0), EventKind::Queued);
     }
@@ -93,9 +103,9 @@ pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &Memory
     let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !local(&req.entries[i])).collect();
     let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
     for slot in remote {
-        let (r, ev, m, p) = (req.clone(), events.clone(), mem.clone(), parts.clone());
+        let (r, ev, m, p, l) = (req.clone(), events.clone(), mem.clone(), parts.clone(), loader.clone());
         let spawned = std::thread::Builder::new().name(format!("versus-remote-{slot}")).spawn(move || {
-            run_slot(&r, slot, &ev, &m);
+            run_slot(&r, slot, &ev, &m, &l);
             finish_part(&p, &ev, &r);
         });
         if let Err(e) = spawned {
@@ -108,14 +118,14 @@ pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &Memory
     }
     for slot in 0..req.entries.len() {
         if local(&req.entries[slot]) {
-            run_slot(req, slot, events, mem);
+            run_slot(req, slot, events, mem, loader);
         }
     }
     finish_part(&parts, events, req);
 }
 
 /// One entry: all its prompts, or `Cancelled` for each if the run was cancelled.
-fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig) {
+fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig, loader: &Loader) {
     let entry = &req.entries[slot];
     let prompts = prompts_of(req, entry);
     if prompts.is_empty() {
@@ -127,7 +137,7 @@ fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>
         }
         return;
     }
-    run_entry(req, slot, entry, &prompts, events, mem);
+    run_entry(req, slot, entry, &prompts, events, mem, loader);
 }
 
 fn finish_part(parts: &AtomicUsize, events: &UnboundedSender<EngineEvent>, req: &RunRequest) {
@@ -144,6 +154,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Load `entry` once, answer each of `prompts`, unload.
+#[allow(clippy::too_many_arguments)]
 fn run_entry(
     req: &RunRequest,
     slot: usize,
@@ -151,6 +162,7 @@ fn run_entry(
     prompts: &[usize],
     events: &UnboundedSender<EngineEvent>,
     mem: &MemoryConfig,
+    loader: &Loader,
 ) {
     let first = prompts[0];
     // A model that cannot load fails every prompt it was to answer.
@@ -178,7 +190,7 @@ fn run_entry(
     let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
     let gpu_before = gpu_now();
     let t_load = Instant::now();
-    let loaded = catch_unwind(AssertUnwindSafe(|| super::load(entry)));
+    let loaded = catch_unwind(AssertUnwindSafe(|| loader(entry)));
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
     let mut backend = match loaded {
         Ok(Ok(b)) => b,
@@ -330,3 +342,7 @@ fn rand_seed() -> u32 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
     nanos ^ std::process::id().rotate_left(16)
 }
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

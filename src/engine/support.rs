@@ -9,6 +9,12 @@ pub fn llama_runs(m: &ModelInfo) -> bool {
     m.format == Format::Gguf
 }
 
+/// The scripted test engine runs models named `scripted:…`.
+#[cfg(test)]
+pub fn scripted_runs(m: &ModelInfo) -> bool {
+    m.name.starts_with("scripted:")
+}
+
 /// candle runs the GGUF and Hugging Face architectures of its models.
 pub fn candle_runs(m: &ModelInfo) -> bool {
     let arch = m.architecture.as_deref().unwrap_or("");

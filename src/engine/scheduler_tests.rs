@@ -1,0 +1,175 @@
+//! The scheduler's queue, cancellation, timeouts and panic handling, with
+//! the scripted engine (no model). The real engines are tested on the demo
+//! models in tests/engine.rs and tests/candle.rs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use super::Engine;
+use crate::catalog::{Format, ModelInfo, Source};
+use crate::engine::memory::MemoryConfig;
+use crate::engine::{EngineEvent, EngineKind, EventKind, RunEntry, RunRequest};
+use crate::error::Error;
+
+fn entry(script: &str) -> RunEntry {
+    let model = ModelInfo {
+        name: format!("scripted:{script}"),
+        format: Format::Gguf,
+        path: "/scripted".into(),
+        files: vec![],
+        source: Source::Cli,
+        size_bytes: 0,
+        architecture: None,
+        quantization: None,
+        parameters: None,
+        context_length: Some(512),
+        chat_template: false,
+        shape: None,
+        error: None,
+    };
+    RunEntry { label: script.into(), model, engine: EngineKind::Scripted, settings: Default::default(), prompts: None, endpoint: None }
+}
+
+fn engine() -> (Engine, UnboundedReceiver<EngineEvent>) {
+    let (tx, rx) = unbounded_channel();
+    let mem = MemoryConfig { guard: true, reserve_mib: 0, limit_mib: 0 };
+    (Engine::start(tx, mem).expect("thread"), rx)
+}
+
+fn request(id: u64, prompts: &[&str], entries: Vec<RunEntry>) -> (RunRequest, Arc<AtomicBool>) {
+    let cancel = Arc::new(AtomicBool::new(false));
+    (RunRequest { id, prompts: prompts.iter().map(|p| p.to_string()).collect(), entries, cancel: cancel.clone() }, cancel)
+}
+
+/// Every event of run `id` until its RunDone.
+fn events_of(rx: &mut UnboundedReceiver<EngineEvent>, id: u64) -> Vec<EngineEvent> {
+    let mut out = Vec::new();
+    while let Some(ev) = rx.blocking_recv() {
+        let done = ev.run == id && matches!(ev.kind, EventKind::RunDone);
+        out.push(ev);
+        if done {
+            return out;
+        }
+    }
+    panic!("the engine stopped before run {id} ended: {out:?}")
+}
+
+fn finals(evs: &[EngineEvent]) -> Vec<(usize, usize, &'static str)> {
+    evs.iter()
+        .filter_map(|e| {
+            let what = match &e.kind {
+                EventKind::Finished { .. } => "finished",
+                EventKind::Failed { .. } => "failed",
+                EventKind::Cancelled { .. } => "cancelled",
+                _ => return None,
+            };
+            Some((e.slot, e.prompt, what))
+        })
+        .collect()
+}
+
+#[test]
+fn runs_are_queued_and_entries_run_in_order() {
+    let (engine, mut rx) = engine();
+    let (a, _) = request(1, &["one", "two"], vec![entry("tokens=2"), entry("tokens=3")]);
+    let (b, _) = request(2, &["three"], vec![entry("tokens=1")]);
+    engine.submit(a);
+    engine.submit(b);
+    let first = events_of(&mut rx, 1);
+    assert!(first.iter().all(|e| e.run == 1), "run 2 waits for run 1");
+    // Each model is loaded once and answers both prompts before the next.
+    assert_eq!(finals(&first), vec![(0, 0, "finished"), (0, 1, "finished"), (1, 0, "finished"), (1, 1, "finished")]);
+    let loads: Vec<usize> = first.iter().filter(|e| matches!(e.kind, EventKind::Loading)).map(|e| e.slot).collect();
+    assert_eq!(loads, vec![0, 1]);
+    let text: String = first
+        .iter()
+        .filter(|e| e.slot == 1 && e.prompt == 0)
+        .filter_map(|e| match &e.kind {
+            EventKind::Token { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text, "t0 t1 t2 ");
+    assert_eq!(finals(&events_of(&mut rx, 2)), vec![(0, 0, "finished")]);
+}
+
+#[test]
+fn cancel_stops_the_current_model_and_skips_the_rest() {
+    let (engine, mut rx) = engine();
+    let (req, cancel) = request(1, &["go"], vec![entry("tokens=1000,delay_ms=5"), entry("tokens=2")]);
+    engine.submit(req);
+    // Cancel once the first model has produced a token.
+    let mut seen = Vec::new();
+    while let Some(ev) = rx.blocking_recv() {
+        let token = matches!(ev.kind, EventKind::Token { .. });
+        seen.push(ev);
+        if token {
+            cancel.store(true, Ordering::SeqCst);
+            break;
+        }
+    }
+    seen.extend(events_of(&mut rx, 1));
+    assert_eq!(finals(&seen), vec![(0, 0, "cancelled"), (1, 0, "cancelled")]);
+    let tokens = seen.iter().filter(|e| matches!(e.kind, EventKind::Token { .. })).count();
+    assert!(tokens < 50, "checked on every token: {tokens} tokens after the cancel");
+    assert!(!seen.iter().any(|e| e.slot == 1 && matches!(e.kind, EventKind::Loading)), "the next model is not loaded");
+}
+
+#[test]
+fn a_timeout_fails_that_model_and_the_next_one_runs() {
+    let (engine, mut rx) = engine();
+    let mut slow = entry("tokens=1000,delay_ms=20");
+    slow.settings.backend.timeout_secs = 1;
+    let (req, _) = request(1, &["go"], vec![slow, entry("tokens=2")]);
+    engine.submit(req);
+    let evs = events_of(&mut rx, 1);
+    assert_eq!(finals(&evs), vec![(0, 0, "failed"), (1, 0, "finished")]);
+    let error = evs.iter().find_map(|e| match &e.kind {
+        EventKind::Failed { error, stats } => Some((error.clone(), stats.clone())),
+        _ => None,
+    });
+    let (error, stats) = error.expect("a failure");
+    assert!(matches!(error, Error::GenerationTimeout { secs: 1 }), "{error:?}");
+    assert!(stats.is_some_and(|s| s.generated_tokens > 0), "what it generated before the deadline is counted");
+}
+
+#[test]
+fn panics_and_load_failures_become_that_models_failure() {
+    let (engine, mut rx) = engine();
+    let entries = vec![entry("panic_load"), entry("fail_load"), entry("tokens=5,panic_at=2"), entry("tokens=1")];
+    let (req, _) = request(1, &["a", "b"], entries);
+    engine.submit(req);
+    let evs = events_of(&mut rx, 1);
+    let got = finals(&evs);
+    for slot in 0..3 {
+        assert!(got.contains(&(slot, 0, "failed")) && got.contains(&(slot, 1, "failed")), "slot {slot}: {got:?}");
+    }
+    assert!(got.contains(&(3, 0, "finished")) && got.contains(&(3, 1, "finished")), "the last model still runs: {got:?}");
+    let messages: Vec<String> = evs
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Failed { error, .. } => Some(error.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(messages.iter().any(|m| m.contains("panicked") && m.contains("loading")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("scripted load failure")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("panicked") && m.contains("token 2")), "{messages:?}");
+}
+
+#[test]
+fn a_cancelled_run_never_starts_its_models() {
+    let (engine, mut rx) = engine();
+    let (req, cancel) = request(1, &["go"], vec![entry("tokens=2"), entry("tokens=2")]);
+    cancel.store(true, Ordering::SeqCst);
+    engine.submit(req);
+    let evs = events_of(&mut rx, 1);
+    assert_eq!(finals(&evs), vec![(0, 0, "cancelled"), (1, 0, "cancelled")]);
+    assert!(!evs.iter().any(|e| matches!(e.kind, EventKind::Loading)));
+    drop(engine);
+    // Dropping the engine joins its thread: nothing is left running.
+    std::thread::sleep(Duration::from_millis(10));
+}

@@ -1,0 +1,91 @@
+//! A scripted engine for tests of the scheduler: its queue, cancellation,
+//! timeouts and panics, without a model. It was added by following
+//! docs/architecture.md's "Add an engine" recipe: this file, a variant in
+//! `kind.rs`, a row in `registry.rs`, the rule in `support.rs`.
+//!
+//! The model's name is the script: `scripted:tokens=5,delay_ms=10` answers
+//! five tokens, one every 10 ms; `fail_load`, `panic_load` and
+//! `panic_at=N` fail at that point.
+
+use std::time::Duration;
+
+use super::memory::Estimate;
+use super::registry::EngineInfo;
+use super::sink::{Flow, Sink};
+use super::{Backend, EngineKind, PromptReport, RunEntry};
+use crate::error::Error;
+use crate::params::GenerationParams;
+
+pub(crate) static ENGINE: EngineInfo = EngineInfo {
+    kind: EngineKind::Scripted,
+    title: "scripted",
+    runs_what: "scripts for tests",
+    feature: "",
+    compiled: true,
+    local: true,
+    runs: super::support::scripted_runs,
+    estimate: |_| Estimate::default(),
+    gpu_share: |_, _| 0.0,
+    ram_hint: "",
+    gpu_hint: "",
+    doctor: Vec::new,
+    load,
+    tokenize: |e, _, _, _| Err(Error::Usage(format!("{} has no vocabulary", e.label))),
+};
+
+#[derive(Debug, Default)]
+struct Script {
+    tokens: usize,
+    delay: Duration,
+    fail_load: bool,
+    panic_load: bool,
+    panic_at: Option<usize>,
+}
+
+fn script(name: &str) -> Script {
+    let mut s = Script { tokens: 3, ..Script::default() };
+    for part in name.trim_start_matches("scripted:").split(',') {
+        match part.split_once('=') {
+            Some(("tokens", n)) => s.tokens = n.parse().unwrap_or(3),
+            Some(("delay_ms", n)) => s.delay = Duration::from_millis(n.parse().unwrap_or(0)),
+            Some(("panic_at", n)) => s.panic_at = n.parse().ok(),
+            _ if part == "fail_load" => s.fail_load = true,
+            _ if part == "panic_load" => s.panic_load = true,
+            _ => {}
+        }
+    }
+    s
+}
+
+struct Scripted(Script);
+
+fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+    let s = script(&entry.model.name);
+    if s.panic_load {
+        panic!("scripted panic while loading");
+    }
+    if s.fail_load {
+        return Err(Error::ModelLoad { model: entry.label.clone(), reason: "scripted load failure".into() });
+    }
+    Ok(Box::new(Scripted(s)))
+}
+
+impl Backend for Scripted {
+    fn render(&self, prompt: &str, _: &GenerationParams) -> Result<String, Error> {
+        Ok(prompt.to_string())
+    }
+
+    fn generate(&mut self, rendered: &str, _: &GenerationParams, _: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
+        sink.start();
+        for i in 0..self.0.tokens {
+            if self.0.panic_at == Some(i) {
+                panic!("scripted panic at token {i}");
+            }
+            std::thread::sleep(self.0.delay);
+            if sink.token(i as u32, &format!("t{i} ")) == Flow::Stop {
+                break;
+            }
+        }
+        Ok(PromptReport { prompt_tokens: rendered.split_whitespace().count() as u64, eos: true, ..PromptReport::default() })
+    }
+}

@@ -1,0 +1,220 @@
+//! A comparison's life, owned in one place: the inference thread that runs
+//! it, the history recorder that saves it as it streams, the cancel flag of
+//! each run, the signals that end it, and closing. The TUI and `versus
+//! run` (single prompt and batch) both drive a `Session`; they only
+//! present what it reports.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::engine::memory::MemoryConfig;
+use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunId, RunRequest};
+use crate::store::Store;
+use crate::store::recorder::{Msg, Recorder};
+
+/// What to run: prompts (several for a batch) on entries.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub prompts: Vec<String>,
+    pub entries: Vec<RunEntry>,
+    /// The batch file, recorded with each prompt's comparison.
+    pub batch: Option<String>,
+}
+
+/// What a session reports.
+#[derive(Debug)]
+pub enum Next {
+    Event(EngineEvent),
+    Ending(Ending),
+    /// The inference thread is gone.
+    Closed,
+}
+
+/// A signal that ends the session: SIGINT, SIGTERM or SIGHUP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Interrupt,
+    Terminate,
+    Hangup,
+}
+
+impl Ending {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Ending::Interrupt => "interrupted",
+            Ending::Terminate => "terminated",
+            Ending::Hangup => "hangup",
+        }
+    }
+}
+
+pub struct Session {
+    engine: Option<Engine>,
+    events: UnboundedReceiver<EngineEvent>,
+    recorder: Option<Recorder>,
+    cancels: HashMap<RunId, Arc<AtomicBool>>,
+    /// Runs submitted whose `RunDone` has not come yet.
+    active: HashSet<RunId>,
+    term: Option<Signal>,
+    hup: Option<Signal>,
+    /// Why the history is off, until someone reads it.
+    problem: Option<String>,
+}
+
+impl Session {
+    /// Start the inference thread, and the recorder on `history` (None: do
+    /// not save). A history that cannot be opened is reported once by
+    /// `problem` and the session runs without it. Call inside a tokio
+    /// runtime: the signal handlers are registered here.
+    pub fn open(memory: MemoryConfig, history: Option<&Path>) -> std::io::Result<Session> {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let engine = Engine::start(tx, memory)?;
+        let (recorder, problem) = match history.map(|p| Store::open(p).and_then(|s| Recorder::start(s).map_err(|e| e.to_string()))) {
+            Some(Ok(r)) => (Some(r), None),
+            Some(Err(e)) => {
+                tracing::warn!("history store unavailable: {e}");
+                (None, Some(format!("history is off for this run: {e}")))
+            }
+            None => (None, None),
+        };
+        Ok(Session {
+            engine: Some(engine),
+            events,
+            recorder,
+            cancels: HashMap::new(),
+            active: HashSet::new(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+            problem,
+        })
+    }
+
+    /// Record and submit a comparison as run `id`; runs execute in order.
+    pub fn start(&mut self, id: RunId, c: Comparison) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.cancels.insert(id, cancel.clone());
+        self.active.insert(id);
+        if let Some(r) = &self.recorder {
+            let system = c.entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
+            r.send(Msg::Begin { run: id, prompts: c.prompts.clone(), system, entries: c.entries.clone(), batch: c.batch });
+        }
+        if let Some(engine) = &self.engine {
+            engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });
+        }
+    }
+
+    /// Stop run `id`: its current model on its next token, the rest before
+    /// they load.
+    pub fn cancel(&self, id: RunId) {
+        if let Some(flag) = self.cancels.get(&id) {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Some run has not finished.
+    pub fn busy(&self) -> bool {
+        !self.active.is_empty()
+    }
+
+    fn record(&mut self, ev: &EngineEvent) {
+        if let EventKind::RunDone = ev.kind {
+            self.active.remove(&ev.run);
+            self.cancels.remove(&ev.run);
+        }
+        if let Some(r) = &self.recorder {
+            r.send(Msg::Event(ev.clone()));
+        }
+    }
+
+    /// The next engine event (once recorded) or ending signal, whichever
+    /// comes first.
+    pub async fn next(&mut self) -> Next {
+        async fn wait(s: &mut Option<Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let next = tokio::select! {
+            ev = self.events.recv() => match ev {
+                Some(ev) => Next::Event(ev),
+                None => Next::Closed,
+            },
+            _ = tokio::signal::ctrl_c() => Next::Ending(Ending::Interrupt),
+            _ = wait(&mut self.term) => Next::Ending(Ending::Terminate),
+            _ = wait(&mut self.hup) => Next::Ending(Ending::Hangup),
+        };
+        if let Next::Event(ev) = &next {
+            self.record(ev);
+        }
+        next
+    }
+
+    /// An event that has already arrived, if any, once recorded.
+    pub fn try_next(&mut self) -> Option<EngineEvent> {
+        let ev = self.events.try_recv().ok()?;
+        self.record(&ev);
+        Some(ev)
+    }
+
+    /// Why the history is not being saved, once (opening or writing failed).
+    pub fn problem(&mut self) -> Option<String> {
+        self.problem.take().or_else(|| self.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())))
+    }
+
+    /// The stored comparison of run `run`'s prompt `prompt`.
+    pub fn stored_id(&self, run: RunId, prompt: usize) -> Option<i64> {
+        self.recorder.as_ref().and_then(|r| r.stored_id(run, prompt))
+    }
+
+    /// Write everything recorded so far (before reading the history).
+    pub fn flush(&self, timeout: Duration) {
+        if let Some(r) = &self.recorder {
+            r.flush(timeout);
+        }
+    }
+
+    /// Stop everything: cancel every run, save what streamed (runs cut
+    /// short are marked interrupted), and let go of the inference thread
+    /// without waiting for a model that is still loading.
+    pub fn close(mut self, timeout: Duration) {
+        for flag in self.cancels.values() {
+            flag.store(true, Ordering::SeqCst);
+        }
+        if let Some(r) = &self.recorder {
+            if self.busy() { r.interrupt(timeout) } else { r.flush(timeout) }
+        }
+        if let Some(engine) = self.engine.take() {
+            engine.detach();
+        }
+    }
+
+    /// After an ending signal: cancel every run and mark what streamed as
+    /// interrupted, but keep taking events (each model reports what it
+    /// had) until the runs end.
+    pub fn interrupt(&mut self, timeout: Duration) {
+        for flag in self.cancels.values() {
+            flag.store(true, Ordering::SeqCst);
+        }
+        if let Some(r) = &self.recorder {
+            r.interrupt(timeout);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A session dropped without `close` (an error path) still saves.
+        if let Some(r) = &self.recorder {
+            r.flush(Duration::from_secs(2));
+        }
+    }
+}
