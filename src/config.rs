@@ -53,6 +53,8 @@ pub struct CpuConfig {
 pub struct UiConfig {
     pub sync_scroll: bool,
     pub max_fps: u32,
+    /// The terminal's background: dark or light (NO_COLOR turns colour off).
+    pub theme: crate::theme::ThemeName,
     /// action name → key list; replaces that action's default keys.
     pub keys: BTreeMap<String, Vec<String>>,
 }

@@ -22,6 +22,7 @@ pub mod session;
 pub mod spec;
 pub mod store;
 pub mod terminal;
+pub mod theme;
 pub mod tui;
 pub mod ui;
 pub mod wrap;

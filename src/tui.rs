@@ -82,6 +82,7 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runti
         app.focus = crate::app::Focus::Prompt;
     }
     app.sync_scroll = config.ui.sync_scroll;
+    app.theme = crate::theme::Theme::from_env(config.ui.theme);
     app.searched = catalog
         .roots
         .iter()

@@ -95,3 +95,39 @@ fn parameters_popup_with_a_validation_message() {
         a
     });
 }
+
+/// NO_COLOR: not one cell has a colour, and the focus still shows: the
+/// cursor row and the active tab in reverse video, the focused pane bold,
+/// the active tab bracketed.
+#[test]
+fn no_color_keeps_the_focus_visible_without_colour() {
+    use ratatui::style::{Color, Modifier};
+    use versus::theme::{Theme, ThemeName};
+    let mut a = app(models(), 80, 24);
+    a.theme = Theme::pick(ThemeName::Dark, true);
+    let id = in_progress(&mut a);
+    finish(&mut a, id, false);
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    term.draw(|f| versus::ui::draw(f, &a)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    assert!(buf.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset), "a coloured cell");
+    let text = term.backend().to_string();
+    assert!(text.contains("[✓ gemma-3-270m-q4_k_m]"), "the active tab is marked:\n{text}");
+    let reversed = buf.content().iter().filter(|c| c.modifier.contains(Modifier::REVERSED)).count();
+    assert!(reversed > 10, "the list cursor and the active tab are in reverse video");
+    let bold_border = buf.content().iter().any(|c| c.symbol() == "┌" && c.modifier.contains(Modifier::BOLD));
+    assert!(bold_border, "the focused pane's border is bold");
+}
+
+#[test]
+fn the_light_theme_draws_the_same_screen() {
+    use versus::theme::{Theme, ThemeName};
+    let mut dark = app(models(), 120, 40);
+    let mut light = app(models(), 120, 40);
+    light.theme = Theme::pick(ThemeName::Light, false);
+    for a in [&mut dark, &mut light] {
+        let id = in_progress(a);
+        finish(a, id, false);
+    }
+    assert_eq!(render(&dark, 120, 40), render(&light, 120, 40), "only colours differ");
+}

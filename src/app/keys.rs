@@ -1,100 +1,25 @@
-//! Keys that do not go through the keymap: those typed into the model
-//! filter, the parameters popup and the history overlay, and plain editing
-//! keys in the prompt editor (with prompt history on Up and Down).
+//! Keys of the model filter (bound keys end or clear it, the rest type),
+//! and plain editing keys in the prompt editor (with prompt history on Up
+//! and Down).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
-use super::{App, Effect, Overlay, replace_text};
+use super::{App, Effect, replace_text};
+use crate::keymap::Action;
 
 impl App {
-    pub(super) fn filter_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
-        match ev.code {
-            KeyCode::Esc => {
+    pub(super) fn filter_key(&mut self, action: Option<Action>, ev: KeyEvent) -> Vec<Effect> {
+        match action {
+            Some(Action::FilterClear) => {
                 self.list.filter.clear();
                 self.list.filtering = false;
             }
-            KeyCode::Enter | KeyCode::Down | KeyCode::Tab => self.list.filtering = false,
-            KeyCode::Backspace => {
-                self.list.filter.pop();
+            Some(Action::FilterDone) => self.list.filtering = false,
+            _ => {
+                super::overlays::type_into(&mut self.list.filter, &ev);
             }
-            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => self.list.filter.push(c),
-            _ => {}
         }
         self.list.move_by(0);
-        vec![]
-    }
-
-    pub(super) fn params_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
-        let Overlay::Params(p) = &mut self.overlay else { return vec![] };
-        if let Some(input) = p.input.as_mut() {
-            match ev.code {
-                KeyCode::Enter => p.commit(),
-                KeyCode::Esc => {
-                    p.input = None;
-                    p.error = None;
-                }
-                KeyCode::Backspace => {
-                    input.pop();
-                }
-                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
-                _ => {}
-            }
-            return vec![];
-        }
-        match ev.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('p') => {
-                let p = p.clone();
-                if let Some(entry) = self.list.entries.get_mut(p.entry) {
-                    entry.settings = p.settings;
-                }
-                self.overlay = Overlay::None;
-            }
-            KeyCode::Up | KeyCode::Char('k') => p.move_by(-1),
-            KeyCode::Down | KeyCode::Char('j') => p.move_by(1),
-            KeyCode::Enter => p.begin(),
-            _ => {}
-        }
-        vec![]
-    }
-
-    pub(super) fn history_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
-        let Overlay::History(h) = &mut self.overlay else { return vec![] };
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-        match ev.code {
-            KeyCode::Esc => self.overlay = Overlay::None,
-            KeyCode::Up => h.move_by(-1),
-            KeyCode::Down => h.move_by(1),
-            KeyCode::PageUp => h.move_by(-10),
-            KeyCode::PageDown => h.move_by(10),
-            KeyCode::Enter => {
-                if let Some(id) = h.current() {
-                    self.overlay = Overlay::None;
-                    return vec![Effect::OpenStored(id)];
-                }
-            }
-            // Ctrl-R: again on the models selected now; Ctrl-O: on its own models.
-            KeyCode::Char('r') if ctrl => {
-                if let Some(id) = h.current() {
-                    self.overlay = Overlay::None;
-                    return vec![Effect::Rerun { id, original: false }];
-                }
-            }
-            KeyCode::Char('o') if ctrl => {
-                if let Some(id) = h.current() {
-                    self.overlay = Overlay::None;
-                    return vec![Effect::Rerun { id, original: true }];
-                }
-            }
-            KeyCode::Backspace => {
-                h.filter.pop();
-                h.cursor = 0;
-            }
-            KeyCode::Char(c) if !ctrl => {
-                h.filter.push(c);
-                h.cursor = 0;
-            }
-            _ => {}
-        }
         vec![]
     }
 

@@ -6,11 +6,10 @@
 //! out. Drawing (`ui::draw`) is a pure function of `&App`.
 
 pub mod columns;
-pub mod history;
 mod keys;
 mod launch;
 pub mod models;
-pub mod params;
+pub mod overlays;
 
 use std::time::Instant;
 
@@ -23,11 +22,11 @@ use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 use crate::keymap::{Action, Key, Keymap, Scope};
 use crate::layout;
 use crate::params::Settings;
+use overlays::Reply;
 
 pub use columns::{Column, RunView};
-pub use history::HistoryView;
 pub use models::{ListEntry, ModelList};
-pub use params::ParamsEditor;
+pub use overlays::{HelpView, HistoryView, Overlay, ParamsEditor};
 
 /// What comes in.
 #[derive(Debug, Clone)]
@@ -90,16 +89,6 @@ pub enum Focus {
     Columns,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    /// The key list, scrolled this many lines.
-    Help(usize),
-    Params(ParamsEditor),
-    ConfirmQuit,
-    History(HistoryView),
-}
-
 pub struct App {
     pub list: ModelList,
     pub prompt: TextArea<'static>,
@@ -121,6 +110,8 @@ pub struct App {
     pub keymap: Keymap,
     pub sync_scroll: bool,
     pub zoom: bool,
+    /// The colours drawing uses (from `[ui] theme` and `NO_COLOR`).
+    pub theme: crate::theme::Theme,
     pub active_column: usize,
     pub now: Instant,
     /// (used, total) bytes of RAM and GPU memory, when known.
@@ -160,6 +151,7 @@ impl App {
             keymap,
             sync_scroll: false,
             zoom: false,
+            theme: crate::theme::Theme::default(),
             active_column: 0,
             now: Instant::now(),
             ram: None,
@@ -193,12 +185,8 @@ impl App {
 
     /// Show the editor's cursor only while the editor has the focus.
     fn sync_cursor(&mut self) {
-        use ratatui::style::{Modifier, Style};
-        let style = if self.focus == Focus::Prompt && self.overlay == Overlay::None {
-            Style::new().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::new()
-        };
+        use ratatui::style::Style;
+        let style = if self.focus == Focus::Prompt && self.overlay == Overlay::None { self.theme.cursor } else { Style::new() };
         self.prompt.set_cursor_style(style);
         self.system.set_cursor_style(style);
         self.prompt.set_cursor_line_style(Style::new());
@@ -287,28 +275,34 @@ impl App {
         if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
             return self.quit_now();
         }
-        match self.overlay.clone() {
-            Overlay::Help(scroll) => {
-                let max = Keymap::help_len();
-                self.overlay = match ev.code {
-                    KeyCode::Char('j') | KeyCode::Down => Overlay::Help((scroll + 1).min(max)),
-                    KeyCode::Char('k') | KeyCode::Up => Overlay::Help(scroll.saturating_sub(1)),
-                    KeyCode::PageDown | KeyCode::Char(' ') => Overlay::Help((scroll + 10).min(max)),
-                    KeyCode::PageUp => Overlay::Help(scroll.saturating_sub(10)),
-                    _ => Overlay::None,
-                };
-                return vec![];
-            }
-            Overlay::ConfirmQuit => {
-                self.overlay = Overlay::None;
-                return if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter) { self.quit_now() } else { vec![] };
-            }
-            Overlay::Params(_) => return self.params_key(ev),
-            Overlay::History(_) => return self.history_key(ev),
-            Overlay::None => {}
+        if let Some(scope) = self.overlay.scope() {
+            let action = self.keymap.lookup(&key, &[scope]);
+            return match self.overlay.key(action, &ev) {
+                Reply::Stay => vec![],
+                Reply::Close => {
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+                Reply::Effects(effects) => {
+                    self.overlay = Overlay::None;
+                    effects
+                }
+                Reply::Quit => {
+                    self.overlay = Overlay::None;
+                    self.quit_now()
+                }
+                Reply::Apply(p) => {
+                    if let Some(entry) = self.list.entries.get_mut(p.entry) {
+                        entry.settings = p.settings;
+                    }
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+            };
         }
         if self.list.filtering && self.focus == Focus::Models {
-            return self.filter_key(ev);
+            let action = self.keymap.lookup(&key, &[Scope::Filter]);
+            return self.filter_key(action, ev);
         }
         match self.keymap.lookup(&key, self.scopes()) {
             Some(action) => self.action(action),
@@ -347,7 +341,7 @@ impl App {
                     return vec![Effect::Quit];
                 }
             }
-            Action::Help => self.overlay = Overlay::Help(0),
+            Action::Help => self.overlay = Overlay::Help(HelpView::default()),
             Action::Up => self.scroll(-1),
             Action::Down => self.scroll(1),
             Action::PageUp => self.scroll(-(self.page() as isize)),
@@ -404,6 +398,29 @@ impl App {
                 None => self.notice = Some("nothing to export yet: run a prompt first".into()),
             },
             Action::History => return vec![Effect::History],
+            // Bound in the filter and the overlays, which handle their own.
+            Action::FilterDone
+            | Action::FilterClear
+            | Action::HelpUp
+            | Action::HelpDown
+            | Action::HelpPageUp
+            | Action::HelpPageDown
+            | Action::HelpClose
+            | Action::ConfirmQuit
+            | Action::ParamsUp
+            | Action::ParamsDown
+            | Action::ParamsEdit
+            | Action::ParamsClose
+            | Action::ParamCommit
+            | Action::ParamAbort
+            | Action::SavedUp
+            | Action::SavedDown
+            | Action::SavedPageUp
+            | Action::SavedPageDown
+            | Action::SavedOpen
+            | Action::SavedRerun
+            | Action::SavedRerunOriginal
+            | Action::SavedClose => {}
         }
         vec![]
     }

@@ -4,7 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -21,8 +21,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some(tabs) = l.tabs {
         let mut spans = Vec::new();
         for (i, c) in run.columns.iter().enumerate() {
-            let style = if i == app.active_column { Style::new().fg(Color::Black).bg(Color::Cyan) } else { Style::new().fg(Color::Gray) };
-            spans.push(Span::styled(format!(" {} {} ", c.answer.status.marker(), c.label), style));
+            // The active tab is reverse video and bracketed: visible without colour.
+            let (style, open, close) = if i == app.active_column { (app.theme.selected, "[", "]") } else { (app.theme.stats, " ", " ") };
+            spans.push(Span::styled(format!("{open}{} {}{close}", c.answer.status.marker(), c.label), style));
             spans.push(Span::raw(" "));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
@@ -45,7 +46,7 @@ fn empty(frame: &mut Frame<'_>, app: &App, area: Rect) {
         l.extend([
             Line::from(""),
             Line::from("Get the demo model (Gemma 3 270M, 241 MiB) with:"),
-            Line::styled("  scripts/fetch-demo-model.sh", Style::new().fg(Color::Yellow)),
+            Line::styled("  scripts/fetch-demo-model.sh", app.theme.key),
             Line::from("then start versus again. GGUF files and Hugging Face folders in ~/.local/share/versus/models or in the config's [models] folders are found, and so are the Hugging Face cache, Ollama and LM Studio."),
         ]);
         l
@@ -67,18 +68,10 @@ fn header(app: &App, c: &Column) -> Line<'static> {
         Status::Loading => format!("loading {:.1} s", app.now.saturating_duration_since(c.since).as_secs_f64()),
         other => other.label().to_string(),
     };
-    let color = match status {
-        Status::Queued => Color::DarkGray,
-        Status::Loading => Color::Yellow,
-        Status::Generating => Color::Green,
-        Status::Finished => Color::Cyan,
-        Status::Failed => Color::Red,
-        Status::Cancelled => Color::Magenta,
-    };
     Line::from(vec![
-        Span::styled(format!(" {} {text} ", c.answer.status.marker()), Style::new().fg(color)),
+        Span::styled(format!(" {} {text} ", c.answer.status.marker()), app.theme.status(status)),
         Span::styled(c.label.clone(), Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(format!(" · {} ", c.engine.label()), Style::new().fg(Color::DarkGray)),
+        Span::styled(format!(" · {} ", c.engine.label()), app.theme.dim),
     ])
 }
 
@@ -119,25 +112,25 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
 fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect) {
     let active = index == app.active_column && app.focus == Focus::Columns;
     let border = if active {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        app.theme.accent
     } else if c.answer.status == Status::Failed {
-        Style::new().fg(Color::Red)
+        app.theme.failed
     } else {
-        Style::new().fg(Color::DarkGray)
+        app.theme.dim
     };
     let (foot, extra) = footer(c, rect.width.saturating_sub(2) as usize);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(border)
         .title(header(app, c))
-        .title_bottom(Line::styled(foot.clone(), Style::new().fg(Color::Gray)));
+        .title_bottom(Line::styled(foot.clone(), app.theme.stats));
     let mut inner = block.inner(rect);
     frame.render_widget(block, rect);
     if let Some(extra) = extra {
         if inner.height > 2 {
             inner.height -= 1;
             let line = Rect { y: inner.y + inner.height, height: 1, ..inner };
-            frame.render_widget(Paragraph::new(Line::styled(extra, Style::new().fg(Color::Gray))), line);
+            frame.render_widget(Paragraph::new(Line::styled(extra, app.theme.stats)), line);
         }
     }
     let height = inner.height as usize;
@@ -153,17 +146,17 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
                 lines.push(Line::raw(""));
             } else if let Some(err) = &c.answer.error {
                 let line = c.error_wrap.line(err, i - text_lines - gap);
-                lines.push(Line::styled(super::sanitize(line), Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
+                lines.push(Line::styled(super::sanitize(line), app.theme.error));
             }
         }
     }
     if lines.is_empty() && c.answer.status == Status::Queued {
-        lines.push(Line::styled("waiting for the models before it", Style::new().fg(Color::DarkGray)));
+        lines.push(Line::styled("waiting for the models before it", app.theme.dim));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     if c.answer.status == Status::Cancelled && height > 0 && c.total_lines() < height {
         let y = inner.y + c.total_lines().min(height - 1) as u16;
-        let mark = Paragraph::new(Line::styled("[cancelled]", Style::new().fg(Color::Magenta)));
+        let mark = Paragraph::new(Line::styled("[cancelled]", app.theme.cancelled));
         frame.render_widget(mark, Rect { y, height: 1, ..inner });
     }
 }

@@ -8,7 +8,7 @@ pub mod prompt;
 pub mod status;
 
 use ratatui::Frame;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 
 use crate::app::{App, Focus};
 use crate::layout;
@@ -22,9 +22,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     overlays::draw(frame, app);
 }
 
-/// Border style of a pane: bright when focused.
+/// Border style of a pane: the accent when focused.
 pub fn border(app: &App, focus: Focus) -> Style {
-    if app.focus == focus { Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD) } else { Style::new().fg(Color::DarkGray) }
+    app.theme.border(app.focus == focus)
 }
 
 /// Replace characters that would move the terminal's cursor or start an

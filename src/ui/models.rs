@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
@@ -22,7 +22,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Line::from("No models found."),
             Line::from(""),
             Line::from("Fetch the demo model:"),
-            Line::styled("scripts/fetch-demo-model.sh", Style::new().fg(Color::Yellow)),
+            Line::styled("scripts/fetch-demo-model.sh", app.theme.key),
             Line::from(""),
             Line::from("or put models in ~/.local/share/versus/models, or start versus with folders: versus ~/models"),
         ];
@@ -54,10 +54,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                 m.size_label(),
                 if crate::engine::engines_for(&m).first() == Some(&e.engine) { String::new() } else { format!(" @{}", e.engine.label()) }
             );
-            let style = if m.error.is_some() { Style::new().fg(Color::Red) } else { Style::new() };
+            let style = if m.error.is_some() { app.theme.failed } else { Style::new() };
             let diff = e.settings.diff(&e.base);
             let mut lines = vec![Line::from(vec![
-                Span::styled(format!("{mark} "), Style::new().fg(if e.selected { Color::Green } else { Color::DarkGray })),
+                Span::styled(format!("{mark} "), if e.selected { app.theme.chosen } else { app.theme.dim }),
                 Span::styled(truncate(&name, width), style.add_modifier(Modifier::BOLD)),
             ])];
             let second = match (&m.error, diff.is_empty()) {
@@ -65,12 +65,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                 (None, true) => format!("  {}", truncate(&detail, width.saturating_sub(2))),
                 (None, false) => format!("  {}", truncate(&diff.join(" "), width.saturating_sub(2))),
             };
-            lines.push(Line::styled(second, style.fg(if m.error.is_some() { Color::Red } else { Color::DarkGray })));
+            lines.push(Line::styled(second, if m.error.is_some() { app.theme.failed } else { app.theme.dim }));
             ListItem::new(lines)
         })
         .collect();
     let mut state = ListState::default().with_selected(Some(list.cursor));
-    let highlight = if app.focus == Focus::Models { Style::new().bg(Color::DarkGray) } else { Style::new() };
+    let highlight = if app.focus == Focus::Models { app.theme.selected } else { Style::new() };
     frame.render_stateful_widget(List::new(items).block(block).highlight_style(highlight), area, &mut state);
 }
 

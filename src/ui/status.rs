@@ -2,7 +2,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -78,8 +77,8 @@ fn fit(hints: &[String], width: usize) -> String {
 
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let left = match &app.notice {
-        Some(n) => Span::styled(format!(" {n}"), Style::new().fg(Color::Yellow)),
-        None => Span::styled(format!(" {}", progress(app)), Style::new().fg(Color::Cyan)),
+        Some(n) => Span::styled(format!(" {n}"), app.theme.warning),
+        None => Span::styled(format!(" {}", progress(app)), app.theme.accent),
     };
     let mut mem = String::new();
     if let Some((used, total)) = app.ram {
@@ -97,6 +96,6 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     )
     .areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)), a);
-    frame.render_widget(Paragraph::new(Line::styled(mem, Style::new().fg(Color::Gray))), b);
-    frame.render_widget(Paragraph::new(Line::styled(right, Style::new().fg(Color::DarkGray))), c);
+    frame.render_widget(Paragraph::new(Line::styled(mem, app.theme.stats)), b);
+    frame.render_widget(Paragraph::new(Line::styled(right, app.theme.dim)), c);
 }

@@ -1,6 +1,10 @@
 //! The parameters popup: every key of `params::PARAMS` for one list entry,
 //! edited as text and validated by `Settings::set` as you confirm.
 
+use crossterm::event::KeyEvent;
+
+use super::{Reply, type_into};
+use crate::keymap::Action;
 use crate::params::{PARAMS, Settings};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +24,8 @@ impl ParamsEditor {
         ParamsEditor { entry, settings, row: 0, input: None, error: None }
     }
 
-    pub fn key(&self) -> &'static str {
+    /// The parameter on the current row.
+    pub fn current(&self) -> &'static str {
         PARAMS[self.row.min(PARAMS.len() - 1)].key
     }
 
@@ -30,14 +35,14 @@ impl ParamsEditor {
     }
 
     pub fn begin(&mut self) {
-        self.input = Some(self.settings.get(self.key()));
+        self.input = Some(self.settings.get(self.current()));
         self.error = None;
     }
 
     /// Apply the typed value; on error keep editing and show why.
     pub fn commit(&mut self) {
         let Some(text) = self.input.clone() else { return };
-        let key = self.key();
+        let key = self.current();
         match self.settings.set(key, &text) {
             Ok(()) => {
                 self.input = None;
@@ -45,5 +50,29 @@ impl ParamsEditor {
             }
             Err(e) => self.error = Some(e),
         }
+    }
+
+    pub fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply {
+        if let Some(input) = self.input.as_mut() {
+            match action {
+                Some(Action::ParamCommit) => self.commit(),
+                Some(Action::ParamAbort) => {
+                    self.input = None;
+                    self.error = None;
+                }
+                _ => {
+                    type_into(input, ev);
+                }
+            }
+            return Reply::Stay;
+        }
+        match action {
+            Some(Action::ParamsUp) => self.move_by(-1),
+            Some(Action::ParamsDown) => self.move_by(1),
+            Some(Action::ParamsEdit) => self.begin(),
+            Some(Action::ParamsClose) => return Reply::Apply(self.clone()),
+            _ => {}
+        }
+        Reply::Stay
     }
 }

@@ -1,6 +1,12 @@
 //! The saved-comparisons overlay: a filterable list of stored runs. The
-//! event loop reads the store; this is only the list and its cursor.
+//! event loop reads the store; this is only the list, its cursor and its
+//! keys (typing filters it).
 
+use crossterm::event::KeyEvent;
+
+use super::{Reply, type_into};
+use crate::app::Effect;
+use crate::keymap::Action;
 use crate::store::RunSummary;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,5 +40,28 @@ impl HistoryView {
     pub fn move_by(&mut self, delta: isize) {
         let n = self.visible().len();
         self.cursor = if n == 0 { 0 } else { (self.cursor as isize + delta).clamp(0, n as isize - 1) as usize };
+    }
+
+    pub fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply {
+        let chosen = |effect: fn(i64) -> Effect| match self.current() {
+            Some(id) => Reply::Effects(vec![effect(id)]),
+            None => Reply::Stay,
+        };
+        match action {
+            Some(Action::SavedUp) => self.move_by(-1),
+            Some(Action::SavedDown) => self.move_by(1),
+            Some(Action::SavedPageUp) => self.move_by(-10),
+            Some(Action::SavedPageDown) => self.move_by(10),
+            Some(Action::SavedOpen) => return chosen(Effect::OpenStored),
+            Some(Action::SavedRerun) => return chosen(|id| Effect::Rerun { id, original: false }),
+            Some(Action::SavedRerunOriginal) => return chosen(|id| Effect::Rerun { id, original: true }),
+            Some(Action::SavedClose) => return Reply::Close,
+            _ => {
+                if type_into(&mut self.filter, ev) {
+                    self.cursor = 0;
+                }
+            }
+        }
+        Reply::Stay
     }
 }

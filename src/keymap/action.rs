@@ -1,0 +1,145 @@
+//! Every user intent (`Action`), where it applies (`Scope`), its help line
+//! and its default keys: the one table the keymap, the help overlay and
+//! docs/keys.md are built from.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an action applies: a pane, or an overlay while it is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Every pane, the prompt editor included: only keys that never type text.
+    Global,
+    /// Every pane but the prompt editor (plain letters are free there).
+    Browse,
+    /// The model list.
+    Models,
+    /// The model list's name filter, while typing it.
+    Filter,
+    /// The answer columns.
+    Columns,
+    /// The prompt editor.
+    Editor,
+    /// The key list (`?`).
+    Help,
+    /// "Quit while a run is active?"
+    Confirm,
+    /// The parameters popup.
+    Params,
+    /// The parameters popup while a value is being typed.
+    ParamInput,
+    /// The saved-comparisons overlay.
+    Saved,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 11] = [
+        Scope::Global,
+        Scope::Browse,
+        Scope::Models,
+        Scope::Filter,
+        Scope::Columns,
+        Scope::Editor,
+        Scope::Help,
+        Scope::Confirm,
+        Scope::Params,
+        Scope::ParamInput,
+        Scope::Saved,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Anywhere",
+            Scope::Browse => "Outside the editor",
+            Scope::Models => "Model list",
+            Scope::Filter => "Model filter (while typing it)",
+            Scope::Columns => "Answer columns",
+            Scope::Editor => "Prompt editor",
+            Scope::Help => "Key list",
+            Scope::Confirm => "Quit confirmation",
+            Scope::Params => "Parameters popup",
+            Scope::ParamInput => "Parameters popup, typing a value",
+            Scope::Saved => "Saved comparisons",
+        }
+    }
+
+    /// Plain characters type text here, so they cannot be bound.
+    pub fn takes_text(self) -> bool {
+        matches!(self, Scope::Global | Scope::Filter | Scope::ParamInput | Scope::Saved)
+    }
+}
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $scope:ident, [$($key:literal),*], $help:literal;)*) => {
+        /// A user intent. Names are the keys of `[ui.keys]`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Action { $($variant,)* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+            pub fn name(self) -> &'static str { match self { $(Action::$variant => $name,)* } }
+            pub fn scope(self) -> Scope { match self { $(Action::$variant => Scope::$scope,)* } }
+            pub fn help(self) -> &'static str { match self { $(Action::$variant => $help,)* } }
+            /// The keys bound when `[ui.keys]` does not say otherwise.
+            pub fn default_keys(self) -> &'static [&'static str] { match self { $(Action::$variant => &[$($key),*],)* } }
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Run => "run", Global, ["f5", "ctrl-r", "alt-enter", "ctrl-enter"], "run the prompt on the selected models";
+    Cancel => "cancel", Global, ["esc"], "cancel the run (answers so far are kept)";
+    FocusNext => "focus_next", Global, ["tab"], "next pane";
+    FocusPrev => "focus_prev", Global, ["shift-tab"], "previous pane";
+    QuitNow => "quit_now", Global, ["ctrl-c"], "quit at once, cancelling any run";
+    Export => "export", Global, ["ctrl-e"], "export the comparison to Markdown and JSON";
+    History => "history", Global, ["ctrl-o"], "browse saved comparisons";
+    Quit => "quit", Browse, ["q"], "quit (asks first while a run is active)";
+    Help => "help", Browse, ["?", "f1"], "show or hide this help";
+    Up => "up", Browse, ["k", "up"], "move or scroll up";
+    Down => "down", Browse, ["j", "down"], "move or scroll down";
+    PageUp => "page_up", Browse, ["pgup", "ctrl-u"], "page up";
+    PageDown => "page_down", Browse, ["pgdn", "ctrl-d"], "page down";
+    Top => "top", Browse, ["g", "home"], "go to the top";
+    Bottom => "bottom", Browse, ["G", "end"], "go to the bottom (and follow the answer)";
+    Select => "select", Models, ["space"], "select or unselect the model";
+    Filter => "filter", Models, ["/"], "filter models by name";
+    Duplicate => "duplicate", Models, ["d"], "add the model again, to compare settings";
+    Params => "params", Models, ["p", "enter"], "edit the model's parameters";
+    Engine => "engine", Models, ["e"], "switch the engine (llama.cpp / candle)";
+    Remove => "remove", Models, ["x", "delete"], "remove a duplicated entry";
+    FilterDone => "filter_done", Filter, ["enter", "down", "tab"], "keep the filter and go back to the list";
+    FilterClear => "filter_clear", Filter, ["esc"], "clear the filter";
+    NextColumn => "next_column", Columns, ["l", "right"], "focus the next column";
+    PrevColumn => "prev_column", Columns, ["h", "left"], "focus the previous column";
+    Zoom => "zoom", Columns, ["z"], "zoom the column to full width and back";
+    SyncScroll => "sync_scroll", Columns, ["s"], "scroll all columns together";
+    Copy => "copy", Columns, ["y"], "copy the column's text (OSC 52)";
+    HistoryPrev => "history_prev", Editor, ["ctrl-p", "alt-up"], "previous prompt";
+    HistoryNext => "history_next", Editor, ["ctrl-n", "alt-down"], "next prompt";
+    SystemPrompt => "system_prompt", Editor, ["ctrl-t", "f2"], "switch between prompt and system prompt";
+    ClearPrompt => "clear_prompt", Editor, ["ctrl-l"], "clear the prompt";
+    HelpUp => "help_up", Help, ["k", "up"], "scroll up";
+    HelpDown => "help_down", Help, ["j", "down"], "scroll down";
+    HelpPageUp => "help_page_up", Help, ["pgup"], "page up";
+    HelpPageDown => "help_page_down", Help, ["pgdn", "space"], "page down";
+    HelpClose => "help_close", Help, ["esc", "q", "?", "f1"], "close (so does any key not bound here)";
+    ConfirmQuit => "confirm_quit", Confirm, ["y", "Y", "enter"], "quit, cancelling the run (any other key stays)";
+    ParamsUp => "params_up", Params, ["k", "up"], "previous parameter";
+    ParamsDown => "params_down", Params, ["j", "down"], "next parameter";
+    ParamsEdit => "params_edit", Params, ["enter"], "edit the value";
+    ParamsClose => "params_close", Params, ["esc", "q", "p"], "close (the values apply to the next run)";
+    ParamCommit => "param_commit", ParamInput, ["enter"], "keep the typed value (it is checked)";
+    ParamAbort => "param_abort", ParamInput, ["esc"], "undo the typing";
+    SavedUp => "saved_up", Saved, ["up"], "previous comparison";
+    SavedDown => "saved_down", Saved, ["down"], "next comparison";
+    SavedPageUp => "saved_page_up", Saved, ["pgup"], "page up";
+    SavedPageDown => "saved_page_down", Saved, ["pgdn"], "page down";
+    SavedOpen => "saved_open", Saved, ["enter"], "show the comparison as it was";
+    SavedRerun => "saved_rerun", Saved, ["ctrl-r"], "run its prompt again on the models selected now";
+    SavedRerunOriginal => "saved_rerun_original", Saved, ["ctrl-o"], "run its prompt again on its own models";
+    SavedClose => "saved_close", Saved, ["esc"], "close (typing filters the list)";
+}

@@ -1,0 +1,173 @@
+//! Every colour the UI uses, in one place: a dark and a light theme
+//! (`[ui] theme`), and a plain one for `NO_COLOR` (no-color.org) in which
+//! what colour says is said by bold, underline and reverse video instead.
+//! Drawing code asks the theme for a role, never for a colour.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::engine::answer::Status;
+
+/// `[ui] theme`: the terminal's background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Theme {
+    /// Titles, the focused pane's border, a column's name.
+    pub accent: Style,
+    /// Secondary text: hints, unfocused borders, placeholders.
+    pub dim: Style,
+    /// Numbers under a column and in the status line: readable on the
+    /// theme's background (never grey on white).
+    pub stats: Style,
+    /// Key names in the help, commands to type.
+    pub key: Style,
+    /// The row under the cursor in a list.
+    pub selected: Style,
+    /// A selected model's mark.
+    pub chosen: Style,
+    pub error: Style,
+    pub warning: Style,
+    /// The editor's cursor.
+    pub cursor: Style,
+    /// The colour of each status, for column headers and lists.
+    pub queued: Style,
+    pub loading: Style,
+    pub generating: Style,
+    pub finished: Style,
+    pub failed: Style,
+    pub cancelled: Style,
+}
+
+impl Theme {
+    /// For terminals with a dark background (the default).
+    pub fn dark() -> Theme {
+        let fg = |c| Style::new().fg(c);
+        Theme {
+            accent: fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            dim: fg(Color::DarkGray),
+            stats: fg(Color::Gray),
+            key: fg(Color::Yellow),
+            selected: Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD),
+            chosen: fg(Color::Green),
+            error: fg(Color::Red).add_modifier(Modifier::BOLD),
+            warning: fg(Color::Yellow),
+            cursor: Style::new().add_modifier(Modifier::REVERSED),
+            queued: fg(Color::DarkGray),
+            loading: fg(Color::Yellow),
+            generating: fg(Color::Green),
+            finished: fg(Color::Cyan),
+            failed: fg(Color::Red),
+            cancelled: fg(Color::Magenta),
+        }
+    }
+
+    /// For terminals with a light background.
+    pub fn light() -> Theme {
+        let fg = |c| Style::new().fg(c);
+        Theme {
+            accent: fg(Color::Blue).add_modifier(Modifier::BOLD),
+            dim: fg(Color::DarkGray),
+            stats: fg(Color::Black),
+            key: fg(Color::Magenta),
+            selected: Style::new().bg(Color::Gray).fg(Color::Black).add_modifier(Modifier::BOLD),
+            chosen: fg(Color::Green),
+            error: fg(Color::Red).add_modifier(Modifier::BOLD),
+            warning: fg(Color::Rgb(150, 90, 0)),
+            cursor: Style::new().add_modifier(Modifier::REVERSED),
+            queued: fg(Color::DarkGray),
+            loading: fg(Color::Rgb(150, 90, 0)),
+            generating: fg(Color::Green),
+            finished: fg(Color::Blue),
+            failed: fg(Color::Red),
+            cancelled: fg(Color::Magenta),
+        }
+    }
+
+    /// No colour at all (`NO_COLOR`): emphasis by modifiers only.
+    pub fn plain() -> Theme {
+        let none = Style::new();
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        Theme {
+            accent: bold,
+            dim: none,
+            stats: none,
+            key: bold,
+            selected: Style::new().add_modifier(Modifier::REVERSED),
+            chosen: bold,
+            error: bold.add_modifier(Modifier::UNDERLINED),
+            warning: bold,
+            cursor: Style::new().add_modifier(Modifier::REVERSED),
+            queued: none,
+            loading: none,
+            generating: bold,
+            finished: bold,
+            failed: bold.add_modifier(Modifier::UNDERLINED),
+            cancelled: none,
+        }
+    }
+
+    /// The configured theme, or the plain one when `no_color`.
+    pub fn pick(name: ThemeName, no_color: bool) -> Theme {
+        match (no_color, name) {
+            (true, _) => Theme::plain(),
+            (false, ThemeName::Light) => Theme::light(),
+            (false, ThemeName::Dark) => Theme::dark(),
+        }
+    }
+
+    /// The configured theme, unless `NO_COLOR` is set (to anything).
+    pub fn from_env(name: ThemeName) -> Theme {
+        Theme::pick(name, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()))
+    }
+
+    pub fn status(&self, s: Status) -> Style {
+        match s {
+            Status::Queued => self.queued,
+            Status::Loading => self.loading,
+            Status::Generating => self.generating,
+            Status::Finished => self.finished,
+            Status::Failed => self.failed,
+            Status::Cancelled => self.cancelled,
+        }
+    }
+
+    /// A pane's border: the accent when it has the focus.
+    pub fn border(&self, focused: bool) -> Style {
+        if focused { self.accent } else { self.dim }
+    }
+}
+
+impl Default for Theme {
+    fn default() -> Theme {
+        Theme::dark()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_has_no_colours_but_still_marks_the_cursor() {
+        let t = Theme::pick(ThemeName::Light, true);
+        for s in [t.accent, t.dim, t.stats, t.key, t.selected, t.error, t.cursor, t.status(Status::Failed)] {
+            assert_eq!((s.fg, s.bg), (None, None), "{s:?}");
+        }
+        assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
+        assert!(t.cursor.add_modifier.contains(Modifier::REVERSED));
+        assert!(t.border(true).add_modifier.contains(Modifier::BOLD), "the focused pane stands out without colour");
+    }
+
+    #[test]
+    fn the_light_theme_keeps_stats_dark() {
+        let t = Theme::pick(ThemeName::Light, false);
+        assert_ne!(t.stats.fg, Some(Color::Gray));
+        assert_eq!(Theme::pick(ThemeName::Dark, false), Theme::dark());
+    }
+}
