@@ -175,25 +175,25 @@ pub struct RunArgs {
     #[arg(long)]
     pub raw: bool,
 
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("temperature"))]
     pub temperature: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("top_k"))]
     pub top_k: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("top_p"))]
     pub top_p: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("min_p"))]
     pub min_p: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("repeat_penalty"))]
     pub repeat_penalty: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("seed"))]
     pub seed: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("max_tokens"))]
     pub max_tokens: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("context_size"))]
     pub context_size: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("threads"))]
     pub threads: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("n_gpu_layers"))]
     pub n_gpu_layers: Option<String>,
 
     /// Stop sequence (repeatable; \n for a newline)
@@ -210,6 +210,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The parameters that have a flag of their own (the rest are set per
+    /// model with `-m MODEL,key=value`).
+    pub const FLAGS: &'static [&'static str] =
+        &["temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "context_size", "threads", "n_gpu_layers"];
+
     /// The flags that set parameters for every model, as key=value pairs
     /// applied after the config and before each spec's own pairs.
     pub fn overrides(&self) -> Vec<(String, String)> {
@@ -257,6 +262,26 @@ mod tests {
         let Some(Command::Run(args)) = cli.command else { panic!("not run") };
         assert_eq!(args.models, vec!["a", "b,seed=1"]);
         assert_eq!(args.overrides(), vec![("temperature".to_string(), "0".to_string()), ("stop".to_string(), "x\\|y".to_string())]);
+    }
+
+    #[test]
+    fn parameter_flags_are_described_from_the_parameter_table() {
+        let mut cmd = Cli::command();
+        let run = cmd.find_subcommand_mut("run").expect("run");
+        let help = run.render_long_help().to_string();
+        for key in RunArgs::FLAGS {
+            let spec = crate::params::PARAMS.iter().find(|p| p.key == *key).unwrap_or_else(|| panic!("--{key} is not a parameter"));
+            let flag = format!("--{}", key.replace('_', "-"));
+            assert!(help.contains(&flag), "{flag} missing");
+            assert!(help.contains(&spec.range.to_string()), "--{key}'s help lacks its range {}", spec.range);
+        }
+        // Every flag given becomes an override of its parameter.
+        let mut args = RunArgs::default();
+        args.temperature = Some("0".into());
+        args.n_gpu_layers = Some("0".into());
+        args.threads = Some("2".into());
+        let keys: Vec<String> = args.overrides().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec!["temperature", "threads", "n_gpu_layers"]);
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Config {
             if glob.compile_matcher().is_match(name) {
                 for (key, value) in table {
                     // Validated at load time; a failure here cannot happen.
+                    // Refused values were reported by `validate` when the config loaded.
                     let _ = settings.set(key, &value_text(key, value));
                 }
             }
@@ -341,6 +342,34 @@ fn find_span(doc: &toml::Spanned<DeTable<'_>>, path: &[String]) -> Option<std::o
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// config.example.toml shows every parameter in its section, with its
+    /// default and the range the parameter table gives it.
+    #[test]
+    fn the_example_documents_every_parameter_as_the_table_declares_it() {
+        let defaults = crate::params::Settings::default();
+        for p in crate::params::PARAMS {
+            let section = format!("[{}]", p.section.name());
+            let body = DEFAULTS.split(&section).nth(1).and_then(|b| b.split("\n[").next()).unwrap_or_default();
+            let line = body
+                .lines()
+                .find(|l| l.trim_start_matches("# ").starts_with(&format!("{} = ", p.key)))
+                .unwrap_or_else(|| panic!("{} is not in {section} of config.example.toml", p.key));
+            let numeric =
+                matches!(p.range, crate::params::Range::Float(..) | crate::params::Range::Int(..) | crate::params::Range::ZeroOr(..));
+            if numeric {
+                assert!(line.contains(&p.range.to_string()), "{}: the comment should say {}: {line}", p.key, p.range);
+            }
+            if let crate::params::Range::Choice(names) = p.range {
+                assert!(names.iter().all(|n| line.contains(n)), "{}: {line}", p.key);
+            }
+            if !line.starts_with('#') {
+                let value = line.split('=').nth(1).unwrap_or_default().split('#').next().unwrap_or_default().trim();
+                let toml_value: toml::Value = toml::from_str(&format!("v = {value}")).map(|t: toml::Table| t["v"].clone()).expect(line);
+                assert_eq!(value_text(p.key, &toml_value), defaults.get(p.key), "{}: the example's default differs from the code's", p.key);
+            }
+        }
+    }
 
     fn errs(text: &str) -> Vec<String> {
         match parse(text, Some(Path::new("config.toml"))) {

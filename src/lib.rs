@@ -18,7 +18,7 @@ pub mod logging;
 pub mod params;
 pub mod paths;
 pub mod process;
-pub mod session;
+pub(crate) mod session;
 pub mod spec;
 pub mod store;
 pub mod terminal;

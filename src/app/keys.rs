@@ -1,13 +1,230 @@
-//! Keys of the model filter (bound keys end or clear it, the rest type),
-//! and plain editing keys in the prompt editor (with prompt history on Up
-//! and Down).
+//! What a key does: in an overlay, its own scope's actions; in a pane, the
+//! actions of the pane's scopes (keymap), then the model filter (bound keys
+//! end or clear it, the rest type) and plain editing keys in the prompt
+//! editor (with prompt history on Up and Down).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Effect, replace_text};
-use crate::keymap::Action;
+use super::overlays::Reply;
+use super::{App, Effect, Focus, HelpView, Overlay, ParamsEditor, replace_text};
+use crate::keymap::{Action, Key, Scope};
+use crate::layout;
 
 impl App {
+    fn scopes(&self) -> &'static [Scope] {
+        match self.focus {
+            Focus::Models => &[Scope::Global, Scope::Browse, Scope::Models],
+            Focus::Columns => &[Scope::Global, Scope::Browse, Scope::Columns],
+            Focus::Prompt => &[Scope::Global, Scope::Editor],
+        }
+    }
+
+    pub(super) fn key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        self.notice = None;
+        let Some(key) = Key::from_event(&ev) else { return vec![] };
+        // Ctrl-C always quits, whatever is open and however keys are bound.
+        if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.quit_now();
+        }
+        if let Some(scope) = self.overlay.scope() {
+            let action = self.keymap.lookup(&key, &[scope]);
+            return match self.overlay.key(action, &ev) {
+                Reply::Stay => vec![],
+                Reply::Close => {
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+                Reply::Effects(effects) => {
+                    self.overlay = Overlay::None;
+                    effects
+                }
+                Reply::Quit => {
+                    self.overlay = Overlay::None;
+                    self.quit_now()
+                }
+                Reply::Apply(p) => {
+                    if let Some(entry) = self.list.entries.get_mut(p.entry) {
+                        entry.settings = p.settings;
+                    }
+                    self.overlay = Overlay::None;
+                    vec![]
+                }
+            };
+        }
+        if self.list.filtering && self.focus == Focus::Models {
+            let action = self.keymap.lookup(&key, &[Scope::Filter]);
+            return self.filter_key(action, ev);
+        }
+        match self.keymap.lookup(&key, self.scopes()) {
+            Some(action) => self.action(action),
+            None if self.focus == Focus::Prompt => {
+                self.edit_key(ev);
+                vec![]
+            }
+            None => vec![],
+        }
+    }
+
+    fn action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Run => return self.start_run(),
+            Action::Cancel => {
+                if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
+                    return vec![Effect::Cancel(run.id)];
+                }
+                if self.list.filtering {
+                    self.list.filtering = false;
+                }
+            }
+            Action::FocusNext | Action::FocusPrev => {
+                let order = [Focus::Models, Focus::Prompt, Focus::Columns];
+                let n = if self.run.is_some() { 3 } else { 2 };
+                let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+                let next = if action == Action::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+                self.focus = order[next];
+            }
+            Action::QuitNow => return self.quit_now(),
+            Action::Quit => {
+                if self.run_active() {
+                    self.overlay = Overlay::ConfirmQuit;
+                } else {
+                    self.quit = true;
+                    return vec![Effect::Quit];
+                }
+            }
+            Action::Help => self.overlay = Overlay::Help(HelpView::default()),
+            Action::Up => self.scroll(-1),
+            Action::Down => self.scroll(1),
+            Action::PageUp => self.scroll(-(self.page() as isize)),
+            Action::PageDown => self.scroll(self.page() as isize),
+            Action::Top => self.scroll(isize::MIN),
+            Action::Bottom => self.scroll(isize::MAX),
+            Action::Select => self.list.toggle(),
+            Action::Filter => self.list.filtering = true,
+            Action::Duplicate => self.list.duplicate(),
+            Action::Params => {
+                if let Some(i) = self.list.current() {
+                    self.overlay = Overlay::Params(ParamsEditor::new(i, self.list.entries[i].settings.clone()));
+                }
+            }
+            Action::Engine => match self.list.cycle_engine() {
+                Some(e) => self.notice = Some(format!("engine: {}", e.label())),
+                None => self.notice = Some("no other engine can run this model".into()),
+            },
+            Action::Remove => {
+                if !self.list.remove() {
+                    self.notice = Some("only added copies can be removed (d adds one)".into());
+                }
+            }
+            Action::NextColumn | Action::PrevColumn => {
+                let n = self.run.as_ref().map_or(0, |r| r.columns.len());
+                if n > 0 {
+                    let step = if action == Action::NextColumn { 1 } else { n - 1 };
+                    self.active_column = (self.active_column + step) % n;
+                }
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.reflow();
+            }
+            Action::SyncScroll => {
+                self.sync_scroll = !self.sync_scroll;
+                self.notice = Some(format!("sync scroll {}", if self.sync_scroll { "on" } else { "off" }));
+            }
+            Action::Copy => {
+                if let Some(c) = self.run.as_ref().and_then(|r| r.columns.get(self.active_column)) {
+                    self.notice = Some(format!("copied {} characters (OSC 52)", c.answer.text.chars().count()));
+                    return vec![Effect::Copy(c.answer.text.clone())];
+                }
+            }
+            Action::HistoryPrev => self.history_step(-1),
+            Action::HistoryNext => self.history_step(1),
+            Action::SystemPrompt => self.editing_system = !self.editing_system,
+            Action::ClearPrompt => {
+                let empty = replace_text(self.editor(), "");
+                *self.editor() = empty;
+            }
+            Action::Export => match &self.run {
+                Some(run) => return vec![Effect::Export(run.id)],
+                None => self.notice = Some("nothing to export yet: run a prompt first".into()),
+            },
+            Action::History => return vec![Effect::History],
+            // Bound in the filter and the overlays, which handle their own.
+            Action::FilterDone
+            | Action::FilterClear
+            | Action::HelpUp
+            | Action::HelpDown
+            | Action::HelpPageUp
+            | Action::HelpPageDown
+            | Action::HelpClose
+            | Action::ConfirmQuit
+            | Action::ParamsUp
+            | Action::ParamsDown
+            | Action::ParamsEdit
+            | Action::ParamsClose
+            | Action::ParamCommit
+            | Action::ParamAbort
+            | Action::SavedUp
+            | Action::SavedDown
+            | Action::SavedPageUp
+            | Action::SavedPageDown
+            | Action::SavedOpen
+            | Action::SavedRerun
+            | Action::SavedRerunOriginal
+            | Action::SavedClose => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn quit_now(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        let mut out = Vec::new();
+        if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
+            out.push(Effect::Cancel(run.id));
+        }
+        out.push(Effect::Quit);
+        out
+    }
+
+    /// Lines in a page of the focused column.
+    fn page(&self) -> usize {
+        match self.focus {
+            Focus::Columns => self.column_height().saturating_sub(1).max(1),
+            _ => (layout::panes(self.size).models.height as usize).saturating_sub(3).max(1),
+        }
+    }
+
+    fn column_height(&self) -> usize {
+        let n = self.run.as_ref().map_or(0, |r| r.columns.len());
+        let cols = layout::columns(layout::panes(self.size).columns, n, self.zoom, self.active_column);
+        cols.shown.first().map_or(1, |(_, r)| layout::inner(*r).1)
+    }
+
+    fn scroll(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Models => {
+                let d = delta.clamp(-(1 << 20), 1 << 20);
+                self.list.move_by(d);
+            }
+            Focus::Columns => {
+                let h = self.column_height();
+                let (sync, active) = (self.sync_scroll, self.active_column);
+                let Some(run) = self.run.as_mut() else { return };
+                for (i, c) in run.columns.iter_mut().enumerate() {
+                    if !sync && i != active {
+                        continue;
+                    }
+                    match delta {
+                        isize::MIN => c.to_top(),
+                        isize::MAX => c.to_bottom(),
+                        d => c.scroll_by(d, h),
+                    }
+                }
+            }
+            Focus::Prompt => {}
+        }
+    }
+
     pub(super) fn filter_key(&mut self, action: Option<Action>, ev: KeyEvent) -> Vec<Effect> {
         match action {
             Some(Action::FilterClear) => {

@@ -58,9 +58,6 @@ impl App {
         let id = self.next_run;
         self.next_run += 1;
         let columns = entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40, self.now)).collect();
-        if let Some(old) = self.run.take() {
-            self.past.push(old);
-        }
         self.run = Some(RunView {
             id,
             prompt: prompt.clone(),
@@ -101,9 +98,6 @@ impl App {
                 Column::with_answer(o.label.clone(), engine, answer, 40, self.now)
             })
             .collect();
-        if let Some(old) = self.run.take() {
-            self.past.push(old);
-        }
         self.run = Some(RunView {
             id: 0,
             prompt: stored.prompt.clone(),

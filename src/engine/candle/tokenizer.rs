@@ -212,10 +212,8 @@ fn bos_eos_processor(tokens: &[String], bos: Option<u32>, eos: Option<u32>) -> R
 pub fn from_folder(dir: &Path, config: &serde_json::Value) -> Result<Tok, String> {
     let path = dir.join("tokenizer.json");
     let tokenizer = Tokenizer::from_file(&path).map_err(|e| format!("tokenizer.json does not parse: {}", first_line(&*e)))?;
-    let tcfg: serde_json::Value =
-        std::fs::read_to_string(dir.join("tokenizer_config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-    let gen_cfg: serde_json::Value =
-        std::fs::read_to_string(dir.join("generation_config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let tcfg = optional_json(&dir.join("tokenizer_config.json"))?;
+    let gen_cfg = optional_json(&dir.join("generation_config.json"))?;
     let token_text = |v: Option<&serde_json::Value>| -> String {
         match v {
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -244,6 +242,17 @@ pub fn from_folder(dir: &Path, config: &serde_json::Value) -> Result<Tok, String
     eos_ids.dedup();
     let add_bos = tcfg.get("add_bos_token").and_then(|v| v.as_bool()).unwrap_or(true);
     Ok(Tok { tokenizer, bos_text, eos_text, eos_ids, add_bos, kind: Kind::Json })
+}
+
+/// A JSON file a folder may have: Null when it is absent, an error naming
+/// it when it is there but unreadable (its BOS/EOS facts would otherwise
+/// be silently lost).
+fn optional_json(path: &Path) -> Result<serde_json::Value, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{} does not parse: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::Value::Null),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// The first line of an error: candle appends a backtrace when

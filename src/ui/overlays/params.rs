@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, p: &ParamsEditor) {
         lines.push(Line::from(vec![
             Span::styled(format!("{mark}{:<15}", spec.key), row.patch(t.accent)),
             Span::styled(format!("{value:<22}"), row.add_modifier(Modifier::BOLD)),
-            Span::styled(format!(" {} · {}", spec.allowed, spec.help), row.patch(t.dim)),
+            Span::styled(format!(" {}", spec.describe()), row.patch(t.dim)),
         ]));
     }
     lines.push(Line::from(""));

@@ -1,0 +1,347 @@
+//! Every parameter, declared once: its key, the config section it lives in,
+//! the values it takes, a line of help, and how it is read from and
+//! written to `Settings`. `Settings::set`/`get`, the TUI popup, the CLI
+//! flags' help and the config's validation all read this table; tests check
+//! the defaults in `config.example.toml` and the `Default` impls against it.
+
+use super::{DType, Device, Settings, escape, split_bars, trim_float, unescape};
+
+/// Which section of the config a parameter belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Generation,
+    Backend,
+}
+
+impl Section {
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Generation => "generation",
+            Section::Backend => "backend",
+        }
+    }
+}
+
+/// The values a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    Float(f32, f32),
+    Int(i64, i64),
+    /// 0, or lo..=hi.
+    ZeroOr(i64, i64),
+    Bool,
+    /// Free text; `\n`, `\t` and `\|` are escapes.
+    Text,
+    /// Strings separated by `|`.
+    List,
+    /// A number, or "random".
+    Seed,
+    Choice(&'static [&'static str]),
+}
+
+/// A value that passed its range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Float(f32),
+    Int(i64),
+    Bool(bool),
+    Text(String),
+    List(Vec<String>),
+    Seed(Option<u32>),
+    /// Index into the choices.
+    Choice(usize),
+}
+
+impl Value {
+    fn int(&self) -> i64 {
+        match self {
+            Value::Int(v) => *v,
+            _ => 0,
+        }
+    }
+
+    fn float(&self) -> f32 {
+        match self {
+            Value::Float(v) => *v,
+            _ => 0.0,
+        }
+    }
+
+    fn flag(&self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+
+    fn text(self) -> String {
+        match self {
+            Value::Text(t) => t,
+            _ => String::new(),
+        }
+    }
+
+    fn choice(&self) -> usize {
+        match self {
+            Value::Choice(i) => *i,
+            _ => 0,
+        }
+    }
+}
+
+impl Range {
+    /// `text` as a value of this range, or None when it is outside it.
+    pub fn parse(self, text: &str) -> Option<Value> {
+        let t = text.trim();
+        Some(match self {
+            // NaN fails both comparisons and so is refused as well.
+            Range::Float(lo, hi) => Value::Float(t.parse::<f32>().ok().filter(|v| *v >= lo && *v <= hi)?),
+            Range::Int(lo, hi) => Value::Int(t.parse::<i64>().ok().filter(|v| (lo..=hi).contains(v))?),
+            Range::ZeroOr(lo, hi) => Value::Int(t.parse::<i64>().ok().filter(|v| *v == 0 || (lo..=hi).contains(v))?),
+            Range::Bool => Value::Bool(match t {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => return None,
+            }),
+            Range::Text => Value::Text(unescape(text)),
+            Range::List => Value::List(split_bars(text).iter().filter(|s| !s.is_empty()).map(|s| unescape(s)).collect()),
+            Range::Seed if t.is_empty() || t == "random" => Value::Seed(None),
+            Range::Seed => Value::Seed(Some(t.parse::<u32>().ok()?)),
+            Range::Choice(names) => Value::Choice(names.iter().position(|n| n.eq_ignore_ascii_case(t))?),
+        })
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Range::Float(lo, hi) => write!(f, "{}..={}", trim_float(*lo), trim_float(*hi)),
+            Range::Int(lo, hi) => write!(f, "{lo}..={hi}"),
+            Range::ZeroOr(lo, hi) => write!(f, "0 or {lo}..={hi}"),
+            Range::Bool => f.write_str("true or false"),
+            Range::Text => f.write_str("text"),
+            Range::List => f.write_str("strings separated by |"),
+            Range::Seed => write!(f, "0..={} or \"random\"", u32::MAX),
+            Range::Choice(names) => f.write_str(&names.join(", ")),
+        }
+    }
+}
+
+/// One settable key.
+pub struct ParamSpec {
+    pub key: &'static str,
+    pub section: Section,
+    pub range: Range,
+    pub help: &'static str,
+    pub get: fn(&Settings) -> String,
+    pub set: fn(&mut Settings, Value),
+}
+
+impl ParamSpec {
+    /// "0.0..=2.0 · 0 = greedy": what the popup and `--help` show.
+    pub fn describe(&self) -> String {
+        format!("{} · {}", self.range, self.help)
+    }
+}
+
+const DEVICES: &[&str] = &["auto", "cpu", "cuda", "metal"];
+const DTYPES: &[&str] = &["auto", "f32", "f16", "bf16"];
+
+/// Every key `Settings::set` accepts, in the order the TUI shows them.
+pub const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        key: "temperature",
+        section: Section::Generation,
+        range: Range::Float(0.0, 2.0),
+        help: "0 = greedy",
+        get: |s| trim_float(s.generation.temperature),
+        set: |s, v| s.generation.temperature = v.float(),
+    },
+    ParamSpec {
+        key: "top_k",
+        section: Section::Generation,
+        range: Range::Int(0, 1000),
+        help: "0 = off",
+        get: |s| s.generation.top_k.to_string(),
+        set: |s, v| s.generation.top_k = v.int() as u32,
+    },
+    ParamSpec {
+        key: "top_p",
+        section: Section::Generation,
+        range: Range::Float(0.0, 1.0),
+        help: "1 = off",
+        get: |s| trim_float(s.generation.top_p),
+        set: |s, v| s.generation.top_p = v.float(),
+    },
+    ParamSpec {
+        key: "min_p",
+        section: Section::Generation,
+        range: Range::Float(0.0, 1.0),
+        help: "0 = off",
+        get: |s| trim_float(s.generation.min_p),
+        set: |s, v| s.generation.min_p = v.float(),
+    },
+    ParamSpec {
+        key: "repeat_penalty",
+        section: Section::Generation,
+        range: Range::Float(1.0, 2.0),
+        help: "1 = off",
+        get: |s| trim_float(s.generation.repeat_penalty),
+        set: |s, v| s.generation.repeat_penalty = v.float(),
+    },
+    ParamSpec {
+        key: "repeat_last_n",
+        section: Section::Generation,
+        range: Range::Int(0, 4096),
+        help: "window for the penalty",
+        get: |s| s.generation.repeat_last_n.to_string(),
+        set: |s, v| s.generation.repeat_last_n = v.int() as u32,
+    },
+    ParamSpec {
+        key: "max_tokens",
+        section: Section::Generation,
+        range: Range::Int(1, 131_072),
+        help: "tokens to generate",
+        get: |s| s.generation.max_tokens.to_string(),
+        set: |s, v| s.generation.max_tokens = v.int() as u32,
+    },
+    ParamSpec {
+        key: "seed",
+        section: Section::Generation,
+        range: Range::Seed,
+        help: "fixed seed",
+        get: |s| s.generation.seed.map_or_else(|| "random".into(), |v| v.to_string()),
+        set: |s, v| {
+            if let Value::Seed(seed) = v {
+                s.generation.seed = seed;
+            }
+        },
+    },
+    ParamSpec {
+        key: "stop",
+        section: Section::Generation,
+        range: Range::List,
+        help: "stop sequences",
+        get: |s| s.generation.stop.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"),
+        set: |s, v| {
+            if let Value::List(l) = v {
+                s.generation.stop = l;
+            }
+        },
+    },
+    ParamSpec {
+        key: "system_prompt",
+        section: Section::Generation,
+        range: Range::Text,
+        help: "system message",
+        get: |s| escape(&s.generation.system_prompt),
+        set: |s, v| s.generation.system_prompt = v.text(),
+    },
+    ParamSpec {
+        key: "raw",
+        section: Section::Generation,
+        range: Range::Bool,
+        help: "skip the chat template",
+        get: |s| s.generation.raw.to_string(),
+        set: |s, v| s.generation.raw = v.flag(),
+    },
+    ParamSpec {
+        key: "ignore_eos",
+        section: Section::Generation,
+        range: Range::Bool,
+        help: "generate past EOS",
+        get: |s| s.generation.ignore_eos.to_string(),
+        set: |s, v| s.generation.ignore_eos = v.flag(),
+    },
+    ParamSpec {
+        key: "context_size",
+        section: Section::Backend,
+        range: Range::ZeroOr(128, 1 << 20),
+        help: "0 = trained",
+        get: |s| s.backend.context_size.to_string(),
+        set: |s, v| s.backend.context_size = v.int() as u32,
+    },
+    ParamSpec {
+        key: "n_gpu_layers",
+        section: Section::Backend,
+        range: Range::Int(-1, 1000),
+        help: "-1 = all",
+        get: |s| s.backend.n_gpu_layers.to_string(),
+        set: |s, v| s.backend.n_gpu_layers = v.int() as i32,
+    },
+    ParamSpec {
+        key: "threads",
+        section: Section::Backend,
+        range: Range::Int(0, 1024),
+        help: "0 = physical cores",
+        get: |s| s.backend.threads.to_string(),
+        set: |s, v| s.backend.threads = v.int() as u32,
+    },
+    ParamSpec {
+        key: "batch_size",
+        section: Section::Backend,
+        range: Range::Int(32, 8192),
+        help: "prompt batch",
+        get: |s| s.backend.batch_size.to_string(),
+        set: |s, v| s.backend.batch_size = v.int() as u32,
+    },
+    ParamSpec {
+        key: "timeout_secs",
+        section: Section::Backend,
+        range: Range::Int(0, 86_400),
+        help: "0 = no limit",
+        get: |s| s.backend.timeout_secs.to_string(),
+        set: |s, v| s.backend.timeout_secs = v.int() as u64,
+    },
+    ParamSpec {
+        key: "device",
+        section: Section::Backend,
+        range: Range::Choice(DEVICES),
+        help: "candle's device",
+        get: |s| DEVICES[s.backend.device as usize].into(),
+        set: |s, v| s.backend.device = [Device::Auto, Device::Cpu, Device::Cuda, Device::Metal][v.choice()],
+    },
+    ParamSpec {
+        key: "dtype",
+        section: Section::Backend,
+        range: Range::Choice(DTYPES),
+        help: "candle safetensors dtype",
+        get: |s| DTYPES[s.backend.dtype as usize].into(),
+        set: |s, v| s.backend.dtype = [DType::Auto, DType::F32, DType::F16, DType::Bf16][v.choice()],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_follow_the_enums_order() {
+        for (i, name) in DEVICES.iter().enumerate() {
+            let mut s = Settings::default();
+            s.set("device", name).unwrap();
+            assert_eq!(s.backend.device as usize, i);
+            assert_eq!(s.get("device"), *name);
+        }
+        for (i, name) in DTYPES.iter().enumerate() {
+            let mut s = Settings::default();
+            s.set("dtype", name).unwrap();
+            assert_eq!(s.backend.dtype as usize, i);
+        }
+    }
+
+    #[test]
+    fn every_key_is_declared_once_and_in_its_section() {
+        let mut seen = std::collections::HashSet::new();
+        let mut settings = Settings::default();
+        settings.generation.seed = Some(1);
+        let fields = serde_json::to_value(settings).unwrap();
+        for p in PARAMS {
+            assert!(seen.insert(p.key), "{} twice", p.key);
+            assert!(fields[p.section.name()].get(p.key).is_some(), "{} is not a field of [{}]", p.key, p.section.name());
+        }
+        // And every field of both sections has a row (nothing settable is left out).
+        for section in ["generation", "backend"] {
+            for key in fields[section].as_object().unwrap().keys() {
+                assert!(PARAMS.iter().any(|p| p.key == key), "[{section}] {key} has no row in PARAMS");
+            }
+        }
+    }
+}
