@@ -53,7 +53,7 @@ fn main() {
         let mut n = 0;
         while n < 200_000 {
             let word = words[(n / 7) % words.len()];
-            app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, kind: EventKind::Token { text: word.into() } }));
+            app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, kind: EventKind::answer(word) }));
             n += word.len();
             tokens += 1;
         }
@@ -69,7 +69,7 @@ fn main() {
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames {
         // A token arrives between frames, as while streaming.
-        app.handle(Event::Engine(EngineEvent { run: 1, slot: i % 4, prompt: 0, kind: EventKind::Token { text: "x ".into() } }));
+        app.handle(Event::Engine(EngineEvent { run: 1, slot: i % 4, prompt: 0, kind: EventKind::answer("x ") }));
         let t = Instant::now();
         term.draw(|f| versus::ui::draw(f, &app)).expect("draw");
         times.push(t.elapsed().as_secs_f64() * 1e3);

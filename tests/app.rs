@@ -59,12 +59,12 @@ fn run_keys_work_from_any_pane_and_explain_what_is_missing() {
 fn events_of_other_runs_are_dropped() {
     let mut app = app(models(), 120, 40);
     let id = start_three(&mut app);
-    engine(&mut app, id + 7, 0, EventKind::Token { text: "stale".into() });
+    engine(&mut app, id + 7, 0, EventKind::answer("stale"));
     engine(&mut app, id - 1, 0, EventKind::Loading);
     let run = app.run.as_ref().unwrap();
     assert_eq!(run.columns[0].answer.text, "");
     assert_eq!(run.columns[0].answer.status, Status::Queued);
-    engine(&mut app, id, 0, EventKind::Token { text: "fresh".into() });
+    engine(&mut app, id, 0, EventKind::answer("fresh"));
     assert_eq!(app.run.as_ref().unwrap().columns[0].answer.text, "fresh");
 }
 
@@ -161,7 +161,7 @@ fn columns_follow_the_tail_until_scrolled_and_sync_scroll_moves_all() {
     let id = start_three(&mut app);
     for slot in 0..2 {
         for i in 0..200 {
-            engine(&mut app, id, slot, EventKind::Token { text: format!("line {i}\n") });
+            engine(&mut app, id, slot, EventKind::answer(format!("line {i}\n")));
         }
     }
     key(&mut app, KeyCode::Tab);
@@ -246,6 +246,7 @@ fn stored_with_remote() -> versus::store::StoredRun {
         settings: Some(versus::params::Settings::default()),
         rendered_prompt: String::new(),
         text: "an answer".into(),
+        thinking: String::new(),
         status: Status::Finished,
         error: None,
         stats: None,

@@ -31,7 +31,7 @@ fn generate(backend: &mut dyn Backend, prompt: &str, settings: &Settings) -> (Ve
     let cancel = AtomicBool::new(false);
     let mut text = String::new();
     let mut emit = |k: EventKind| {
-        if let EventKind::Token { text: t } = k {
+        if let EventKind::Token { text: t, .. } = k {
             text.push_str(&t);
         }
     };

@@ -60,7 +60,7 @@ fn text(events: &[EngineEvent], slot: usize) -> String {
         .iter()
         .filter(|e| e.slot == slot)
         .filter_map(|e| match &e.kind {
-            EventKind::Token { text } => Some(text.as_str()),
+            EventKind::Token { text, .. } => Some(text.as_str()),
             _ => None,
         })
         .collect()

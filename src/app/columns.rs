@@ -147,6 +147,7 @@ impl RunView {
                     settings: entry.map(|e| e.settings.clone()),
                     rendered_prompt: c.answer.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
                     text: c.answer.text.clone(),
+                    thinking: c.answer.thinking.clone(),
                     status: c.answer.status,
                     error: c.answer.error.clone(),
                     stats: c.answer.stats.clone(),

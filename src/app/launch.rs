@@ -91,6 +91,7 @@ impl App {
                     // What was still running when the process stopped reads as cancelled.
                     status: if o.status.is_final() { o.status } else { Status::Cancelled },
                     text: o.text.clone(),
+                    thinking: o.thinking.clone(),
                     stats: o.stats.clone(),
                     error: o.error.clone(),
                     load_ms: o.stats.as_ref().map(|s| s.load_ms),

@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::engine::answer::{Answer, Status};
+use crate::engine::think::Channel;
 use crate::engine::{EngineEvent, EventKind, RunEntry, Stats};
 use crate::error::Error;
 use crate::session::{Comparison, Ending, Next, Session};
@@ -155,6 +156,7 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         pending: vec![String::new(); entries.len()],
         complete: vec![false; entries.len()],
         turn: 0,
+        channel: vec![None; entries.len()],
     };
     let (outcomes, ending) = rt.block_on(drive(&mut session, &mut printer));
     session.flush(Duration::from_secs(5));
@@ -186,9 +188,11 @@ fn progress_bar(total: usize, to_file: bool) -> Option<indicatif::ProgressBar> {
 async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(usize, usize), Answer>, Option<Ending>) {
     let mut outcomes: HashMap<(usize, usize), Answer> = HashMap::new();
     let mut ending = None;
+    let mut run = None;
     loop {
         match session.next().await {
             Next::Event(ev) => {
+                run = Some(ev.run);
                 printer.event(&ev, &mut outcomes, session);
                 if matches!(ev.kind, EventKind::RunDone) {
                     break;
@@ -203,7 +207,8 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
             Next::Closed => break,
         }
     }
-    printer.finish(&outcomes);
+    let history = run.and_then(|r| session.stored_id(r, 0));
+    printer.finish(&outcomes, history);
     (outcomes, ending)
 }
 
@@ -231,6 +236,8 @@ struct Printer<'a> {
     pending: Vec<String>,
     complete: Vec<bool>,
     turn: usize,
+    /// Text mode: the channel each model is printing.
+    channel: Vec<Option<Channel>>,
 }
 
 fn line(out: &mut dyn Write, value: serde_json::Value) {
@@ -280,6 +287,7 @@ impl Printer<'_> {
                             "engine": self.entries[ev.slot].engine.label(),
                             "status": o.status,
                             "text": o.text,
+                            "thinking": o.thinking,
                             "stats": o.stats,
                             "error": o.error,
                             "history_id": history,
@@ -315,7 +323,16 @@ impl Printer<'_> {
             text.push_str(&format!("── {} · {} ──\n", entry.label, entry.engine.label()));
         }
         let done = match &ev.kind {
-            EventKind::Token { text: t } => {
+            EventKind::Token { text: t, channel } => {
+                // A reasoning model's thinking is marked as such, then its answer.
+                if self.channel[ev.slot] != Some(*channel) {
+                    match (channel, self.channel[ev.slot]) {
+                        (Channel::Thinking, _) => text.push_str("[thinking]\n"),
+                        (Channel::Answer, Some(Channel::Thinking)) => text.push_str("\n[answer]\n"),
+                        (Channel::Answer, _) => {}
+                    }
+                    self.channel[ev.slot] = Some(*channel);
+                }
                 text.push_str(t);
                 false
             }
@@ -355,7 +372,8 @@ impl Printer<'_> {
         let _ = out.flush();
     }
 
-    fn finish(&mut self, outcomes: &HashMap<(usize, usize), Answer>) {
+    /// The summary lines; `history` is the comparison's id in the history.
+    fn finish(&mut self, outcomes: &HashMap<(usize, usize), Answer>, history: Option<i64>) {
         match &mut self.mode {
             Mode::Json => {
                 let mut out = std::io::stdout().lock();
@@ -370,8 +388,10 @@ impl Printer<'_> {
                             "engine": self.entries[slot].engine.label(),
                             "status": o.status,
                             "text": o.text,
+                            "thinking": o.thinking,
                             "stats": o.stats,
                             "error": o.error,
+                            "history_id": history,
                         }),
                     );
                 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::think::Channel;
 use super::{EventKind, Stats};
 
 /// Where an answer is.
@@ -79,7 +80,10 @@ impl std::fmt::Display for Status {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
     pub status: Status,
+    /// The answer (without the thinking).
     pub text: String,
+    /// What a reasoning model thought before answering.
+    pub thinking: String,
     pub stats: Option<Stats>,
     /// Why it failed, as shown to the user.
     pub error: Option<String>,
@@ -88,8 +92,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Apply one event of this answer's model and prompt. Returns the text
-    /// the event added (empty for other events).
+    /// Apply one event of this answer's model and prompt. Returns the
+    /// answer text the event added (empty for other events and thinking).
     pub fn apply<'a>(&mut self, kind: &'a EventKind) -> &'a str {
         match kind {
             EventKind::Queued => self.status = Status::Queued,
@@ -98,10 +102,11 @@ impl Answer {
                 self.load_ms = Some(*load_ms);
                 self.status = Status::Generating;
             }
-            EventKind::Token { text } => {
+            EventKind::Token { text, channel: Channel::Answer } => {
                 self.text.push_str(text);
                 return text;
             }
+            EventKind::Token { text, channel: Channel::Thinking } => self.thinking.push_str(text),
             EventKind::Finished { stats } => {
                 self.stats = Some(stats.clone());
                 self.status = Status::Finished;
@@ -143,8 +148,10 @@ mod tests {
         assert_eq!(a.status, Status::Loading);
         a.apply(&EventKind::Loaded { load_ms: 12.0, rss_bytes: 0 });
         assert_eq!((a.status, a.load_ms), (Status::Generating, Some(12.0)));
-        assert_eq!(a.apply(&EventKind::Token { text: "Hi".into() }), "Hi");
-        a.apply(&EventKind::Token { text: " there".into() });
+        assert_eq!(a.apply(&EventKind::Token { text: "Hmm".into(), channel: Channel::Thinking }), "");
+        assert_eq!(a.apply(&EventKind::Token { text: "Hi".into(), channel: Channel::Answer }), "Hi");
+        a.apply(&EventKind::Token { text: " there".into(), channel: Channel::Answer });
+        assert_eq!(a.thinking, "Hmm");
         a.apply(&EventKind::Finished { stats: Stats { generated_tokens: 2, ..Stats::default() } });
         assert_eq!((a.status, a.text.as_str()), (Status::Finished, "Hi there"));
         assert!(a.status.is_final());

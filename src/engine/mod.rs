@@ -16,6 +16,7 @@ mod scripted;
 pub mod sink;
 pub mod support;
 pub mod template;
+pub mod think;
 pub mod vocab;
 
 #[cfg(feature = "candle")]
@@ -107,6 +108,13 @@ pub struct Stats {
     pub prompt_tps: f64,
     /// From the start of prompt processing to the first token of text.
     pub ttft_ms: Option<f64>,
+    /// From the start of prompt processing to the first token of the
+    /// answer (after any thinking).
+    #[serde(default)]
+    pub ttfa_ms: Option<f64>,
+    /// Tokens spent thinking (reasoning models), part of `generated_tokens`.
+    #[serde(default)]
+    pub thinking_tokens: u64,
     pub generated_tokens: u64,
     pub decode_ms: f64,
     /// Tokens after the first, per second of decoding.
@@ -148,6 +156,10 @@ impl Stats {
             parts.push(format!("ttft {t:.0} ms"));
         }
         parts.push(format!("{} tok at {:.1} tok/s", s.generated_tokens, s.decode_tps));
+        if s.thinking_tokens > 0 {
+            let answer_at = s.ttfa_ms.map(|t| format!(", answer after {:.1} s", t / 1e3)).unwrap_or_default();
+            parts.push(format!("{} thinking{answer_at}", s.thinking_tokens));
+        }
         if !s.remote {
             parts.push(format!("peak {}", crate::error::human_bytes(s.peak_rss_bytes)));
         }
@@ -182,11 +194,23 @@ pub enum EventKind {
     Queued,
     Loading,
     Loaded { load_ms: f64, rss_bytes: u64 },
-    Token { text: String },
+    Token {
+        text: String,
+        /// Thinking or answer (reasoning models; see `think`).
+        #[serde(default)]
+        channel: think::Channel,
+    },
     Finished { stats: Stats },
     Failed { error: Error, stats: Option<Stats> },
     Cancelled { stats: Option<Stats> },
     RunDone,
+}
+
+impl EventKind {
+    /// A piece of answer text (tests and the scripted engine).
+    pub fn answer(text: impl Into<String>) -> EventKind {
+        EventKind::Token { text: text.into(), channel: think::Channel::Answer }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -370,8 +370,19 @@ impl Remote {
                 report.server_timings = Some(t.clone());
             }
             let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else { continue };
+            // Servers that parse the thinking out (llama-server, vLLM) send it
+            // as `reasoning_content` (or `reasoning`) beside `content`.
+            let thought = ["/delta/reasoning_content", "/delta/reasoning"].iter().find_map(|p| choice.pointer(p).and_then(Value::as_str));
+            let thought = thought.unwrap_or_default();
             let text = choice.pointer("/delta/content").or_else(|| choice.get("text")).and_then(Value::as_str).unwrap_or_default();
-            if !text.is_empty() && !draining && sink.token(0, text) == Flow::Stop {
+            let flow = match (thought.is_empty(), text.is_empty()) {
+                _ if draining => Flow::Continue,
+                (false, true) => sink.reasoning(thought),
+                (false, false) if sink.reasoning(thought) == Flow::Stop => Flow::Stop,
+                (_, false) => sink.token(0, text),
+                (true, true) => Flow::Continue,
+            };
+            if flow == Flow::Stop {
                 // At max_tokens the server stops too: read on for its final
                 // chunk, which carries the token counts. Otherwise (cancel, a
                 // stop sequence) close the stream now.

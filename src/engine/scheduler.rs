@@ -264,6 +264,9 @@ fn generate_one(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let rendered = backend.render(prompt, params)?;
         stats.rendered_prompt = rendered.clone();
+        // A template that ends by opening the thinking section (DeepSeek-R1
+        // distills) starts the model inside it.
+        sink.think_from(&params.thinking_tags, &rendered);
         backend.generate(&rendered, params, seed, &mut sink)
     }));
     let gen_ms = t_gen.elapsed().as_secs_f64() * 1e3;
@@ -279,6 +282,8 @@ fn generate_one(
         }
     };
     stats.ttft_ms = sink.ttft_ms();
+    stats.ttfa_ms = sink.ttfa_ms();
+    stats.thinking_tokens = sink.thinking_tokens();
     stats.generated_tokens = sink.tokens();
     stats.decode_ms = sink.decode_ms();
     drop(sink);

@@ -88,7 +88,7 @@ fn runs_are_queued_and_entries_run_in_order() {
         .iter()
         .filter(|e| e.slot == 1 && e.prompt == 0)
         .filter_map(|e| match &e.kind {
-            EventKind::Token { text } => Some(text.as_str()),
+            EventKind::Token { text, .. } => Some(text.as_str()),
             _ => None,
         })
         .collect();

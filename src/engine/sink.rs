@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::think::{Channel, ThinkSplitter};
 use super::{EventKind, StopReason};
 
 /// What the backend should do after a token.
@@ -65,7 +66,11 @@ pub struct Sink<'a> {
     deadline: Option<Instant>,
     max_tokens: u64,
     stop: StopMatcher,
+    think: ThinkSplitter,
     started: Instant,
+    /// When the first text of the answer (not thinking) left.
+    answer_at: Option<Instant>,
+    thinking_tokens: u64,
     first_at: Option<Instant>,
     last_at: Option<Instant>,
     tokens: u64,
@@ -89,7 +94,10 @@ impl<'a> Sink<'a> {
             deadline,
             max_tokens: max_tokens.into(),
             stop: StopMatcher::new(stops),
+            think: ThinkSplitter::new(&[], false),
             started: Instant::now(),
+            answer_at: None,
+            thinking_tokens: 0,
             first_at: None,
             last_at: None,
             tokens: 0,
@@ -97,6 +105,12 @@ impl<'a> Sink<'a> {
             reason: None,
             ids: Vec::new(),
         }
+    }
+
+    /// Split thinking from the answer at these tags ([open, close]),
+    /// starting inside the section when the `rendered` prompt opened it.
+    pub fn think_from(&mut self, tags: &[String], rendered: &str) {
+        self.think = ThinkSplitter::new(tags, ThinkSplitter::opens_in(rendered, tags));
     }
 
     /// Restart the clock when prompt processing begins.
@@ -129,11 +143,15 @@ impl<'a> Sink<'a> {
         if self.interrupted() {
             return Flow::Stop;
         }
-        let (text, hit) = self.stop.push(piece);
-        self.send(text);
-        if let Some(stop) = hit {
-            self.reason = Some(StopReason::StopSequence(stop));
-            return Flow::Stop;
+        let parts = self.think.push(piece);
+        let thinking = parts.iter().any(|(c, _)| *c == Channel::Thinking) && !parts.iter().any(|(c, _)| *c == Channel::Answer);
+        if thinking {
+            self.thinking_tokens += 1;
+        }
+        for (channel, text) in parts {
+            if self.answer(channel, &text) == Flow::Stop {
+                return Flow::Stop;
+            }
         }
         if self.tokens >= self.max_tokens {
             self.reason = Some(StopReason::MaxTokens);
@@ -142,10 +160,47 @@ impl<'a> Sink<'a> {
         Flow::Continue
     }
 
-    fn send(&mut self, text: String) {
+    /// Text of one channel: the answer goes through the stop sequences.
+    fn answer(&mut self, channel: Channel, text: &str) -> Flow {
+        if channel == Channel::Thinking {
+            self.send(Channel::Thinking, text.to_string());
+            return Flow::Continue;
+        }
+        let (text, hit) = self.stop.push(text);
+        self.send(Channel::Answer, text);
+        if let Some(stop) = hit {
+            self.reason = Some(StopReason::StopSequence(stop));
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+
+    /// Thinking a server sent in a field of its own (`reasoning_content`):
+    /// counted and timed as a token.
+    pub fn reasoning(&mut self, piece: &str) -> Flow {
+        let now = Instant::now();
+        self.first_at.get_or_insert(now);
+        self.last_at = Some(now);
+        self.tokens += 1;
+        self.thinking_tokens += 1;
+        if self.interrupted() {
+            return Flow::Stop;
+        }
+        self.send(Channel::Thinking, piece.to_string());
+        if self.tokens >= self.max_tokens {
+            self.reason = Some(StopReason::MaxTokens);
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+
+    fn send(&mut self, channel: Channel, text: String) {
         if !text.is_empty() {
             self.text_len += text.len();
-            (self.emit)(EventKind::Token { text });
+            if channel == Channel::Answer {
+                self.answer_at.get_or_insert_with(Instant::now);
+            }
+            (self.emit)(EventKind::Token { text, channel });
         }
     }
 
@@ -153,8 +208,13 @@ impl<'a> Sink<'a> {
     /// settle the stop reason.
     pub fn finish(&mut self, eos: bool) -> StopReason {
         if !matches!(self.reason, Some(StopReason::StopSequence(_)) | Some(StopReason::Cancelled)) {
+            for (channel, text) in self.think.flush() {
+                if self.answer(channel, &text) == Flow::Stop {
+                    return self.reason.clone().unwrap_or(StopReason::Eos);
+                }
+            }
             let rest = self.stop.flush();
-            self.send(rest);
+            self.send(Channel::Answer, rest);
         }
         self.reason.clone().unwrap_or(if eos { StopReason::Eos } else { StopReason::MaxTokens })
     }
@@ -179,12 +239,22 @@ impl<'a> Sink<'a> {
     /// Text that completes after the last token (a dangling partial
     /// character) is sent without counting as a token.
     pub fn flush_text(&mut self, text: &str) {
-        let (text, _) = self.stop.push(text);
-        self.send(text);
+        for (channel, text) in self.think.push(text) {
+            let _ = self.answer(channel, &text);
+        }
     }
 
     pub fn ttft_ms(&self) -> Option<f64> {
         self.first_at.map(|t| (t - self.started).as_secs_f64() * 1e3)
+    }
+
+    /// Time to the first text of the answer, after any thinking.
+    pub fn ttfa_ms(&self) -> Option<f64> {
+        self.answer_at.map(|t| (t - self.started).as_secs_f64() * 1e3)
+    }
+
+    pub fn thinking_tokens(&self) -> u64 {
+        self.thinking_tokens
     }
 
     /// Time from the first token to the last, over which `tokens - 1` decodes ran.

@@ -29,6 +29,14 @@ pub struct GenerationParams {
     /// Keep generating past end-of-generation tokens (benchmarks).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// The tags a reasoning model writes its thinking between ([open,
+    /// close]); empty: no thinking section.
+    #[serde(default = "default_thinking_tags")]
+    pub thinking_tags: Vec<String>,
+}
+
+fn default_thinking_tags() -> Vec<String> {
+    vec!["<think>".into(), "</think>".into()]
 }
 
 impl Default for GenerationParams {
@@ -46,6 +54,7 @@ impl Default for GenerationParams {
             system_prompt: String::new(),
             raw: false,
             ignore_eos: false,
+            thinking_tags: default_thinking_tags(),
         }
     }
 }

@@ -251,6 +251,18 @@ pub const PARAMS: &[ParamSpec] = &[
         set: |s, v| s.generation.ignore_eos = v.flag(),
     },
     ParamSpec {
+        key: "thinking_tags",
+        section: Section::Generation,
+        range: Range::List,
+        help: "open|close around a reasoning model's thinking",
+        get: |s| s.generation.thinking_tags.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"),
+        set: |s, v| {
+            if let Value::List(l) = v {
+                s.generation.thinking_tags = l;
+            }
+        },
+    },
+    ParamSpec {
         key: "context_size",
         section: Section::Backend,
         range: Range::ZeroOr(128, 1 << 20),

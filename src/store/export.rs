@@ -76,6 +76,15 @@ pub fn markdown(run: &StoredRun) -> String {
     }
     for o in &run.outputs {
         let _ = writeln!(out, "## {}. {} · {}\n", o.slot + 1, o.label, o.model.engine);
+        if !o.thinking.is_empty() {
+            let f = fence(&o.thinking);
+            let tokens = o.stats.as_ref().map(|s| format!(" ({} tokens)", s.thinking_tokens)).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<details><summary>Thinking{tokens}</summary>\n\n{f}text\n{}\n{f}\n\n</details>\n",
+                o.thinking.trim_end_matches('\n')
+            );
+        }
         if !o.text.is_empty() {
             let f = fence(&o.text);
             let _ = writeln!(out, "{f}text\n{}\n{f}\n", o.text.trim_end_matches('\n'));
@@ -124,7 +133,7 @@ fn csv_field(s: &str) -> String {
 
 pub fn csv(run: &StoredRun) -> String {
     let mut out = String::from(
-        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,error,text\n",
+        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,error,thinking,text\n",
     );
     for o in &run.outputs {
         let s = o.stats.clone().unwrap_or_default();
@@ -148,7 +157,10 @@ pub fn csv(run: &StoredRun) -> String {
             format!("{:.2}", s.decode_tps),
             s.peak_rss_bytes.to_string(),
             s.seed.map(|x| x.to_string()).unwrap_or_default(),
+            s.ttfa_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
+            s.thinking_tokens.to_string(),
             o.error.clone().unwrap_or_default(),
+            o.thinking.clone(),
             o.text.clone(),
         ];
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
@@ -166,6 +178,9 @@ pub fn text(run: &StoredRun) -> String {
     }
     for o in &run.outputs {
         let _ = writeln!(out, "\n── {} · {} · {} ──", o.label, o.model.engine, o.status);
+        if !o.thinking.is_empty() {
+            let _ = writeln!(out, "[thinking]\n{}\n[answer]", o.thinking.trim_end_matches('\n'));
+        }
         if !o.text.is_empty() {
             let _ = writeln!(out, "{}", o.text.trim_end_matches('\n'));
         }

@@ -47,7 +47,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (run_id, slot)
     );
-    CREATE INDEX runs_started ON runs(started_at);"];
+    CREATE INDEX runs_started ON runs(started_at);",
+    // What reasoning models thought before answering.
+    "ALTER TABLE outputs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';"];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
 /// `Interrupted`.
@@ -108,6 +110,9 @@ pub struct StoredOutput {
     pub settings: Option<Settings>,
     pub rendered_prompt: String,
     pub text: String,
+    /// A reasoning model's thinking, apart from its answer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
     pub status: Status,
     pub error: Option<String>,
     pub stats: Option<Stats>,
@@ -318,7 +323,7 @@ impl Store {
             return Ok(None);
         };
         let mut stmt = self.conn.prepare(
-            "SELECT slot, label, model, settings, rendered_prompt, text, status, error, stats FROM outputs WHERE run_id = ?1 ORDER BY slot",
+            "SELECT slot, label, model, settings, rendered_prompt, text, status, error, stats, thinking FROM outputs WHERE run_id = ?1 ORDER BY slot",
         )?;
         let mut problems = Vec::new();
         let rows = stmt
@@ -333,16 +338,17 @@ impl Store {
                     r.get::<_, String>(6)?,
                     r.get::<_, Option<String>>(7)?,
                     r.get::<_, Option<String>>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut outputs = Vec::with_capacity(rows.len());
-        for (slot, label, model, settings, rendered_prompt, text, status, error, stats) in rows {
+        for (slot, label, model, settings, rendered_prompt, text, status, error, stats, thinking) in rows {
             let what = |w: &str| format!("comparison #{id}, {label}: the stored {w}");
             let model: ModelRecord = decode(&model, &mut problems, || what("model")).unwrap_or_default();
             let settings: Option<Settings> = decode(&settings, &mut problems, || what("settings"));
             let stats: Option<Stats> = stats.and_then(|s| decode(&s, &mut problems, || what("stats")));
-            outputs.push(StoredOutput { slot, label, model, settings, rendered_prompt, text, status: status_of(&status), error, stats });
+            outputs.push(StoredOutput { slot, label, model, settings, rendered_prompt, text, thinking, status: status_of(&status), error, stats });
         }
         let state = self.state_of(&state, pid, &host);
         Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs, problems }))

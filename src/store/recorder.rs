@@ -212,7 +212,8 @@ impl Writer {
         let key = (id, ev.slot);
         let out = self.outputs.entry(key).or_insert(Output { answer: Answer::default(), dirty: false });
         let before = out.answer.status;
-        out.dirty |= !out.answer.apply(&ev.kind).is_empty();
+        out.dirty |= matches!(ev.kind, EventKind::Token { .. });
+        out.answer.apply(&ev.kind);
         let status = out.answer.status;
         if status.is_final() {
             if let Some(done) = self.outputs.remove(&key) {
@@ -227,7 +228,7 @@ impl Writer {
         let stats = answer.stats.as_ref();
         let result = self.store.conn().execute(
             "UPDATE outputs SET status = ?3, error = ?4, stats = ?5,
-                    rendered_prompt = COALESCE(?6, rendered_prompt), text = ?7, updated_at = ?8
+                    rendered_prompt = COALESCE(?6, rendered_prompt), text = ?7, updated_at = ?8, thinking = ?9
              WHERE run_id = ?1 AND slot = ?2",
             params![
                 key.0,
@@ -237,7 +238,8 @@ impl Writer {
                 stats.map(|s| serde_json::to_string(s).unwrap_or_default()),
                 stats.map(|s| s.rendered_prompt.clone()),
                 answer.text,
-                now()
+                now(),
+                answer.thinking
             ],
         );
         if let Err(e) = result {
@@ -272,13 +274,13 @@ impl Writer {
 
     /// Write the text of every answer that grew since the last flush.
     fn flush(&mut self) {
-        let dirty: Vec<((i64, usize), String)> = self
+        let dirty: Vec<((i64, usize), String, String)> = self
             .outputs
             .iter_mut()
             .filter(|(_, o)| o.dirty)
             .map(|(k, o)| {
                 o.dirty = false;
-                (*k, o.answer.text.clone())
+                (*k, o.answer.text.clone(), o.answer.thinking.clone())
             })
             .collect();
         if dirty.is_empty() {
@@ -286,10 +288,10 @@ impl Writer {
         }
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.store.conn().transaction()?;
-            for ((id, slot), text) in &dirty {
+            for ((id, slot), text, thinking) in &dirty {
                 tx.execute(
-                    "UPDATE outputs SET text = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
-                    params![id, *slot as i64, text, now()],
+                    "UPDATE outputs SET text = ?3, thinking = ?5, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
+                    params![id, *slot as i64, text, now(), thinking],
                 )?;
             }
             tx.commit()

@@ -117,13 +117,13 @@ pub fn in_progress(app: &mut App) -> u64 {
     engine(app, id, 0, EventKind::Loading);
     engine(app, id, 0, EventKind::Loaded { load_ms: 412.0, rss_bytes: 300 << 20 });
     for word in ANSWER.split_inclusive(' ') {
-        engine(app, id, 0, EventKind::Token { text: word.into() });
+        engine(app, id, 0, EventKind::answer(word));
     }
     engine(app, id, 0, EventKind::Finished { stats: stats(52, 27.4) });
     engine(app, id, 1, EventKind::Loading);
     engine(app, id, 1, EventKind::Loaded { load_ms: 803.0, rss_bytes: 500 << 20 });
     for word in ANSWER.split_inclusive(' ').take(14) {
-        engine(app, id, 1, EventKind::Token { text: word.into() });
+        engine(app, id, 1, EventKind::answer(word));
     }
     app.handle(Event::Tick { now: t0 + Duration::from_millis(2300), ram: None, gpu: None });
     id
@@ -131,7 +131,7 @@ pub fn in_progress(app: &mut App) -> u64 {
 
 pub fn finish(app: &mut App, id: u64, fail_last: bool) {
     for word in ANSWER.split_inclusive(' ').skip(14) {
-        engine(app, id, 1, EventKind::Token { text: word.into() });
+        engine(app, id, 1, EventKind::answer(word));
     }
     engine(app, id, 1, EventKind::Finished { stats: stats(52, 18.9) });
     engine(app, id, 2, EventKind::Loading);
@@ -147,7 +147,7 @@ pub fn finish(app: &mut App, id: u64, fail_last: bool) {
     } else {
         engine(app, id, 2, EventKind::Loaded { load_ms: 1203.0, rss_bytes: 900 << 20 });
         for word in ANSWER.split_inclusive(' ') {
-            engine(app, id, 2, EventKind::Token { text: word.into() });
+            engine(app, id, 2, EventKind::answer(word));
         }
         engine(app, id, 2, EventKind::Finished { stats: stats(52, 11.2) });
     }
