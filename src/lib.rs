@@ -15,6 +15,7 @@ pub mod gpu;
 pub mod keymap;
 pub mod layout;
 pub mod logging;
+pub mod markdown;
 pub mod params;
 pub mod paths;
 pub mod process;

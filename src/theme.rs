@@ -16,6 +16,14 @@ pub enum ThemeName {
     Light,
 }
 
+/// Which syntect theme colours code blocks, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Palette {
+    Off,
+    Dark,
+    Light,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Theme {
     /// Titles, the focused pane's border, a column's name.
@@ -42,6 +50,21 @@ pub struct Theme {
     pub finished: Style,
     pub failed: Style,
     pub cancelled: Style,
+    /// Markdown: headings, inline code, link text, quote bars.
+    pub heading: Style,
+    pub code: Style,
+    pub link: Style,
+    pub quote: Style,
+    /// A reasoning model's thinking (dimmed, apart from the answer).
+    pub thinking: Style,
+    /// Search matches, and the one jumped to.
+    pub found: Style,
+    pub found_now: Style,
+    /// Colours for code blocks (none without colour).
+    pub syntax: Palette,
+    /// The terminal shows 24-bit colour (`COLORTERM`); else code colours
+    /// are the nearest of 256.
+    pub truecolor: bool,
 }
 
 impl Theme {
@@ -64,6 +87,15 @@ impl Theme {
             finished: fg(Color::Cyan),
             failed: fg(Color::Red),
             cancelled: fg(Color::Magenta),
+            heading: fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            code: fg(Color::Yellow),
+            link: fg(Color::Blue).add_modifier(Modifier::UNDERLINED),
+            quote: fg(Color::DarkGray),
+            thinking: fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
+            found: Style::new().bg(Color::Yellow).fg(Color::Black),
+            found_now: Style::new().bg(Color::LightRed).fg(Color::Black).add_modifier(Modifier::BOLD),
+            syntax: Palette::Dark,
+            truecolor: false,
         }
     }
 
@@ -86,6 +118,15 @@ impl Theme {
             finished: fg(Color::Blue),
             failed: fg(Color::Red),
             cancelled: fg(Color::Magenta),
+            heading: fg(Color::Blue).add_modifier(Modifier::BOLD),
+            code: fg(Color::Rgb(150, 40, 40)),
+            link: fg(Color::Blue).add_modifier(Modifier::UNDERLINED),
+            quote: fg(Color::DarkGray),
+            thinking: fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
+            found: Style::new().bg(Color::Yellow).fg(Color::Black),
+            found_now: Style::new().bg(Color::LightRed).fg(Color::Black).add_modifier(Modifier::BOLD),
+            syntax: Palette::Light,
+            truecolor: false,
         }
     }
 
@@ -109,6 +150,15 @@ impl Theme {
             finished: bold,
             failed: bold.add_modifier(Modifier::UNDERLINED),
             cancelled: none,
+            heading: bold,
+            code: none,
+            link: Style::new().add_modifier(Modifier::UNDERLINED),
+            quote: none,
+            thinking: Style::new().add_modifier(Modifier::ITALIC),
+            found: Style::new().add_modifier(Modifier::UNDERLINED),
+            found_now: Style::new().add_modifier(Modifier::REVERSED),
+            syntax: Palette::Off,
+            truecolor: false,
         }
     }
 
@@ -123,7 +173,9 @@ impl Theme {
 
     /// The configured theme, unless `NO_COLOR` is set (to anything).
     pub fn from_env(name: ThemeName) -> Theme {
-        Theme::pick(name, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()))
+        let mut t = Theme::pick(name, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+        t.truecolor = std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit");
+        t
     }
 
     pub fn status(&self, s: Status) -> Style {
@@ -156,7 +208,7 @@ mod tests {
     #[test]
     fn no_color_has_no_colours_but_still_marks_the_cursor() {
         let t = Theme::pick(ThemeName::Light, true);
-        for s in [t.accent, t.dim, t.stats, t.key, t.selected, t.error, t.cursor, t.status(Status::Failed)] {
+        for s in [t.accent, t.dim, t.stats, t.key, t.selected, t.error, t.cursor, t.status(Status::Failed), t.code, t.found, t.found_now] {
             assert_eq!((s.fg, s.bg), (None, None), "{s:?}");
         }
         assert!(t.selected.add_modifier.contains(Modifier::REVERSED));

@@ -83,6 +83,9 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runti
     }
     app.sync_scroll = config.ui.sync_scroll;
     app.theme = crate::theme::Theme::from_env(config.ui.theme);
+    // Grammars and colour themes load in tens of milliseconds: now, not in
+    // the middle of the first answer with a code block.
+    crate::markdown::code::warm_up(app.theme.syntax);
     app.searched = catalog
         .roots
         .iter()
@@ -182,6 +185,7 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
             // What the engine sent while we waited for this frame.
             take_engine_events(app, session, None);
             app.now = Instant::now();
+            app.handle(Event::Frame);
             term.draw(|f| crate::ui::draw(f, app))?;
             last_draw = Instant::now();
             dirty = false;

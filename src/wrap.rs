@@ -19,6 +19,20 @@ pub fn char_width(c: char) -> usize {
     }
 }
 
+/// A line as drawn: tabs as four spaces, control characters (escape
+/// sequences a model might print) as U+FFFD so they cannot reach the terminal.
+pub fn sanitize(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\t' => out.push_str("    "),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub fn str_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }

@@ -302,3 +302,35 @@ fn a_generation_timeout_fails_with_the_partial_text_kept() {
     }
     assert!(!text(&ev, 0).is_empty(), "the partial text is kept");
 }
+
+#[test]
+fn a_load_shows_progress_and_esc_stops_it() {
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    // The whole load, step by step.
+    let ev = run(vec![entry(&demo, &[("max_tokens", "1")])], PROMPT, memory(), None);
+    let progress: Vec<f32> =
+        ev.iter().filter_map(|e| if let EventKind::LoadProgress { fraction } = e.kind { Some(fraction) } else { None }).collect();
+    assert!(progress.len() >= 2, "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    assert_eq!(progress.last().copied(), Some(1.0));
+
+    // Cancelled at the first report: llama.cpp gives the load up.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::start(tx, memory()).expect("engine");
+    let cancel = Arc::new(AtomicBool::new(false));
+    engine.submit(RunRequest { id: 8, prompts: vec![PROMPT.into()], entries: vec![entry(&demo, &[])], cancel: cancel.clone() });
+    let mut events = Vec::new();
+    while let Some(ev) = rx.blocking_recv() {
+        if matches!(ev.kind, EventKind::LoadProgress { .. }) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let done = matches!(ev.kind, EventKind::RunDone);
+        events.push(ev);
+        if done {
+            break;
+        }
+    }
+    assert!(!events.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. } | EventKind::Token { .. })), "{events:#?}");
+    assert!(events.iter().any(|e| matches!(e.kind, EventKind::Cancelled { .. })), "{events:#?}");
+}

@@ -45,7 +45,11 @@ fn scripted_server(chunks: Vec<Value>) -> String {
             let mut out = stream;
             if first.starts_with("GET") {
                 let models = json!({ "data": [{ "id": "thinker" }] }).to_string();
-                let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{models}", models.len());
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{models}",
+                    models.len()
+                );
                 continue;
             }
             let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");

@@ -3,10 +3,30 @@
 
 use std::time::Instant;
 
+use ratatui::text::Line;
+
 use crate::engine::EngineKind;
 use crate::engine::answer::Answer;
+use crate::engine::think::Channel;
 use crate::engine::{EventKind, RunId};
+use crate::markdown::Doc;
+use crate::theme::Theme;
 use crate::wrap::Wrapped;
+
+/// Lines a folded answer keeps.
+pub const FOLDED: usize = 8;
+
+/// The parts a column shows, top to bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The thinking header, and the thinking when expanded.
+    Thinking,
+    Answer,
+    /// "… N more lines" under a folded answer.
+    Fold,
+    Gap,
+    Error,
+}
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -24,11 +44,49 @@ pub struct Column {
     pub follow: bool,
     /// Lines the error message takes at the column's width.
     pub error_wrap: Wrapped,
+    /// The answer rendered as Markdown.
+    pub md: Doc,
+    /// Show the text exactly as produced instead of rendered.
+    pub raw: bool,
+    /// Show only the answer's first lines (not while zoomed).
+    pub folded: bool,
+    pub zoomed: bool,
+    /// The thinking wrapped, and whether it is expanded.
+    pub think_wrap: Wrapped,
+    pub thinking_open: bool,
+    /// Counted as tokens stream in, for the live footer.
+    pub live: Live,
+}
+
+/// What the footer shows while the model streams.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Live {
+    pub tokens: u64,
+    pub thinking_tokens: u64,
+    pub first_at: Option<Instant>,
+    pub last_at: Option<Instant>,
+    /// When the first answer token came (the end of the thinking).
+    pub answer_at: Option<Instant>,
+}
+
+impl Live {
+    /// Tokens per second since the first token.
+    pub fn tps(&self) -> Option<f64> {
+        let secs = self.last_at?.saturating_duration_since(self.first_at?).as_secs_f64();
+        (self.tokens > 1 && secs > 0.0).then(|| (self.tokens - 1) as f64 / secs)
+    }
 }
 
 impl Column {
-    pub fn new(label: String, engine: EngineKind, entry: usize, width: usize, now: Instant) -> Column {
+    pub fn new(label: String, engine: EngineKind, entry: usize, width: usize, now: Instant, theme: &Theme) -> Column {
         Column {
+            md: Doc::new(width, theme),
+            raw: false,
+            folded: false,
+            zoomed: false,
+            think_wrap: Wrapped::new(width),
+            thinking_open: false,
+            live: Live::default(),
             label,
             engine,
             entry,
@@ -42,25 +100,114 @@ impl Column {
     }
 
     /// A column showing a finished answer (a reopened comparison).
-    pub fn with_answer(label: String, engine: EngineKind, answer: Answer, width: usize, now: Instant) -> Column {
-        let mut c = Column::new(label, engine, usize::MAX, width, now);
+    pub fn with_answer(label: String, engine: EngineKind, answer: Answer, width: usize, now: Instant, theme: &Theme) -> Column {
+        let mut c = Column::new(label, engine, usize::MAX, width, now, theme);
         c.wrap.rewrap(&answer.text, width);
+        c.think_wrap.rewrap(&answer.thinking, width);
         c.error_wrap.rewrap(answer.error.as_deref().unwrap_or(""), width);
         c.answer = answer;
+        c.md.touch();
+        c.md.refresh(&c.answer.text);
         c
     }
 
-    /// Total display lines: the answer, then a blank line and the error.
-    pub fn total_lines(&self) -> usize {
+    /// Lines of the answer itself, rendered or raw.
+    pub fn answer_lines(&self) -> usize {
+        if self.raw { self.wrap.len() } else { self.md.len() }
+    }
+
+    /// How many lines each part takes.
+    pub fn parts(&self) -> [(Part, usize); 5] {
+        let think = if self.answer.thinking.is_empty() {
+            0
+        } else if self.thinking_open {
+            2 + self.think_wrap.len()
+        } else {
+            1
+        };
+        let all = self.answer_lines();
+        let (shown, fold) = if self.folded && !self.zoomed && all > FOLDED { (FOLDED, 1) } else { (all, 0) };
         let err = self.error_wrap.len();
-        self.wrap.len() + if err > 0 { err + usize::from(!self.wrap.is_empty()) } else { 0 }
+        let gap = usize::from(err > 0 && think + shown + fold > 0);
+        [(Part::Thinking, think), (Part::Answer, shown), (Part::Fold, fold), (Part::Gap, gap), (Part::Error, err)]
+    }
+
+    /// Total display lines: thinking, answer, then a blank line and the error.
+    pub fn total_lines(&self) -> usize {
+        self.parts().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Which part display line `i` is in, and its line within the part.
+    pub fn locate(&self, mut i: usize) -> Option<(Part, usize)> {
+        for (part, n) in self.parts() {
+            if i < n {
+                return Some((part, i));
+            }
+            i -= n;
+        }
+        None
+    }
+
+    /// The first display line of the answer.
+    pub fn answer_start(&self) -> usize {
+        self.parts()[0].1
+    }
+
+    /// Display line `i`, styled.
+    pub fn display_line(&self, i: usize, theme: &Theme, now: Instant) -> Line<'static> {
+        let clean = |s: &str| crate::wrap::sanitize(s);
+        match self.locate(i) {
+            Some((Part::Thinking, 0)) => {
+                let (open, tokens) = (if self.thinking_open { "▾" } else { "▸" }, self.thinking_tokens());
+                let secs = self.thinking_secs(now).map(|s| format!(", {s:.1} s")).unwrap_or_default();
+                Line::styled(format!("{open} thinking ({tokens} tokens{secs})"), theme.thinking)
+            }
+            Some((Part::Thinking, k)) => Line::styled(clean(self.think_wrap.line(&self.answer.thinking, k - 1)), theme.thinking),
+            Some((Part::Answer, k)) if self.raw => Line::raw(clean(self.wrap.line(&self.answer.text, k))),
+            Some((Part::Answer, k)) => self.md.line(k).cloned().unwrap_or_default(),
+            Some((Part::Fold, _)) => {
+                let more = self.answer_lines().saturating_sub(FOLDED);
+                Line::styled(format!("… {more} more lines (folded)"), theme.dim)
+            }
+            Some((Part::Error, k)) => Line::styled(clean(self.error_wrap.line(self.answer.error.as_deref().unwrap_or(""), k)), theme.error),
+            Some((Part::Gap, _)) | None => Line::default(),
+        }
+    }
+
+    /// Display line `i` as plain text (for searching).
+    pub fn line_text(&self, i: usize, theme: &Theme, now: Instant) -> String {
+        self.display_line(i, theme, now).spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    pub fn thinking_tokens(&self) -> u64 {
+        self.answer.stats.as_ref().map_or(self.live.thinking_tokens, |s| s.thinking_tokens)
+    }
+
+    /// How long the model thought: until its first answer token, or so far.
+    pub fn thinking_secs(&self, now: Instant) -> Option<f64> {
+        let first = self.live.first_at?;
+        let end = self.live.answer_at.or(if self.answer.status.is_final() { self.live.last_at } else { Some(now) })?;
+        Some(end.saturating_duration_since(first).as_secs_f64())
     }
 
     pub fn set_width(&mut self, width: usize) {
         if self.wrap.width() != width {
             self.wrap.rewrap(&self.answer.text, width);
+            self.think_wrap.rewrap(&self.answer.thinking, width);
             self.error_wrap.rewrap(self.answer.error.as_deref().unwrap_or(""), width);
         }
+    }
+
+    /// Render the Markdown again (new width or theme); cheap when nothing changed.
+    pub fn restyle(&mut self, width: usize, theme: &Theme) {
+        if self.md.width() != width || self.md.look() != &crate::markdown::Look::from_theme(theme) {
+            self.md.reset(&self.answer.text, width, theme);
+        }
+    }
+
+    /// Bring the Markdown up to date with the text (once per frame).
+    pub fn refresh(&mut self) {
+        self.md.refresh(&self.answer.text);
     }
 
     /// The first line to draw in a view `height` lines tall.
@@ -90,8 +237,24 @@ impl Column {
     /// Apply one engine event for this column.
     pub fn apply(&mut self, kind: &EventKind, now: Instant) {
         let (status, had_error) = (self.answer.status, self.answer.error.is_some());
+        if let EventKind::Token { channel, .. } = kind {
+            self.live.tokens += 1;
+            self.live.first_at.get_or_insert(now);
+            self.live.last_at = Some(now);
+            match channel {
+                Channel::Thinking => self.live.thinking_tokens += 1,
+                Channel::Answer => {
+                    self.live.answer_at.get_or_insert(now);
+                }
+            }
+        }
+        let thinking = self.answer.thinking.len();
         if !self.answer.apply(kind).is_empty() {
             self.wrap.update(&self.answer.text);
+            self.md.touch();
+        }
+        if self.answer.thinking.len() != thinking {
+            self.think_wrap.update(&self.answer.thinking);
         }
         if self.answer.status != status {
             self.since = now;

@@ -55,6 +55,10 @@ impl App {
             let action = self.keymap.lookup(&key, &[Scope::Filter]);
             return self.filter_key(action, ev);
         }
+        if self.search.typing {
+            let action = self.keymap.lookup(&key, &[Scope::Search]);
+            return self.search_key(action, ev);
+        }
         match self.keymap.lookup(&key, self.scopes()) {
             Some(action) => self.action(action),
             None if self.focus == Focus::Prompt => {
@@ -121,6 +125,9 @@ impl App {
                 if n > 0 {
                     let step = if action == Action::NextColumn { 1 } else { n - 1 };
                     self.active_column = (self.active_column + step) % n;
+                    if self.zoom {
+                        self.reflow();
+                    }
                 }
             }
             Action::Zoom => {
@@ -137,6 +144,14 @@ impl App {
                     return vec![Effect::Copy(c.answer.text.clone())];
                 }
             }
+            Action::CopyCode
+            | Action::Raw
+            | Action::RawAll
+            | Action::Thinking
+            | Action::Fold
+            | Action::Search
+            | Action::SearchNext
+            | Action::SearchPrev => return self.reading(action),
             Action::HistoryPrev => self.history_step(-1),
             Action::HistoryNext => self.history_step(1),
             Action::SystemPrompt => self.editing_system = !self.editing_system,
@@ -152,6 +167,8 @@ impl App {
             // Bound in the filter and the overlays, which handle their own.
             Action::FilterDone
             | Action::FilterClear
+            | Action::SearchDone
+            | Action::SearchClear
             | Action::HelpUp
             | Action::HelpDown
             | Action::HelpPageUp
@@ -194,7 +211,7 @@ impl App {
         }
     }
 
-    fn column_height(&self) -> usize {
+    pub(super) fn column_height(&self) -> usize {
         let n = self.run.as_ref().map_or(0, |r| r.columns.len());
         let cols = layout::columns(layout::panes(self.size).columns, n, self.zoom, self.active_column);
         cols.shown.first().map_or(1, |(_, r)| layout::inner(*r).1)

@@ -57,7 +57,8 @@ impl App {
     pub(super) fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
         let id = self.next_run;
         self.next_run += 1;
-        let columns = entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40, self.now)).collect();
+        let columns =
+            entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40, self.now, &self.theme)).collect();
         self.run = Some(RunView {
             id,
             prompt: prompt.clone(),
@@ -95,8 +96,9 @@ impl App {
                     stats: o.stats.clone(),
                     error: o.error.clone(),
                     load_ms: o.stats.as_ref().map(|s| s.load_ms),
+                    progress: None,
                 };
-                Column::with_answer(o.label.clone(), engine, answer, 40, self.now)
+                Column::with_answer(o.label.clone(), engine, answer, 40, self.now, &self.theme)
             })
             .collect();
         self.run = Some(RunView {

@@ -10,6 +10,7 @@ mod keys;
 mod launch;
 pub mod models;
 pub mod overlays;
+mod reading;
 
 use std::time::Instant;
 
@@ -26,6 +27,7 @@ use crate::params::Settings;
 pub use columns::{Column, RunView};
 pub use models::{ListEntry, ModelList};
 pub use overlays::{HelpView, HistoryView, Overlay, ParamsEditor};
+pub use reading::{Search, find_all};
 
 /// What comes in.
 #[derive(Debug, Clone)]
@@ -52,6 +54,9 @@ pub enum Event {
     },
     /// A one-line message for the status bar (export paths, store problems).
     Notice(String),
+    /// A frame is about to be drawn: render the text that streamed in since
+    /// the last one (once per frame, not once per token).
+    Frame,
 }
 
 /// What must happen outside the app.
@@ -105,6 +110,7 @@ pub struct App {
     pub run: Option<RunView>,
     pub next_run: RunId,
     pub keymap: Keymap,
+    pub search: Search,
     pub sync_scroll: bool,
     pub zoom: bool,
     /// The colours drawing uses (from `[ui] theme` and `NO_COLOR`).
@@ -145,6 +151,7 @@ impl App {
             run: None,
             next_run: 1,
             keymap,
+            search: Search::default(),
             sync_scroll: false,
             zoom: false,
             theme: crate::theme::Theme::default(),
@@ -232,6 +239,12 @@ impl App {
                 self.notice = Some(text);
                 vec![]
             }
+            Event::Frame => {
+                if let Some(run) = self.run.as_mut() {
+                    run.columns.iter_mut().for_each(Column::refresh);
+                }
+                vec![]
+            }
         }
     }
 
@@ -282,7 +295,10 @@ impl App {
         };
         for i in 0..n {
             let w = width(i, self.zoom);
-            run.columns[i].set_width(w);
+            let c = &mut run.columns[i];
+            c.set_width(w);
+            c.restyle(w, &self.theme);
+            c.zoomed = self.zoom && i == self.active_column;
         }
     }
 }

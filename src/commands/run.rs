@@ -255,6 +255,8 @@ impl Printer<'_> {
             finished = matches!(o.status, Status::Finished | Status::Failed);
         }
         match &mut self.mode {
+            // A load's progress is for the TUI's gauge.
+            Mode::Json if matches!(ev.kind, EventKind::LoadProgress { .. }) => {}
             Mode::Json => {
                 let mut v = serde_json::to_value(&ev.kind).unwrap_or_else(|_| json!({}));
                 if let Some(obj) = v.as_object_mut() {

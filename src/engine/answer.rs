@@ -89,6 +89,8 @@ pub struct Answer {
     pub error: Option<String>,
     /// Known once the model is loaded, before the stats arrive.
     pub load_ms: Option<f64>,
+    /// How far the load has come, while loading.
+    pub progress: Option<f32>,
 }
 
 impl Answer {
@@ -98,6 +100,7 @@ impl Answer {
         match kind {
             EventKind::Queued => self.status = Status::Queued,
             EventKind::Loading => self.status = Status::Loading,
+            EventKind::LoadProgress { fraction } => self.progress = Some(*fraction),
             EventKind::Loaded { load_ms, .. } => {
                 self.load_ms = Some(*load_ms);
                 self.status = Status::Generating;

@@ -193,16 +193,30 @@ pub struct PromptReport {
 pub enum EventKind {
     Queued,
     Loading,
-    Loaded { load_ms: f64, rss_bytes: u64 },
+    /// How far the load has come (0 to 1), for a gauge; not recorded.
+    LoadProgress {
+        fraction: f32,
+    },
+    Loaded {
+        load_ms: f64,
+        rss_bytes: u64,
+    },
     Token {
         text: String,
         /// Thinking or answer (reasoning models; see `think`).
         #[serde(default)]
         channel: think::Channel,
     },
-    Finished { stats: Stats },
-    Failed { error: Error, stats: Option<Stats> },
-    Cancelled { stats: Option<Stats> },
+    Finished {
+        stats: Stats,
+    },
+    Failed {
+        error: Error,
+        stats: Option<Stats>,
+    },
+    Cancelled {
+        stats: Option<Stats>,
+    },
     RunDone,
 }
 
@@ -234,8 +248,36 @@ pub trait Backend {
 }
 
 /// Load `entry`'s model with its engine.
-pub fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
-    (registry::info(entry.engine).load)(entry)
+pub fn load(entry: &RunEntry, progress: LoadProgress) -> Result<Box<dyn Backend>, Error> {
+    (registry::info(entry.engine).load)(entry, progress)
+}
+
+/// Told how far a load has come (0 to 1); answers false when the load
+/// should stop (the run was cancelled). Engines that can say report it:
+/// llama.cpp through its progress callback, the scripted engine per step.
+#[derive(Clone)]
+pub struct LoadProgress(std::sync::Arc<dyn Fn(f32) -> bool + Send + Sync>);
+
+impl LoadProgress {
+    pub fn new(f: impl Fn(f32) -> bool + Send + Sync + 'static) -> LoadProgress {
+        LoadProgress(std::sync::Arc::new(f))
+    }
+
+    /// Nobody listens; never stops.
+    pub fn none() -> LoadProgress {
+        LoadProgress::new(|_| true)
+    }
+
+    /// Report `fraction`; false: stop loading.
+    pub fn report(&self, fraction: f32) -> bool {
+        (self.0)(fraction)
+    }
+}
+
+impl std::fmt::Debug for LoadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoadProgress")
+    }
 }
 
 /// Index of the largest logit, the first one on ties (as llama.cpp's greedy).

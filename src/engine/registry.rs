@@ -40,7 +40,7 @@ pub struct EngineInfo {
     pub gpu_hint: &'static str,
     /// Its lines in `versus doctor`, after the title.
     pub doctor: fn() -> Vec<String>,
-    pub load: fn(&RunEntry) -> Result<Box<dyn Backend>, Error>,
+    pub load: fn(&RunEntry, super::LoadProgress) -> Result<Box<dyn Backend>, Error>,
     /// The tokens a text becomes, from the vocabulary alone.
     pub tokenize: fn(&RunEntry, &str, bool, &GenerationParams) -> Result<Tokens, Error>,
 }
@@ -123,7 +123,7 @@ static REMOTE: EngineInfo = EngineInfo {
     ram_hint: "",
     gpu_hint: "",
     doctor: || vec!["OpenAI-compatible servers from [[endpoints]] or a URL".into()],
-    load: |entry| match &entry.endpoint {
+    load: |entry, _| match &entry.endpoint {
         Some(target) => Ok(Box::new(super::remote::Remote::connect(target, &entry.label)?)),
         None => Err(Error::Usage(format!("{} has no endpoint", entry.label))),
     },
@@ -158,7 +158,7 @@ const fn missing(
         ram_hint: "",
         gpu_hint: "",
         doctor: || vec!["not compiled in".into()],
-        load: |e| Err(not_compiled(e.engine)),
+        load: |e, _| Err(not_compiled(e.engine)),
         tokenize: |e, _, _, _| Err(not_compiled(e.engine)),
     }
 }

@@ -41,12 +41,12 @@ pub struct Engine {
 /// How the scheduler turns an entry into a loaded model: `engine::load`
 /// (each engine's row in the registry), or a scripted backend in tests of
 /// the queue itself.
-pub type Loader = Arc<dyn Fn(&RunEntry) -> Result<Box<dyn super::Backend>, Error> + Send + Sync>;
+pub type Loader = Arc<dyn Fn(&RunEntry, super::LoadProgress) -> Result<Box<dyn super::Backend>, Error> + Send + Sync>;
 
 impl Engine {
     /// The inference thread with the real engines.
     pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
-        Engine::with_loader(events, memory, Arc::new(super::load))
+        Engine::with_loader(events, memory, Arc::new(|e: &RunEntry, p| super::load(e, p)))
     }
 
     pub fn with_loader(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, loader: Loader) -> std::io::Result<Engine> {
@@ -153,6 +153,22 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// Progress events for a load (one per percent at most), and its stop
+/// when the run is cancelled.
+fn load_progress(events: &UnboundedSender<EngineEvent>, req: &RunRequest, slot: usize, prompt: usize) -> super::LoadProgress {
+    let (events, cancel, run) = (events.clone(), req.cancel.clone(), req.id);
+    let last = std::sync::Mutex::new(-1.0f32);
+    super::LoadProgress::new(move |fraction| {
+        if let Ok(mut l) = last.lock() {
+            if fraction - *l >= 0.01 || (fraction >= 1.0 && *l < 1.0) {
+                *l = fraction;
+                send(&events, run, slot, prompt, EventKind::LoadProgress { fraction });
+            }
+        }
+        !cancel.load(Ordering::Relaxed)
+    })
+}
+
 /// Load `entry` once, answer each of `prompts`, unload.
 #[allow(clippy::too_many_arguments)]
 fn run_entry(
@@ -190,10 +206,17 @@ fn run_entry(
     let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
     let gpu_before = gpu_now();
     let t_load = Instant::now();
-    let loaded = catch_unwind(AssertUnwindSafe(|| loader(entry)));
+    let loaded = catch_unwind(AssertUnwindSafe(|| loader(entry, load_progress(events, req, slot, first))));
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
     let mut backend = match loaded {
         Ok(Ok(b)) => b,
+        // Cancelled while loading: whatever was loaded is freed already.
+        Ok(Err(_)) if req.cancel.load(Ordering::Relaxed) => {
+            for &p in prompts {
+                send(events, req.id, slot, p, EventKind::Cancelled { stats: None });
+            }
+            return;
+        }
         Ok(Err(e)) => return fail_all(e),
         Err(p) => {
             return fail_all(Error::ModelLoad {

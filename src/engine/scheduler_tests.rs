@@ -173,3 +173,41 @@ fn a_cancelled_run_never_starts_its_models() {
     // Dropping the engine joins its thread: nothing is left running.
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn a_load_reports_progress_and_stops_when_cancelled() {
+    let (engine, mut rx) = engine();
+    let (req, cancel) = request(9, &["p"], vec![entry("load_ms=2000"), entry("tokens=1")]);
+    engine.submit(req);
+    let mut evs = Vec::new();
+    while let Some(ev) = rx.blocking_recv() {
+        if let EventKind::LoadProgress { .. } = ev.kind {
+            // Esc after the first step: the load stops at its next one.
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let done = matches!(ev.kind, EventKind::RunDone);
+        evs.push(ev);
+        if done {
+            break;
+        }
+    }
+    let progress: Vec<f32> =
+        evs.iter().filter_map(|e| if let EventKind::LoadProgress { fraction } = e.kind { Some(fraction) } else { None }).collect();
+    assert!(!progress.is_empty() && progress.len() < 10, "{progress:?}");
+    assert!(!evs.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. })), "the load went on: {evs:?}");
+    assert!(!evs.iter().any(|e| e.slot == 1 && matches!(e.kind, EventKind::Loading)), "the next model started");
+    assert_eq!(finals(&evs), vec![(0, 0, "cancelled"), (1, 0, "cancelled")]);
+}
+
+#[test]
+fn a_load_that_completes_reports_every_step() {
+    let (engine, mut rx) = engine();
+    let (req, _) = request(10, &["p"], vec![entry("load_ms=50,tokens=1")]);
+    engine.submit(req);
+    let evs = events_of(&mut rx, 10);
+    let progress: Vec<f32> =
+        evs.iter().filter_map(|e| if let EventKind::LoadProgress { fraction } = e.kind { Some(fraction) } else { None }).collect();
+    assert_eq!(progress.len(), 10, "{progress:?}");
+    assert_eq!(progress.last().copied(), Some(1.0));
+    assert_eq!(finals(&evs), vec![(0, 0, "finished")]);
+}

@@ -4,7 +4,8 @@
 //! `kind.rs`, a row in `registry.rs`, the rule in `support.rs`.
 //!
 //! The model's name is the script: `scripted:tokens=5,delay_ms=10` answers
-//! five tokens, one every 10 ms; `fail_load`, `panic_load` and
+//! five tokens, one every 10 ms; `load_ms=N` loads in ten steps over N ms,
+//! reporting progress; `fail_load`, `panic_load` and
 //! `panic_at=N` fail at that point.
 
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
 struct Script {
     tokens: usize,
     delay: Duration,
+    load: Duration,
     fail_load: bool,
     panic_load: bool,
     panic_at: Option<usize>,
@@ -48,6 +50,7 @@ fn script(name: &str) -> Script {
         match part.split_once('=') {
             Some(("tokens", n)) => s.tokens = n.parse().unwrap_or(3),
             Some(("delay_ms", n)) => s.delay = Duration::from_millis(n.parse().unwrap_or(0)),
+            Some(("load_ms", n)) => s.load = Duration::from_millis(n.parse().unwrap_or(0)),
             Some(("panic_at", n)) => s.panic_at = n.parse().ok(),
             _ if part == "fail_load" => s.fail_load = true,
             _ if part == "panic_load" => s.panic_load = true,
@@ -59,8 +62,15 @@ fn script(name: &str) -> Script {
 
 struct Scripted(Script);
 
-fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+fn load(entry: &RunEntry, progress: super::LoadProgress) -> Result<Box<dyn Backend>, Error> {
     let s = script(&entry.model.name);
+    // A load in ten steps of `load_ms / 10`, reporting each; stops when told.
+    for step in 1..=10 {
+        std::thread::sleep(s.load / 10);
+        if !progress.report(step as f32 / 10.0) {
+            return Err(Error::ModelLoad { model: entry.label.clone(), reason: "loading was cancelled".into() });
+        }
+    }
     if s.panic_load {
         panic!("scripted panic while loading");
     }

@@ -17,6 +17,8 @@ pub enum Scope {
     Filter,
     /// The answer columns.
     Columns,
+    /// The search in the answers, while typing it.
+    Search,
     /// The prompt editor.
     Editor,
     /// The key list (`?`).
@@ -32,12 +34,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::Global,
         Scope::Browse,
         Scope::Models,
         Scope::Filter,
         Scope::Columns,
+        Scope::Search,
         Scope::Editor,
         Scope::Help,
         Scope::Confirm,
@@ -53,6 +56,7 @@ impl Scope {
             Scope::Models => "Model list",
             Scope::Filter => "Model filter (while typing it)",
             Scope::Columns => "Answer columns",
+            Scope::Search => "Search in the answers (while typing it)",
             Scope::Editor => "Prompt editor",
             Scope::Help => "Key list",
             Scope::Confirm => "Quit confirmation",
@@ -64,7 +68,7 @@ impl Scope {
 
     /// Plain characters type text here, so they cannot be bound.
     pub fn takes_text(self) -> bool {
-        matches!(self, Scope::Global | Scope::Filter | Scope::ParamInput | Scope::Saved)
+        matches!(self, Scope::Global | Scope::Filter | Scope::Search | Scope::ParamInput | Scope::Saved)
     }
 }
 
@@ -117,7 +121,17 @@ actions! {
     PrevColumn => "prev_column", Columns, ["h", "left"], "focus the previous column";
     Zoom => "zoom", Columns, ["z"], "zoom the column to full width and back";
     SyncScroll => "sync_scroll", Columns, ["s"], "scroll all columns together";
-    Copy => "copy", Columns, ["y"], "copy the column's text (OSC 52)";
+    Copy => "copy", Columns, ["y"], "copy the answer as produced (OSC 52)";
+    CopyCode => "copy_code", Columns, ["Y"], "copy the code block in view";
+    Raw => "raw", Columns, ["r"], "show raw (as produced) or rendered";
+    RawAll => "raw_all", Columns, ["R"], "raw or rendered, all columns";
+    Thinking => "thinking", Columns, ["t"], "expand or collapse the thinking";
+    Fold => "fold", Columns, ["f"], "fold the answer to its first lines";
+    Search => "search", Columns, ["/"], "search all columns";
+    SearchNext => "search_next", Columns, ["n"], "next match";
+    SearchPrev => "search_prev", Columns, ["N"], "previous match";
+    SearchDone => "search_done", Search, ["enter"], "keep the search (n, N jump)";
+    SearchClear => "search_clear", Search, ["esc"], "clear the search";
     HistoryPrev => "history_prev", Editor, ["ctrl-p", "alt-up"], "previous prompt";
     HistoryNext => "history_next", Editor, ["ctrl-n", "alt-down"], "next prompt";
     SystemPrompt => "system_prompt", Editor, ["ctrl-t", "f2"], "switch between prompt and system prompt";

@@ -20,7 +20,8 @@ use crate::params::Settings;
 
 /// The schema's migrations, applied in order; `PRAGMA user_version` says how
 /// many have run. Never edit one that shipped: add the next.
-const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         started_at TEXT NOT NULL,
         finished_at TEXT,
@@ -49,7 +50,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE runs (
     );
     CREATE INDEX runs_started ON runs(started_at);",
     // What reasoning models thought before answering.
-    "ALTER TABLE outputs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';"];
+    "ALTER TABLE outputs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';",
+];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
 /// `Interrupted`.
@@ -348,7 +350,18 @@ impl Store {
             let model: ModelRecord = decode(&model, &mut problems, || what("model")).unwrap_or_default();
             let settings: Option<Settings> = decode(&settings, &mut problems, || what("settings"));
             let stats: Option<Stats> = stats.and_then(|s| decode(&s, &mut problems, || what("stats")));
-            outputs.push(StoredOutput { slot, label, model, settings, rendered_prompt, text, thinking, status: status_of(&status), error, stats });
+            outputs.push(StoredOutput {
+                slot,
+                label,
+                model,
+                settings,
+                rendered_prompt,
+                text,
+                thinking,
+                status: status_of(&status),
+                error,
+                stats,
+            });
         }
         let state = self.state_of(&state, pid, &host);
         Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs, problems }))

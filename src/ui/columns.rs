@@ -102,11 +102,56 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
             }
             (border, Some(inner))
         }
-        None => match c.answer.load_ms {
-            Some(ms) => (format!(" load {:.2} s ", ms / 1e3), None),
-            None => (String::new(), None),
-        },
+        // While it streams: what has come so far and how fast.
+        None => {
+            let load = c.answer.load_ms.map(|ms| format!("load {:.2} s", ms / 1e3));
+            let live = (c.live.tokens > 0).then(|| match c.live.tps() {
+                Some(tps) => format!("{} tok · {tps:.1} tok/s", c.live.tokens),
+                None => format!("{} tok", c.live.tokens),
+            });
+            let parts: Vec<String> = load.into_iter().chain(live).collect();
+            let full = format!(" {} ", parts.join(" · "));
+            match parts.len() {
+                0 => (String::new(), None),
+                _ if full.chars().count() <= width => (full, None),
+                _ => (format!(" {} ", parts.last().cloned().unwrap_or_default()), None),
+            }
+        }
     }
+}
+
+/// `line` with the search matches in it highlighted.
+fn highlight(line: Line<'static>, query: &str, style: Style) -> Line<'static> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let hits = crate::app::find_all(&text, query);
+    if hits.is_empty() {
+        return line;
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for span in line.spans {
+        let (start, end) = (at, at + span.content.len());
+        at = end;
+        let mut cut = start;
+        let mut points: Vec<usize> = hits.iter().flat_map(|h| [h.start, h.end]).filter(|p| *p > start && *p < end).collect();
+        points.push(end);
+        for p in points {
+            if let Some(piece) = text.get(cut..p) {
+                let inside = hits.iter().any(|h| h.start <= cut && cut < h.end);
+                out.push(Span::styled(piece.to_string(), if inside { span.style.patch(style) } else { span.style }));
+            }
+            cut = p;
+        }
+    }
+    Line::from(out)
+}
+
+/// A bar for a model being loaded: "[██████░░░░] 62 %".
+fn gauge(fraction: f32, width: usize) -> String {
+    let f = fraction.clamp(0.0, 1.0);
+    let room = width.saturating_sub(8).clamp(1, 40);
+    let full = (f * room as f32).round() as usize;
+    format!("[{}{}] {:>3.0} %", "█".repeat(full), "░".repeat(room - full), f * 100.0)
 }
 
 fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect) {
@@ -135,19 +180,16 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
     }
     let height = inner.height as usize;
     let top = c.top(height);
-    let text_lines = c.wrap.len();
+    let hit = app.search.at.and_then(|a| app.search.hits.get(a)).filter(|(col, _)| *col == index).map(|(_, l)| *l);
     let mut lines = Vec::with_capacity(height);
     for i in top..(top + height).min(c.total_lines()) {
-        if i < text_lines {
-            lines.push(Line::raw(super::sanitize(c.wrap.line(&c.answer.text, i))));
-        } else {
-            let gap = usize::from(text_lines > 0);
-            if i < text_lines + gap {
-                lines.push(Line::raw(""));
-            } else if let Some(err) = &c.answer.error {
-                let line = c.error_wrap.line(err, i - text_lines - gap);
-                lines.push(Line::styled(super::sanitize(line), app.theme.error));
-            }
+        let line = c.display_line(i, &app.theme, app.now);
+        let style = if hit == Some(i) { app.theme.found_now } else { app.theme.found };
+        lines.push(if app.search.query.is_empty() { line } else { highlight(line, &app.search.query, style) });
+    }
+    if lines.is_empty() && c.answer.status == Status::Loading {
+        if let Some(f) = c.answer.progress {
+            lines.push(Line::styled(gauge(f, inner.width as usize), app.theme.loading));
         }
     }
     if lines.is_empty() && c.answer.status == Status::Queued {

@@ -27,16 +27,4 @@ pub fn border(app: &App, focus: Focus) -> Style {
     app.theme.border(app.focus == focus)
 }
 
-/// Replace characters that would move the terminal's cursor or start an
-/// escape sequence (model output can contain anything) with visible ones.
-pub fn sanitize(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        match c {
-            '\t' => out.push_str("    "),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::wrap::sanitize;

@@ -21,14 +21,38 @@ pub fn progress(app: &App) -> String {
             f => format!("done · {f} of {n} failed · {secs:.1} s"),
         };
     }
+    let elapsed = app.now.saturating_duration_since(run.started).as_secs_f64();
     match run.current() {
         Some((i, c)) => {
             let name = c.label.split(" (").next().unwrap_or(&c.label);
             let secs = app.now.saturating_duration_since(c.since).as_secs_f64();
-            format!("model {}/{n} · {} {name} · {secs:.1} s", i + 1, c.answer.status)
+            let eta = eta(app, run).map(|s| format!(" · ETA {s:.0} s")).unwrap_or_default();
+            format!("model {}/{n} · {} {name} {secs:.1} s · elapsed {elapsed:.1} s{eta}", i + 1, c.answer.status)
         }
         None => format!("starting · {n} models"),
     }
+}
+
+/// Time left: the mean time of the models done so far for each one left,
+/// less what the current one has already taken.
+fn eta(app: &App, run: &crate::app::RunView) -> Option<f64> {
+    let done: Vec<_> = run.columns.iter().filter(|c| c.answer.status.is_final()).collect();
+    let last = done.iter().map(|c| c.since).max()?;
+    let mean = last.saturating_duration_since(run.started).as_secs_f64() / done.len() as f64;
+    let left = (run.columns.len() - done.len()) as f64;
+    Some((mean * left - app.now.saturating_duration_since(last).as_secs_f64()).max(0.0))
+}
+
+/// The search being typed, or where the last one stands.
+fn search(app: &App) -> Option<String> {
+    let s = &app.search;
+    if s.typing {
+        return Some(format!("/{}▏ {} lines match", s.query, s.hits.len()));
+    }
+    (!s.query.is_empty()).then(|| match s.at {
+        Some(a) => format!("/{} · match {}/{}", s.query, a + 1, s.hits.len()),
+        None => format!("/{} · {} lines match", s.query, s.hits.len()),
+    })
 }
 
 fn hints(app: &App) -> Vec<String> {
@@ -47,8 +71,15 @@ fn hints(app: &App) -> Vec<String> {
             h.push(format!("{} history", k(Action::HistoryPrev)));
             h.push(format!("{} system", k(Action::SystemPrompt)));
         }
+        Focus::Columns if app.search.typing => {
+            h.push(format!("{} keep", k(Action::SearchDone)));
+            h.push(format!("{} clear", k(Action::SearchClear)));
+        }
         Focus::Columns => {
             h.push(format!("{} column", k(Action::NextColumn)));
+            h.push(format!("{} search", k(Action::Search)));
+            h.push(format!("{} raw", k(Action::Raw)));
+            h.push(format!("{} thinking", k(Action::Thinking)));
             h.push(format!("{} zoom", k(Action::Zoom)));
             h.push(format!("{} sync", k(Action::SyncScroll)));
         }
@@ -76,9 +107,11 @@ fn fit(hints: &[String], width: usize) -> String {
 }
 
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let left = match &app.notice {
-        Some(n) => Span::styled(format!(" {n}"), app.theme.warning),
-        None => Span::styled(format!(" {}", progress(app)), app.theme.accent),
+    let left = match (&app.notice, search(app)) {
+        (_, Some(s)) if app.search.typing => Span::styled(format!(" {s}"), app.theme.key),
+        (Some(n), _) => Span::styled(format!(" {n}"), app.theme.warning),
+        (None, Some(s)) => Span::styled(format!(" {} · {s}", progress(app)), app.theme.accent),
+        (None, None) => Span::styled(format!(" {}", progress(app)), app.theme.accent),
     };
     let mut mem = String::new();
     if let Some((used, total)) = app.ram {

@@ -64,8 +64,10 @@ pub fn typ(app: &mut App, text: &str) {
     }
 }
 
+/// An engine event, then a frame (as the event loop renders before drawing).
 pub fn engine(app: &mut App, run: u64, slot: usize, kind: EventKind) {
     app.handle(Event::Engine(EngineEvent { run, slot, prompt: 0, kind }));
+    app.handle(Event::Frame);
 }
 
 pub fn stats(tokens: u64, tps: f64) -> Stats {

@@ -69,7 +69,7 @@ fn doctor() -> Vec<String> {
     vec![format!("candle {CRATE_VERSION} ({dev})")]
 }
 
-fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+fn load(entry: &RunEntry, _progress: super::super::LoadProgress) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(CandleBackend::load(&entry.model, &entry.settings.backend)?))
 }
 

@@ -87,9 +87,9 @@ fn doctor() -> Vec<String> {
     lines
 }
 
-fn load(entry: &RunEntry) -> Result<Box<dyn Backend>, Error> {
+fn load(entry: &RunEntry, progress: crate::engine::LoadProgress) -> Result<Box<dyn Backend>, Error> {
     let free = if entry.settings.backend.n_gpu_layers != 0 && offloads() { memory::gpu_free() } else { None };
-    Ok(Box::new(LlamaCpp::load_with(&entry.model, &entry.settings.backend, gpu_layers(entry, free))?))
+    Ok(Box::new(LlamaCpp::load_with(&entry.model, &entry.settings.backend, gpu_layers(entry, free), Some(progress))?))
 }
 
 fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationParams) -> Result<Tokens, Error> {

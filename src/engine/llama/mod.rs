@@ -20,6 +20,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
+use super::LoadProgress;
 use super::sink::{Flow, Sink};
 use super::template::{ChatTemplate, starts_with_bos};
 use super::{Backend, PromptReport};
@@ -51,23 +52,28 @@ pub struct LlamaCpp {
 
 impl LlamaCpp {
     /// Load with `gpu_layers` layers offloaded (see `memory::gpu_layers`).
-    pub fn load_with(info: &ModelInfo, settings: &BackendSettings, gpu_layers: u32) -> Result<LlamaCpp, Error> {
+    pub fn load_with(
+        info: &ModelInfo,
+        settings: &BackendSettings,
+        gpu_layers: u32,
+        progress: Option<LoadProgress>,
+    ) -> Result<LlamaCpp, Error> {
         let mut s = settings.clone();
         s.n_gpu_layers = i32::try_from(gpu_layers).unwrap_or(i32::MAX);
-        LlamaCpp::load(info, &s)
+        LlamaCpp::open(info, &s, false, progress)
     }
 
     pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<LlamaCpp, Error> {
-        LlamaCpp::open(info, settings, false)
+        LlamaCpp::open(info, settings, false, None)
     }
 
     /// The vocabulary and chat template only, without the weights: what
     /// `versus tokenize` needs, in milliseconds whatever the model's size.
     pub fn load_vocab(info: &ModelInfo, settings: &BackendSettings) -> Result<LlamaCpp, Error> {
-        LlamaCpp::open(info, settings, true)
+        LlamaCpp::open(info, settings, true, None)
     }
 
-    fn open(info: &ModelInfo, settings: &BackendSettings, vocab_only: bool) -> Result<LlamaCpp, Error> {
+    fn open(info: &ModelInfo, settings: &BackendSettings, vocab_only: bool, progress: Option<LoadProgress>) -> Result<LlamaCpp, Error> {
         let load_err = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
         // Our own header check first: clearer messages, and llama.cpp never
         // sees a file that would make it misbehave.
@@ -86,9 +92,25 @@ impl LlamaCpp {
             }
             n => n.unsigned_abs(),
         };
-        let params = LlamaModelParams::default().with_n_gpu_layers(n_gpu_layers).with_use_mmap(true).with_vocab_only(vocab_only);
+        let mut params = LlamaModelParams::default().with_n_gpu_layers(n_gpu_layers).with_use_mmap(true).with_vocab_only(vocab_only);
+        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(p) = progress {
+            // llama.cpp calls this as tensors load; false makes it give up,
+            // freeing what it loaded (Esc during a load).
+            let flag = stopped.clone();
+            params = params.with_progress_callback(move |f| {
+                let go = p.report(f);
+                if !go {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                go
+            });
+        }
         take_errors();
         let model = LlamaModel::load_from_file(backend, &info.path, &params).map_err(|e| {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return load_err("loading was cancelled".into());
+            }
             let errors = take_errors();
             let reason = if errors.is_empty() {
                 format!("llama.cpp could not load the file ({e})")
