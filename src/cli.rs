@@ -48,6 +48,11 @@ pub struct Cli {
     /// (repeat for several; the prompt editor then has the focus)
     #[arg(short = 'm', long = "model", value_name = "SPEC")]
     pub models: Vec<String>,
+
+    /// Blind mode: each run's columns shuffled and unnamed until you vote
+    /// (see `versus leaderboard`)
+    #[arg(long)]
+    pub blind: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +78,18 @@ pub enum Command {
     History {
         #[command(subcommand)]
         cmd: HistoryCmd,
+    },
+    /// The models voted on (blind mode), rated with a 95% interval
+    Leaderboard {
+        /// One JSON object {"models": [...]} instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Only comparisons whose prompt contains TEXT (any case)
+        #[arg(long, value_name = "TEXT")]
+        prompt_filter: Option<String>,
+        /// Only votes cast since DATE (2026-12-01, or an RFC 3339 time)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
     },
     /// Print the key bindings (Markdown)
     Keys,

@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod params;
 pub mod paths;
 pub mod process;
+pub mod rating;
 pub(crate) mod session;
 pub mod spec;
 pub mod store;

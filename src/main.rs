@@ -47,12 +47,15 @@ fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        None => versus::tui::run(&ctx, &cli.paths, &cli.models, &runtime),
+        None => versus::tui::run(&ctx, &cli.paths, &cli.models, cli.blind, &runtime),
         Some(Command::List { json, paths }) => commands::list::run(&ctx.discover(paths), *json),
         Some(Command::Doctor { paths }) => commands::doctor::run(&ctx, &ctx.discover(paths)),
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
         Some(Command::Tokenize(args)) => commands::tokenize::run(&ctx, args),
         Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
+        Some(Command::Leaderboard { json, prompt_filter, since }) => {
+            commands::leaderboard::run(&ctx, *json, prompt_filter.as_deref(), since.as_deref())
+        }
         Some(Command::Keys) => match Keymap::from_config(&ctx.config.config.ui.keys) {
             Ok(k) => {
                 print!("{}", k.to_markdown());

@@ -20,6 +20,7 @@ use crate::commands::{Context, exit};
 use crate::engine::{EngineEvent, RunId};
 use crate::keymap::Keymap;
 use crate::session::{Comparison, Next, Session};
+use crate::store::votes::{HUMAN, Vote};
 use crate::store::{Store, StoredRun};
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
@@ -56,7 +57,7 @@ fn enter(log: Option<&std::path::Path>) -> std::io::Result<(Guard, Term)> {
 
 /// The TUI over the models in `paths` and the configured folders, with the
 /// models of `specs` (the command line's `-m`) selected.
-pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runtime::Runtime) -> u8 {
+pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: &tokio::runtime::Runtime) -> u8 {
     let config = &ctx.config.config;
     let keymap = match Keymap::from_config(&config.ui.keys) {
         Ok(k) => k,
@@ -82,6 +83,7 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], rt: &tokio::runti
         app.focus = crate::app::Focus::Prompt;
     }
     app.sync_scroll = config.ui.sync_scroll;
+    app.blind = blind;
     app.theme = crate::theme::Theme::from_env(config.ui.theme);
     // Grammars and colour themes load in tens of milliseconds: now, not in
     // the middle of the first answer with a code block.
@@ -275,6 +277,18 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
                 effects.extend(app.handle(Event::Notice(format!("{first}{more}"))));
             }
             return effects;
+        }
+        Effect::Vote { run, stored, tiers, all_bad } => {
+            let saved = stored
+                .or_else(|| session.stored_id(run, 0))
+                .ok_or_else(|| "the comparison is not in the history".to_string())
+                .and_then(|run_id| {
+                    let vote = Vote { id: 0, run_id, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad };
+                    stores.read(session)?.add_vote(&vote).map_err(|e| e.to_string())
+                });
+            if let Err(e) = saved {
+                return app.handle(Event::Notice(format!("the vote could not be saved: {e}")));
+            }
         }
         Effect::Quit => app.quit = true,
     }

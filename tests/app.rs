@@ -267,6 +267,7 @@ fn stored_with_remote() -> versus::store::StoredRun {
             output(1, "gone", "gone", "/nonexistent/gone.gguf", "llama"),
         ],
         problems: Vec::new(),
+        votes: Vec::new(),
     }
 }
 

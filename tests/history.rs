@@ -195,6 +195,15 @@ fn sample() -> StoredRun {
             },
         ],
         problems: Vec::new(),
+        votes: vec![versus::store::votes::Vote {
+            id: 1,
+            run_id: 7,
+            prompt: 0,
+            created_at: "2026-11-26T10:18:00Z".into(),
+            voter: "human".into(),
+            tiers: vec![vec![0], vec![1]],
+            all_bad: false,
+        }],
     }
 }
 

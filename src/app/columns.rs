@@ -30,6 +30,9 @@ pub enum Part {
 
 #[derive(Debug, Clone)]
 pub struct Column {
+    /// The entry's position in the run (its events' slot); columns are in
+    /// another order in blind mode.
+    pub slot: usize,
     pub label: String,
     pub engine: EngineKind,
     /// The model-list entry this column runs.
@@ -80,6 +83,7 @@ impl Live {
 impl Column {
     pub fn new(label: String, engine: EngineKind, entry: usize, width: usize, now: Instant, theme: &Theme) -> Column {
         Column {
+            slot: 0,
             md: Doc::new(width, theme),
             raw: false,
             folded: false,
@@ -280,6 +284,8 @@ pub struct RunView {
     pub entries: Vec<crate::engine::RunEntry>,
     /// The stored run this view was reopened from.
     pub stored: Option<i64>,
+    /// Blind mode: names hidden until the vote.
+    pub blind: Option<super::blind::Blind>,
 }
 
 impl RunView {
@@ -291,17 +297,27 @@ impl RunView {
     pub fn current(&self) -> Option<(usize, &Column)> {
         self.columns.iter().enumerate().find(|(_, c)| c.answer.status.is_busy())
     }
+
+    /// The column of entry `slot`.
+    pub fn column_of(&mut self, slot: usize) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.slot == slot)
+    }
+
+    /// Names are hidden: a blind run not voted on yet.
+    pub fn hidden(&self) -> bool {
+        self.blind.as_ref().is_some_and(|b| !b.revealed)
+    }
 }
 
 impl RunView {
     /// The comparison as a stored run, for exporting when the history store
     /// is not available.
     pub fn to_stored(&self) -> crate::store::StoredRun {
-        let outputs = self
+        let mut outputs: Vec<crate::store::StoredOutput> = self
             .columns
             .iter()
-            .enumerate()
-            .map(|(slot, c)| {
+            .map(|c| {
+                let slot = c.slot;
                 let entry = self.entries.get(slot);
                 crate::store::StoredOutput {
                     slot,
@@ -317,6 +333,7 @@ impl RunView {
                 }
             })
             .collect();
+        outputs.sort_by_key(|o| o.slot);
         crate::store::StoredRun {
             id: self.stored.unwrap_or(0),
             started_at: crate::store::now(),
@@ -330,6 +347,7 @@ impl RunView {
             batch: None,
             outputs,
             problems: Vec::new(),
+            votes: Vec::new(),
         }
     }
 }

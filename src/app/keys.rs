@@ -60,6 +60,10 @@ impl App {
             return self.search_key(action, ev);
         }
         match self.keymap.lookup(&key, self.scopes()) {
+            Some(Action::Rank) => {
+                let digit = if let KeyCode::Char(c) = ev.code { c.to_digit(10).map(|d| d as usize) } else { None };
+                self.vote(Action::Rank, digit)
+            }
             Some(action) => self.action(action),
             None if self.focus == Focus::Prompt => {
                 self.edit_key(ev);
@@ -152,6 +156,18 @@ impl App {
             | Action::Search
             | Action::SearchNext
             | Action::SearchPrev => return self.reading(action),
+            Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
+            Action::Blind => {
+                self.blind = !self.blind;
+                self.notice = Some(
+                    if self.blind {
+                        "blind mode: the next runs are shuffled and unnamed until you vote (numbers best first, = tie, 0 all bad)"
+                    } else {
+                        "blind mode off"
+                    }
+                    .into(),
+                );
+            }
             Action::HistoryPrev => self.history_step(-1),
             Action::HistoryNext => self.history_step(1),
             Action::SystemPrompt => self.editing_system = !self.editing_system,

@@ -57,8 +57,18 @@ impl App {
     pub(super) fn launch(&mut self, prompt: String, system: String, entries: Vec<RunEntry>, list_index: &[usize]) -> Vec<Effect> {
         let id = self.next_run;
         self.next_run += 1;
-        let columns =
-            entries.iter().zip(list_index).map(|(e, &i)| Column::new(e.label.clone(), e.engine, i, 40, self.now, &self.theme)).collect();
+        let mut columns: Vec<Column> = entries
+            .iter()
+            .zip(list_index)
+            .enumerate()
+            .map(|(slot, (e, &i))| {
+                let mut c = Column::new(e.label.clone(), e.engine, i, 40, self.now, &self.theme);
+                c.slot = slot;
+                c
+            })
+            .collect();
+        // Blind: the columns in a random order, their names hidden until the vote.
+        let blind = self.blind.then(|| super::blind::Blind::shuffle(&mut columns, &mut self.blind_seed));
         self.run = Some(RunView {
             id,
             prompt: prompt.clone(),
@@ -68,6 +78,7 @@ impl App {
             finished: None,
             entries: entries.clone(),
             stored: None,
+            blind,
         });
         self.active_column = 0;
         self.reflow();
@@ -98,7 +109,9 @@ impl App {
                     load_ms: o.stats.as_ref().map(|s| s.load_ms),
                     progress: None,
                 };
-                Column::with_answer(o.label.clone(), engine, answer, 40, self.now, &self.theme)
+                let mut c = Column::with_answer(o.label.clone(), engine, answer, 40, self.now, &self.theme);
+                c.slot = o.slot;
+                c
             })
             .collect();
         self.run = Some(RunView {
@@ -110,6 +123,7 @@ impl App {
             finished: Some(self.now),
             entries: Vec::new(),
             stored: Some(stored.id),
+            blind: None,
         });
         self.prompt = replace_text(&self.prompt, &stored.prompt);
         self.active_column = 0;

@@ -5,6 +5,7 @@
 //! run, quit, copy text) goes out as `Effect`s for the event loop to carry
 //! out. Drawing (`ui::draw`) is a pure function of `&App`.
 
+pub mod blind;
 pub mod columns;
 mod keys;
 mod launch;
@@ -74,6 +75,14 @@ pub enum Effect {
     Copy(String),
     /// Save the comparison on screen.
     Export(RunId),
+    /// Store a blind vote on run `run` (`stored`: its history id when it
+    /// was reopened): tiers of slots, best first.
+    Vote {
+        run: RunId,
+        stored: Option<i64>,
+        tiers: Vec<Vec<usize>>,
+        all_bad: bool,
+    },
     /// Open the saved-comparisons view.
     History,
     /// Load a saved comparison into the columns.
@@ -111,6 +120,10 @@ pub struct App {
     pub next_run: RunId,
     pub keymap: Keymap,
     pub search: Search,
+    /// New runs are blind (shuffled, unnamed until the vote).
+    pub blind: bool,
+    /// Where blind mode's shuffles come from.
+    pub blind_seed: u64,
     pub sync_scroll: bool,
     pub zoom: bool,
     /// The colours drawing uses (from `[ui] theme` and `NO_COLOR`).
@@ -152,6 +165,8 @@ impl App {
             next_run: 1,
             keymap,
             search: Search::default(),
+            blind: false,
+            blind_seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64),
             sync_scroll: false,
             zoom: false,
             theme: crate::theme::Theme::default(),
@@ -279,7 +294,7 @@ impl App {
             run.finished = Some(now);
             return;
         }
-        if let Some(col) = run.columns.get_mut(ev.slot) {
+        if let Some(col) = run.column_of(ev.slot) {
             col.apply(&ev.kind, now);
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod history;
+pub mod leaderboard;
 pub mod list;
 pub mod run;
 pub mod tokenize;

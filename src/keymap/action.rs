@@ -102,6 +102,7 @@ actions! {
     Export => "export", Global, ["ctrl-e"], "export the comparison to Markdown and JSON";
     History => "history", Global, ["ctrl-o"], "browse saved comparisons";
     Quit => "quit", Browse, ["q"], "quit (asks first while a run is active)";
+    Blind => "blind", Browse, ["b"], "blind mode for the next runs (shuffled, unnamed until the vote)";
     Help => "help", Browse, ["?", "f1"], "show or hide this help";
     Up => "up", Browse, ["k", "up"], "move or scroll up";
     Down => "down", Browse, ["j", "down"], "move or scroll down";
@@ -130,6 +131,10 @@ actions! {
     Search => "search", Columns, ["/"], "search all columns";
     SearchNext => "search_next", Columns, ["n"], "next match";
     SearchPrev => "search_prev", Columns, ["N"], "previous match";
+    Rank => "rank", Columns, ["1", "2", "3", "4", "5", "6", "7", "8", "9"], "blind vote: the columns' numbers, best first";
+    VoteTie => "vote_tie", Columns, ["="], "blind vote: a tie";
+    VoteBad => "vote_bad", Columns, ["0"], "blind vote: every answer is bad";
+    VoteDone => "vote_done", Columns, ["enter"], "blind vote: end the ranking (the rest tie last)";
     SearchDone => "search_done", Search, ["enter"], "keep the search (n, N jump)";
     SearchClear => "search_clear", Search, ["esc"], "clear the search";
     HistoryPrev => "history_prev", Editor, ["ctrl-p", "alt-up"], "previous prompt";

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::votes::{describe, place};
 use super::{StoredOutput, StoredRun};
 use crate::engine::answer::Status;
 use crate::error::human_bytes;
@@ -120,6 +121,13 @@ pub fn markdown(run: &StoredRun) -> String {
             }
         }
     }
+    if !run.votes.is_empty() {
+        let _ = writeln!(out, "## Votes\n");
+        for v in &run.votes {
+            let _ = writeln!(out, "- {} · {}: {}", v.created_at, v.voter, describe(v, &|s| label(run, s)));
+        }
+        let _ = writeln!(out);
+    }
     for p in &run.problems {
         let _ = writeln!(out, "> **Note:** {p}\n");
     }
@@ -133,7 +141,7 @@ fn csv_field(s: &str) -> String {
 
 pub fn csv(run: &StoredRun) -> String {
     let mut out = String::from(
-        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,error,thinking,text\n",
+        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,votes,error,thinking,text\n",
     );
     for o in &run.outputs {
         let s = o.stats.clone().unwrap_or_default();
@@ -159,6 +167,8 @@ pub fn csv(run: &StoredRun) -> String {
             s.seed.map(|x| x.to_string()).unwrap_or_default(),
             s.ttfa_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
             s.thinking_tokens.to_string(),
+            // Its place in each vote ("=1": tied first), oldest vote first.
+            run.votes.iter().map(|v| place(v, o.slot)).collect::<Vec<_>>().join(" "),
             o.error.clone().unwrap_or_default(),
             o.thinking.clone(),
             o.text.clone(),
@@ -191,7 +201,15 @@ pub fn text(run: &StoredRun) -> String {
             let _ = writeln!(out, "[{}]", s.summary());
         }
     }
+    for v in &run.votes {
+        let _ = writeln!(out, "\nVote ({}, {}): {}", v.voter, v.created_at, describe(v, &|s| label(run, s)));
+    }
     out
+}
+
+/// The label of slot `slot` in `run`.
+fn label(run: &StoredRun, slot: usize) -> String {
+    run.outputs.iter().find(|o| o.slot == slot).map_or_else(|| format!("answer {}", slot + 1), |o| o.label.clone())
 }
 
 /// Write the Markdown and JSON exports of `run` into `dir`; returns both paths.

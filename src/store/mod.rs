@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod recorder;
+pub mod votes;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_started ON runs(started_at);",
     // What reasoning models thought before answering.
     "ALTER TABLE outputs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';",
+    // Votes on comparisons (`votes.rs`): a ranking of the slots, by a person
+    // or a judge model.
+    "CREATE TABLE votes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        prompt_index INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        tiers TEXT NOT NULL,
+        all_bad INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX votes_run ON votes(run_id);",
 ];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
@@ -161,6 +174,9 @@ pub struct StoredRun {
     /// shown wherever the run is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Blind votes (and judges' verdicts) on this comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<votes::Vote>,
 }
 
 /// A row of `history list`.
@@ -364,7 +380,22 @@ impl Store {
             });
         }
         let state = self.state_of(&state, pid, &host);
-        Ok(Some(StoredRun { id, started_at, finished_at, state, prompt, system_prompt, version, host, device, batch, outputs, problems }))
+        let votes = self.votes(id)?;
+        Ok(Some(StoredRun {
+            id,
+            started_at,
+            finished_at,
+            state,
+            prompt,
+            system_prompt,
+            version,
+            host,
+            device,
+            batch,
+            outputs,
+            problems,
+            votes,
+        }))
     }
 
     pub fn remove(&mut self, id: i64) -> rusqlite::Result<bool> {

@@ -8,7 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::app::{App, Column, Focus};
+use crate::app::{App, Column, Focus, RunView};
 use crate::engine::answer::Status;
 use crate::error::human_bytes;
 use crate::layout;
@@ -23,13 +23,22 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         for (i, c) in run.columns.iter().enumerate() {
             // The active tab is reverse video and bracketed: visible without colour.
             let (style, open, close) = if i == app.active_column { (app.theme.selected, "[", "]") } else { (app.theme.stats, " ", " ") };
-            spans.push(Span::styled(format!("{open}{} {}{close}", c.answer.status.marker(), c.label), style));
+            spans.push(Span::styled(format!("{open}{} {}{close}", c.answer.status.marker(), name(run, i)), style));
             spans.push(Span::raw(" "));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
     }
     for (i, rect) in l.shown {
-        column(frame, app, &run.columns[i], i, rect);
+        column(frame, app, run, i, rect);
+    }
+}
+
+/// A column's name: its model's, or "Model B" and its number while blind.
+pub fn name(run: &RunView, i: usize) -> String {
+    match (run.hidden(), run.columns.get(i)) {
+        (true, _) => format!("Model {} [{}]", crate::app::blind::letter(i), i + 1),
+        (false, Some(c)) => c.label.clone(),
+        (false, None) => String::new(),
     }
 }
 
@@ -62,7 +71,8 @@ fn empty(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
-fn header(app: &App, c: &Column) -> Line<'static> {
+fn header(app: &App, run: &RunView, i: usize) -> Line<'static> {
+    let c = &run.columns[i];
     let status = c.answer.status;
     let text = match status {
         Status::Loading => format!("loading {:.1} s", app.now.saturating_duration_since(c.since).as_secs_f64()),
@@ -70,8 +80,8 @@ fn header(app: &App, c: &Column) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled(format!(" {} {text} ", c.answer.status.marker()), app.theme.status(status)),
-        Span::styled(c.label.clone(), Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(format!(" · {} ", c.engine.label()), app.theme.dim),
+        Span::styled(name(run, i), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(if run.hidden() { " ".to_string() } else { format!(" · {} ", c.engine.label()) }, app.theme.dim),
     ])
 }
 
@@ -154,7 +164,8 @@ fn gauge(fraction: f32, width: usize) -> String {
     format!("[{}{}] {:>3.0} %", "█".repeat(full), "░".repeat(room - full), f * 100.0)
 }
 
-fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect) {
+fn column(frame: &mut Frame<'_>, app: &App, run: &RunView, index: usize, rect: Rect) {
+    let c = &run.columns[index];
     let active = index == app.active_column && app.focus == Focus::Columns;
     let border = if active {
         app.theme.accent
@@ -163,11 +174,17 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
     } else {
         app.theme.dim
     };
-    let (foot, extra) = footer(c, rect.width.saturating_sub(2) as usize);
+    let (foot, extra) = if run.hidden() {
+        // Load time, memory and speed would tell the models apart.
+        let tokens = c.answer.stats.as_ref().map_or(c.live.tokens, |s| s.generated_tokens);
+        (if tokens > 0 { format!(" {tokens} tok ") } else { String::new() }, None)
+    } else {
+        footer(c, rect.width.saturating_sub(2) as usize)
+    };
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(header(app, c))
+        .title(header(app, run, index))
         .title_bottom(Line::styled(foot.clone(), app.theme.stats));
     let mut inner = block.inner(rect);
     frame.render_widget(block, rect);
@@ -183,7 +200,17 @@ fn column(frame: &mut Frame<'_>, app: &App, c: &Column, index: usize, rect: Rect
     let hit = app.search.at.and_then(|a| app.search.hits.get(a)).filter(|(col, _)| *col == index).map(|(_, l)| *l);
     let mut lines = Vec::with_capacity(height);
     for i in top..(top + height).min(c.total_lines()) {
-        let line = c.display_line(i, &app.theme, app.now);
+        let line = match c.locate(i) {
+            // An error names the model: shown after the vote.
+            Some((crate::app::columns::Part::Error, k)) if run.hidden() => {
+                if k == 0 {
+                    Line::styled("failed (the reason is shown after the vote)", app.theme.error)
+                } else {
+                    Line::default()
+                }
+            }
+            _ => c.display_line(i, &app.theme, app.now),
+        };
         let style = if hit == Some(i) { app.theme.found_now } else { app.theme.found };
         lines.push(if app.search.query.is_empty() { line } else { highlight(line, &app.search.query, style) });
     }

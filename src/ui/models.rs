@@ -29,6 +29,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
         return;
     }
+    if app.run.as_ref().is_some_and(|r| r.hidden()) {
+        // Which models run, and their phases, would tell the columns apart.
+        let text = vec![Line::styled("Blind run: the models are shown after your vote.", app.theme.dim)];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    }
     let phases = app.run.as_ref().map(|r| &r.columns);
     let width = area.width.saturating_sub(4) as usize;
     let items: Vec<ListItem<'_>> = list

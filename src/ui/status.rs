@@ -24,7 +24,9 @@ pub fn progress(app: &App) -> String {
     let elapsed = app.now.saturating_duration_since(run.started).as_secs_f64();
     match run.current() {
         Some((i, c)) => {
-            let name = c.label.split(" (").next().unwrap_or(&c.label);
+            let label = super::columns::name(run, i);
+            let name = label.split(" (").next().unwrap_or(&label);
+            let i = c.slot;
             let secs = app.now.saturating_duration_since(c.since).as_secs_f64();
             let eta = eta(app, run).map(|s| format!(" · ETA {s:.0} s")).unwrap_or_default();
             format!("model {}/{n} · {} {name} {secs:.1} s · elapsed {elapsed:.1} s{eta}", i + 1, c.answer.status)
@@ -74,6 +76,11 @@ fn hints(app: &App) -> Vec<String> {
         Focus::Columns if app.search.typing => {
             h.push(format!("{} keep", k(Action::SearchDone)));
             h.push(format!("{} clear", k(Action::SearchClear)));
+        }
+        Focus::Columns if app.run.as_ref().is_some_and(|r| r.hidden() && !r.active()) => {
+            h.push("vote: column numbers best first".to_string());
+            h.push(format!("{} tie", k(Action::VoteTie)));
+            h.push(format!("{} all bad", k(Action::VoteBad)));
         }
         Focus::Columns => {
             h.push(format!("{} column", k(Action::NextColumn)));

@@ -1,0 +1,113 @@
+//! Blind mode: the columns of a run in a random order, called "Model A",
+//! "Model B"…, with nothing that tells them apart (engine, load time,
+//! memory) until the person votes: a ranking by pressing the columns'
+//! numbers best first (Enter ends it early, the rest tie last), `=` for a
+//! tie, `0` when every answer is bad. The vote goes to the history, then
+//! the names are revealed.
+
+use super::{App, Column, Effect};
+use crate::keymap::Action;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blind {
+    /// Column positions pressed so far, best first.
+    pub ranking: Vec<usize>,
+    /// The vote is cast: names are shown.
+    pub revealed: bool,
+}
+
+/// "A", "B", … "Z", "AA"…: a column's name while blind.
+pub fn letter(position: usize) -> String {
+    let mut n = position;
+    let mut s = String::new();
+    loop {
+        s.insert(0, (b'A' + (n % 26) as u8) as char);
+        if n < 26 {
+            return s;
+        }
+        n = n / 26 - 1;
+    }
+}
+
+impl Blind {
+    /// Shuffle `columns` (Fisher–Yates); `seed` moves on (App seeds it
+    /// from the clock, tests with a constant).
+    pub fn shuffle(columns: &mut [Column], seed: &mut u64) -> Blind {
+        let mut next = || {
+            *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (*seed >> 33) as usize
+        };
+        for i in (1..columns.len()).rev() {
+            let j = next() % (i + 1);
+            columns.swap(i, j);
+        }
+        Blind { ranking: Vec::new(), revealed: false }
+    }
+}
+
+/// The vote as tiers of slots: the ranked columns one by one, then the
+/// rest tied.
+pub fn tiers(columns: &[Column], ranking: &[usize]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = ranking.iter().filter_map(|&p| columns.get(p)).map(|c| vec![c.slot]).collect();
+    let rest: Vec<usize> = columns.iter().enumerate().filter(|(p, _)| !ranking.contains(p)).map(|(_, c)| c.slot).collect();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+impl App {
+    /// A voting key; `digit` for `Action::Rank`.
+    pub(super) fn vote(&mut self, action: Action, digit: Option<usize>) -> Vec<Effect> {
+        let Some(run) = self.run.as_mut() else { return vec![] };
+        let n = run.columns.len();
+        let Some(blind) = run.blind.as_mut().filter(|b| !b.revealed) else {
+            self.notice = Some("voting is for blind runs: b turns blind mode on for the next run".into());
+            return vec![];
+        };
+        if run.finished.is_none() {
+            self.notice = Some("vote when every answer is in".into());
+            return vec![];
+        }
+        let (tiers, all_bad) = match action {
+            Action::Rank => {
+                let Some(p) = digit.and_then(|d| d.checked_sub(1)).filter(|p| *p < n) else {
+                    self.notice = Some(format!("press a column number from 1 to {n}"));
+                    return vec![];
+                };
+                if !blind.ranking.contains(&p) {
+                    blind.ranking.push(p);
+                }
+                if blind.ranking.len() + 1 < n {
+                    let so_far: Vec<String> = blind.ranking.iter().map(|&p| letter(p)).collect();
+                    self.notice = Some(format!("ranking {} · next best, or Enter: the rest tie", so_far.join(" > ")));
+                    return vec![];
+                }
+                (tiers(&run.columns, &blind.ranking), false)
+            }
+            Action::VoteDone if !blind.ranking.is_empty() => (tiers(&run.columns, &blind.ranking), false),
+            Action::VoteDone => {
+                self.notice = Some("press the best column's number first".into());
+                return vec![];
+            }
+            Action::VoteTie => (vec![run.columns.iter().map(|c| c.slot).collect()], false),
+            Action::VoteBad => (vec![run.columns.iter().map(|c| c.slot).collect()], true),
+            _ => return vec![],
+        };
+        blind.revealed = true;
+        let names: Vec<String> =
+            run.columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
+        self.notice = Some(format!("vote saved · {}", names.join(", ")));
+        vec![Effect::Vote { run: run.id, stored: run.stored, tiers, all_bad }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_go_on_past_z() {
+        assert_eq!([0, 1, 25, 26, 27].map(letter), ["A", "B", "Z", "AA", "AB"]);
+    }
+}

@@ -1,0 +1,93 @@
+//! `versus leaderboard`: the models voted on, rated (Bradley–Terry with a
+//! 95% bootstrap interval), with their wins, losses and ties.
+
+use std::io::Write;
+
+use crate::store::Store;
+use crate::store::votes::{Filter, Standing};
+
+use super::{Context, exit};
+
+/// `--since`: a date (`2026-12-01`) or an RFC 3339 time, as the stored
+/// times compare (text, UTC).
+fn since(text: &str) -> Result<String, String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = text.trim();
+    if time::OffsetDateTime::parse(t, &Rfc3339).is_ok() {
+        return Ok(t.to_string());
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(t, &fmt) {
+        Ok(d) => Ok(format!("{d}T00:00:00Z")),
+        Err(_) => Err(format!("--since {t:?}: expected a date like 2026-12-01 or a time like 2026-12-01T09:30:00Z")),
+    }
+}
+
+pub fn run(ctx: &Context, json: bool, prompt_filter: Option<&str>, since_text: Option<&str>) -> u8 {
+    let since = match since_text.map(since).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return exit::USAGE;
+        }
+    };
+    let path = ctx.dirs.history_db();
+    let store = match Store::open(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("versus: cannot open the history store: {e}");
+            return exit::MODEL_FAILED;
+        }
+    };
+    let filter = Filter { prompt: prompt_filter.map(str::to_string), since };
+    let board = match store.leaderboard(&filter) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("versus: history store: {e}");
+            return exit::MODEL_FAILED;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({ "models": board })).unwrap_or_default());
+    } else {
+        let _ = write!(out, "{}", table(&board));
+    }
+    exit::OK
+}
+
+/// The leaderboard as a text table (also the TUI's overlay).
+pub fn table(board: &[Standing]) -> String {
+    if board.is_empty() {
+        return "No votes yet: vote in blind mode (b in the TUI, or versus --blind).\n".into();
+    }
+    let w = board.iter().map(|s| s.model.chars().count()).max().unwrap_or(5).clamp(5, 60);
+    let mut t = format!(
+        "{:>3}  {:<w$}  {:>6}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
+        "#", "MODEL", "RATING", "95% INTERVAL", "WINS", "LOSSES", "TIES", "VOTES"
+    );
+    for (i, s) in board.iter().enumerate() {
+        let name: String = s.model.chars().take(w).collect();
+        t.push_str(&format!(
+            "{:>3}  {name:<w$}  {:>6.0}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
+            i + 1,
+            s.rating,
+            format!("{:.0}–{:.0}", s.low, s.high),
+            s.wins,
+            s.losses,
+            s.ties,
+            s.votes
+        ));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn since_takes_dates_and_times() {
+        assert_eq!(super::since("2026-12-01").as_deref(), Ok("2026-12-01T00:00:00Z"));
+        assert_eq!(super::since("2026-12-01T09:30:00Z").as_deref(), Ok("2026-12-01T09:30:00Z"));
+        assert!(super::since("yesterday").is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! Votes on comparisons and the leaderboard they add up to.
+//!
+//! A vote ranks the answers of one stored comparison (tiers of slots, best
+//! first; a tier of several is a tie; "all bad" ties them all). A model is
+//! the file it ran (its fingerprint, so a renamed file stays the same
+//! model), the engine and the settings that differ from the defaults; the
+//! leaderboard rates those with `rating`.
+
+use std::collections::HashMap;
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{ModelRecord, Store};
+use crate::params::PARAMS;
+use crate::params::Settings;
+
+/// Who voted: a person, or a judge model's verdict.
+pub const HUMAN: &str = "human";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    #[serde(default)]
+    pub id: i64,
+    pub run_id: i64,
+    /// Which prompt of a batch (0 otherwise).
+    #[serde(default)]
+    pub prompt: usize,
+    #[serde(default)]
+    pub created_at: String,
+    /// "human", or the judge's model.
+    pub voter: String,
+    /// Slots, best first; several in one tier tie.
+    pub tiers: Vec<Vec<usize>>,
+    /// Every answer was bad (stored as a tie of all).
+    #[serde(default)]
+    pub all_bad: bool,
+}
+
+/// One model's line of the leaderboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Standing {
+    pub model: String,
+    /// File fingerprint, engine and non-default settings.
+    pub key: String,
+    pub rating: f64,
+    pub low: f64,
+    pub high: f64,
+    pub wins: u64,
+    pub losses: u64,
+    pub ties: u64,
+    pub votes: u64,
+}
+
+/// Which votes count.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only comparisons whose prompt contains this (any case).
+    pub prompt: Option<String>,
+    /// Only votes cast at or after this time (RFC 3339 or a date).
+    pub since: Option<String>,
+}
+
+/// The settings of `s` that differ from the defaults, as `key=value`.
+pub fn non_default(s: &Settings) -> Vec<String> {
+    let d = Settings::default();
+    PARAMS.iter().filter(|p| (p.get)(s) != (p.get)(&d)).map(|p| format!("{}={}", p.key, (p.get)(s))).collect()
+}
+
+/// (identity key, display name) of a model as it ran.
+pub fn identity(m: &ModelRecord, settings: Option<&Settings>) -> (String, String) {
+    let file = if m.fingerprint.is_empty() { m.path.clone() } else { m.fingerprint.clone() };
+    let diffs = settings.map(non_default).unwrap_or_default();
+    let tail = if diffs.is_empty() { String::new() } else { format!(",{}", diffs.join(",")) };
+    (format!("{file}|{}{tail}", m.engine), format!("{}@{}{tail}", m.name, m.engine))
+}
+
+impl Store {
+    pub fn add_vote(&self, v: &Vote) -> rusqlite::Result<i64> {
+        let tiers = serde_json::to_string(&v.tiers).unwrap_or_else(|_| "[]".into());
+        let at = if v.created_at.is_empty() { super::now() } else { v.created_at.clone() };
+        self.conn.execute(
+            "INSERT INTO votes (run_id, prompt_index, created_at, voter, tiers, all_bad) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![v.run_id, v.prompt as i64, at, v.voter, tiers, v.all_bad],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The votes on comparison `run_id`, oldest first.
+    pub fn votes(&self, run_id: i64) -> rusqlite::Result<Vec<Vote>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT id, run_id, prompt_index, created_at, voter, tiers, all_bad FROM votes WHERE run_id = ?1 ORDER BY id")?;
+        let rows = q.query_map([run_id], read_vote)?;
+        rows.collect()
+    }
+
+    /// Every model voted on, rated, best first.
+    pub fn leaderboard(&self, filter: &Filter) -> rusqlite::Result<Vec<Standing>> {
+        let mut q = self.conn.prepare(
+            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad FROM votes v JOIN runs r ON r.id = v.run_id
+             WHERE (?1 IS NULL OR instr(lower(r.prompt), lower(?1)) > 0) AND (?2 IS NULL OR v.created_at >= ?2) ORDER BY v.id",
+        )?;
+        let votes: Vec<Vote> = q.query_map(params![filter.prompt, filter.since], read_vote)?.collect::<rusqlite::Result<_>>()?;
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut names: Vec<(String, String)> = Vec::new();
+        let mut runs: HashMap<i64, HashMap<usize, usize>> = HashMap::new();
+        let mut outcomes = Vec::new();
+        let mut counted = Vec::new();
+        for v in &votes {
+            if !runs.contains_key(&v.run_id) {
+                let mut slots = HashMap::new();
+                let mut q = self.conn.prepare("SELECT slot, model, settings FROM outputs WHERE run_id = ?1")?;
+                let rows = q.query_map([v.run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+                for row in rows {
+                    let (slot, model, settings) = row?;
+                    let Ok(model) = serde_json::from_str::<ModelRecord>(&model) else { continue };
+                    let settings = serde_json::from_str::<Settings>(&settings).ok();
+                    let (key, name) = identity(&model, settings.as_ref());
+                    let i = *index.entry(key.clone()).or_insert_with(|| {
+                        names.push((name.clone(), key));
+                        names.len() - 1
+                    });
+                    slots.insert(slot as usize, i);
+                }
+                runs.insert(v.run_id, slots);
+            }
+            let slots = &runs[&v.run_id];
+            let tiers: Vec<Vec<usize>> = v
+                .tiers
+                .iter()
+                .map(|t| t.iter().filter_map(|s| slots.get(s).copied()).collect::<Vec<_>>())
+                .filter(|t| !t.is_empty())
+                .collect();
+            let pairs = crate::rating::pairs(&tiers);
+            if pairs.is_empty() {
+                continue;
+            }
+            counted.push(tiers.concat());
+            outcomes.push(pairs);
+        }
+        let n = names.len();
+        let refs: Vec<_> = outcomes.iter().collect();
+        let ratings = crate::rating::bradley_terry(n, &refs);
+        let bounds = crate::rating::interval(n, &outcomes, 500);
+        let mut out: Vec<Standing> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, (model, key))| Standing {
+                model,
+                key,
+                rating: ratings[i],
+                low: bounds[i].0,
+                high: bounds[i].1,
+                wins: 0,
+                losses: 0,
+                ties: 0,
+                votes: 0,
+            })
+            .collect();
+        for (pairs, who) in outcomes.iter().zip(&counted) {
+            for &(a, b, s) in pairs {
+                if s == 1.0 {
+                    out[a].wins += 1;
+                    out[b].losses += 1;
+                } else {
+                    out[a].ties += 1;
+                    out[b].ties += 1;
+                }
+            }
+            let mut seen = who.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            for i in seen {
+                out[i].votes += 1;
+            }
+        }
+        out.retain(|s| s.votes > 0);
+        out.sort_by(|a, b| b.rating.total_cmp(&a.rating).then_with(|| a.model.cmp(&b.model)));
+        Ok(out)
+    }
+}
+
+/// "gemma (1) > SmolLM2 (2)", "a = b", "all bad": a vote in words, each
+/// answer by its label and column number.
+pub fn describe(v: &Vote, labels: &dyn Fn(usize) -> String) -> String {
+    if v.all_bad {
+        return "all bad".into();
+    }
+    v.tiers
+        .iter()
+        .map(|t| t.iter().map(|&s| format!("{} ({})", labels(s), s + 1)).collect::<Vec<_>>().join(" = "))
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+/// Where slot `slot` placed in `v`: "1", "=1" when tied, "" when absent.
+pub fn place(v: &Vote, slot: usize) -> String {
+    v.tiers
+        .iter()
+        .position(|t| t.contains(&slot))
+        .map(|i| if v.tiers[i].len() > 1 { format!("={}", i + 1) } else { (i + 1).to_string() })
+        .unwrap_or_default()
+}
+
+fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
+    let tiers: String = r.get(5)?;
+    Ok(Vote {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        prompt: r.get::<_, i64>(2)?.max(0) as usize,
+        created_at: r.get(3)?,
+        voter: r.get(4)?,
+        tiers: serde_json::from_str(&tiers).unwrap_or_default(),
+        all_bad: r.get(6)?,
+    })
+}
