@@ -105,5 +105,39 @@ fn main() {
         times[frames * 99 / 100]
     );
     println!("| appending a token (wrap included) | {append_us:.2} µs | | | ≤ 5 µs |");
-    println!("| first frame after 800,000 characters arrived at once | {first_ms:.0} ms | | | |\n");
+    println!("| first frame after 800,000 characters arrived at once | {first_ms:.0} ms | | | |");
+    let (related, unrelated) = diff_times();
+    println!("| word diff of 2 × 50,000 characters, one word in ten changed | {related:.1} ms | | | ≤ 50 ms |");
+    println!("| word diff of 2 × 50,000 characters of unrelated text | {unrelated:.1} ms | | | ≤ 50 ms |\n");
+}
+
+/// Mean time of the column diff on two 50,000-character answers: one a
+/// copy of the other with a word in ten changed, and two unrelated texts.
+fn diff_times() -> (f64, f64) {
+    use ratatui::style::Style;
+    let words = ["alpha ", "beta ", "gamma ", "delta ", "epsilon ", "zeta ", "eta ", "theta\n", "iota ", "kappa "];
+    let text = |seed: usize, change: usize| {
+        let mut s = String::new();
+        let mut i = 0usize;
+        while s.len() < 50_000 {
+            let k = (i * 7 + seed) % words.len();
+            if change > 0 && i % change == 0 {
+                s.push_str("changed ")
+            } else {
+                s.push_str(words[k])
+            }
+            i += 1;
+        }
+        s
+    };
+    let time = |a: &str, b: &str| {
+        let runs = 10;
+        let t = Instant::now();
+        for _ in 0..runs {
+            std::hint::black_box(versus::app::diff::word_diff(a, b, Style::new(), Style::new()));
+        }
+        t.elapsed().as_secs_f64() * 1e3 / runs as f64
+    };
+    let base = text(0, 0);
+    (time(&base, &text(0, 10)), time(&base, &text(3, 0)))
 }

@@ -60,6 +60,10 @@ pub struct Theme {
     /// Search matches, and the one jumped to.
     pub found: Style,
     pub found_now: Style,
+    /// A diff: words only in this column (deleted) or only in the other
+    /// (inserted, shown in the second column).
+    pub deleted: Style,
+    pub inserted: Style,
     /// Colours for code blocks (none without colour).
     pub syntax: Palette,
     /// The terminal shows 24-bit colour (`COLORTERM`); else code colours
@@ -94,6 +98,8 @@ impl Theme {
             thinking: fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
             found: Style::new().bg(Color::Yellow).fg(Color::Black),
             found_now: Style::new().bg(Color::LightRed).fg(Color::Black).add_modifier(Modifier::BOLD),
+            deleted: Style::new().bg(Color::Red).fg(Color::White),
+            inserted: Style::new().bg(Color::Green).fg(Color::Black),
             syntax: Palette::Dark,
             truecolor: false,
         }
@@ -125,6 +131,8 @@ impl Theme {
             thinking: fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
             found: Style::new().bg(Color::Yellow).fg(Color::Black),
             found_now: Style::new().bg(Color::LightRed).fg(Color::Black).add_modifier(Modifier::BOLD),
+            deleted: Style::new().bg(Color::Rgb(255, 200, 200)).fg(Color::Black),
+            inserted: Style::new().bg(Color::Rgb(200, 255, 200)).fg(Color::Black),
             syntax: Palette::Light,
             truecolor: false,
         }
@@ -157,6 +165,8 @@ impl Theme {
             thinking: Style::new().add_modifier(Modifier::ITALIC),
             found: Style::new().add_modifier(Modifier::UNDERLINED),
             found_now: Style::new().add_modifier(Modifier::REVERSED),
+            deleted: Style::new().add_modifier(Modifier::CROSSED_OUT),
+            inserted: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             syntax: Palette::Off,
             truecolor: false,
         }

@@ -59,6 +59,8 @@ pub struct Column {
     pub thinking_open: bool,
     /// Counted as tokens stream in, for the live footer.
     pub live: Live,
+    /// Shown instead of the answer while diffed with another column.
+    pub diff: Option<super::diff::DiffLines>,
 }
 
 /// What the footer shows while the model streams.
@@ -91,6 +93,7 @@ impl Column {
             think_wrap: Wrapped::new(width),
             thinking_open: false,
             live: Live::default(),
+            diff: None,
             label,
             engine,
             entry,
@@ -117,7 +120,11 @@ impl Column {
 
     /// Lines of the answer itself, rendered or raw.
     pub fn answer_lines(&self) -> usize {
-        if self.raw { self.wrap.len() } else { self.md.len() }
+        match &self.diff {
+            Some(d) => d.lines.len(),
+            None if self.raw => self.wrap.len(),
+            None => self.md.len(),
+        }
     }
 
     /// How many lines each part takes.
@@ -167,6 +174,7 @@ impl Column {
                 Line::styled(format!("{open} thinking ({tokens} tokens{secs})"), theme.thinking)
             }
             Some((Part::Thinking, k)) => Line::styled(clean(self.think_wrap.line(&self.answer.thinking, k - 1)), theme.thinking),
+            Some((Part::Answer, k)) if self.diff.is_some() => self.diff.as_ref().and_then(|d| d.lines.get(k)).cloned().unwrap_or_default(),
             Some((Part::Answer, k)) if self.raw => Line::raw(clean(self.wrap.line(&self.answer.text, k))),
             Some((Part::Answer, k)) => self.md.line(k).cloned().unwrap_or_default(),
             Some((Part::Fold, _)) => {

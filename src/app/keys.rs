@@ -156,6 +156,7 @@ impl App {
             | Action::Search
             | Action::SearchNext
             | Action::SearchPrev => return self.reading(action),
+            Action::Diff => self.diff_key(),
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
             Action::Blind => {
                 self.blind = !self.blind;

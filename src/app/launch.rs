@@ -81,6 +81,8 @@ impl App {
             blind,
         });
         self.active_column = 0;
+        self.end_diff();
+        self.diff_mark = None;
         self.reflow();
         if self.history.last() != Some(&prompt) {
             self.history.push(prompt.clone());
@@ -125,6 +127,8 @@ impl App {
             stored: Some(stored.id),
             blind: None,
         });
+        self.end_diff();
+        self.diff_mark = None;
         self.prompt = replace_text(&self.prompt, &stored.prompt);
         self.active_column = 0;
         self.focus = Focus::Columns;

@@ -7,6 +7,7 @@
 
 pub mod blind;
 pub mod columns;
+pub mod diff;
 mod keys;
 mod launch;
 pub mod models;
@@ -122,6 +123,9 @@ pub struct App {
     pub search: Search,
     /// New runs are blind (shuffled, unnamed until the vote).
     pub blind: bool,
+    /// Two columns diffed, and a column marked to diff with another.
+    pub diff: Option<diff::Diff>,
+    pub diff_mark: Option<usize>,
     /// Where blind mode's shuffles come from.
     pub blind_seed: u64,
     pub sync_scroll: bool,
@@ -166,6 +170,8 @@ impl App {
             keymap,
             search: Search::default(),
             blind: false,
+            diff: None,
+            diff_mark: None,
             blind_seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64),
             sync_scroll: false,
             zoom: false,
@@ -258,6 +264,7 @@ impl App {
                 if let Some(run) = self.run.as_mut() {
                     run.columns.iter_mut().for_each(Column::refresh);
                 }
+                self.update_diff(false);
                 vec![]
             }
         }
@@ -315,6 +322,7 @@ impl App {
             c.restyle(w, &self.theme);
             c.zoomed = self.zoom && i == self.active_column;
         }
+        self.redo_diff();
     }
 }
 

@@ -65,6 +65,19 @@ impl Look {
     }
 }
 
+/// Styled pieces filled into lines at `width` (words wrap, `\n` breaks):
+/// plain text with some words marked, as a diff shows it.
+pub fn fill_pieces(pieces: &[(Style, &str)], width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let prefix = Prefix::default();
+    let mut f = fill::Filler::new(width, &prefix, &mut out);
+    for (s, t) in pieces {
+        f.push(*s, t);
+    }
+    f.finish();
+    out
+}
+
 /// A code block of the answer, for copying it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeBlock {

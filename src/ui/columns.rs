@@ -80,6 +80,9 @@ fn header(app: &App, run: &RunView, i: usize) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled(format!(" {} {text} ", c.answer.status.marker()), app.theme.status(status)),
+        // A diff's figure first: narrow headers cut the end.
+        Span::styled(c.diff.as_ref().map(|d| format!("{} · ", d.title)).unwrap_or_default(), app.theme.key),
+        Span::styled(if app.diff_mark == Some(i) { "diff mark · ".to_string() } else { String::new() }, app.theme.key),
         Span::styled(name(run, i), Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(if run.hidden() { " ".to_string() } else { format!(" · {} ", c.engine.label()) }, app.theme.dim),
     ])
