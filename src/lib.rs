@@ -27,4 +27,5 @@ pub mod terminal;
 pub mod theme;
 pub mod tui;
 pub mod ui;
+pub mod wordiff;
 pub mod wrap;

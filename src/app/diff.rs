@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use ratatui::style::Style;
 use ratatui::text::Line;
-use similar::{Algorithm, ChangeTag, TextDiff};
 
 use super::App;
 
@@ -29,34 +28,9 @@ pub struct Diff {
 /// The diff of two texts: each side's pieces (style `del` or `ins` on the
 /// words the other lacks) and the share of words in common.
 pub fn word_diff<'t>(a: &'t str, b: &'t str, del: Style, ins: Style) -> (Vec<(Style, &'t str)>, Vec<(Style, &'t str)>, f64) {
-    let diff = TextDiff::configure().algorithm(Algorithm::Patience).timeout(Duration::from_millis(200)).diff_words(a, b);
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    let (mut same, mut na, mut nb) = (0usize, 0usize, 0usize);
-    for change in diff.iter_all_changes() {
-        let word = change.value();
-        let counts = !word.trim().is_empty();
-        match change.tag() {
-            ChangeTag::Equal => {
-                left.push((Style::new(), word));
-                right.push((Style::new(), word));
-                if counts {
-                    same += 1;
-                    na += 1;
-                    nb += 1;
-                }
-            }
-            ChangeTag::Delete => {
-                left.push((del, word));
-                na += usize::from(counts);
-            }
-            ChangeTag::Insert => {
-                right.push((ins, word));
-                nb += usize::from(counts);
-            }
-        }
-    }
-    let similarity = if na + nb == 0 { 1.0 } else { 2.0 * same as f64 / (na + nb) as f64 };
-    (left, right, similarity)
+    let (l, r, similarity) = crate::wordiff::word_diff(a, b);
+    let paint = |side: Vec<(bool, &'t str)>, s: Style| side.into_iter().map(|(only, w)| (if only { s } else { Style::new() }, w)).collect();
+    (paint(l, del), paint(r, ins), similarity)
 }
 
 impl App {
@@ -138,22 +112,4 @@ pub struct DiffLines {
     pub lines: Vec<Line<'static>>,
     /// "87% same", for the header.
     pub title: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_only_on_one_side_are_marked_there() {
-        let (del, ins) = (Style::new().bold(), Style::new().italic());
-        let (l, r, sim) = word_diff("the quick brown fox", "the slow brown fox jumps", del, ins);
-        let marked = |side: &[(Style, &str)], s: Style| side.iter().filter(|p| p.0 == s).map(|p| p.1).collect::<Vec<_>>().concat();
-        assert_eq!(marked(&l, del), "quick");
-        assert!(marked(&r, ins).contains("slow") && marked(&r, ins).contains("jumps"));
-        // 3 words in common out of 4 and 5: 6/9.
-        assert!((sim - 6.0 / 9.0).abs() < 1e-9, "{sim}");
-        let (_, _, same) = word_diff("a b c", "a b c", del, ins);
-        assert_eq!(same, 1.0);
-    }
 }

@@ -17,11 +17,23 @@ fn syntaxes() -> &'static SyntaxSet {
     SET.get_or_init(SyntaxSet::load_defaults_newlines)
 }
 
-fn highlighter(palette: Palette) -> Option<&'static Highlighter<'static>> {
+fn themes() -> &'static ThemeSet {
     static THEMES: OnceLock<ThemeSet> = OnceLock::new();
+    THEMES.get_or_init(ThemeSet::load_defaults)
+}
+
+/// `code` as HTML with inline colours (a light theme), for the HTML
+/// report; None for a language syntect does not know.
+pub fn html(code: &str, lang: &str) -> Option<String> {
+    let token = lang.split([' ', ',', '{']).next().unwrap_or("").trim();
+    let syntax = if token.is_empty() { None } else { syntaxes().find_syntax_by_token(token) }?;
+    let theme = themes().themes.get("InspiredGitHub")?;
+    syntect::html::highlighted_html_for_string(code, syntaxes(), syntax, theme).ok()
+}
+
+fn highlighter(palette: Palette) -> Option<&'static Highlighter<'static>> {
     static DARK: OnceLock<Option<Highlighter<'static>>> = OnceLock::new();
     static LIGHT: OnceLock<Option<Highlighter<'static>>> = OnceLock::new();
-    let themes = || THEMES.get_or_init(ThemeSet::load_defaults);
     let make = |name: &str| themes().themes.get(name).map(Highlighter::new);
     match palette {
         Palette::Off => None,

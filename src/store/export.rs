@@ -1,5 +1,6 @@
 //! Exports of a stored run: Markdown that reads well on GitHub, JSON that
-//! round-trips through serde, CSV for spreadsheets, plain text for terminals.
+//! round-trips through serde, CSV for spreadsheets, plain text for terminals;
+//! the HTML report is in `html.rs`.
 
 use std::fmt::Write as _;
 
@@ -15,6 +16,8 @@ pub enum Format {
     Json,
     Csv,
     Txt,
+    /// One self-contained page (`html.rs`).
+    Html,
 }
 
 impl Format {
@@ -24,6 +27,7 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Txt => "txt",
+            Format::Html => "html",
         }
     }
 }
@@ -34,6 +38,7 @@ pub fn render(run: &StoredRun, format: Format) -> String {
         Format::Json => serde_json::to_string_pretty(run).unwrap_or_default() + "\n",
         Format::Csv => csv(run),
         Format::Txt => text(run),
+        Format::Html => super::html::html(run),
     }
 }
 

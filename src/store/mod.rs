@@ -7,6 +7,7 @@
 //! never stalls the UI or the engine.
 
 pub mod export;
+pub mod html;
 pub mod recorder;
 pub mod votes;
 

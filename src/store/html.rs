@@ -1,0 +1,277 @@
+//! The HTML report of a stored comparison: one self-contained file (styles
+//! inline, no script, no network) with the prompt, the answers side by side
+//! rendered from Markdown with code highlighted, the thinking folded away,
+//! the stats, word diffs against the first answer, the votes and every
+//! model's settings.
+
+use std::fmt::Write as _;
+
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+use super::votes::{describe, non_default};
+use super::{StoredOutput, StoredRun};
+use crate::error::human_bytes;
+use crate::params::PARAMS;
+
+const STYLE: &str = "
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;padding:24px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
+.meta{color:#59636e;margin:0 0 16px}
+.prompt{background:#f6f8fa;border:1px solid #d1d9e0;border-radius:6px;padding:10px 14px;white-space:pre-wrap;font:14px/1.45 ui-monospace,Menlo,monospace}
+.answers{display:grid;gap:16px;align-items:start}
+.answer{border:1px solid #d1d9e0;border-radius:8px;padding:12px 16px;min-width:0;overflow-wrap:anywhere}
+.answer h3{font-size:16px;margin:0 0 6px}.engine{color:#59636e;font-weight:normal}
+.status{display:inline-block;font-size:12px;padding:1px 8px;border-radius:10px;background:#ddf4ff;color:#0969da;margin-bottom:8px}
+.status.failed{background:#ffebe9;color:#cf222e}.status.cancelled{background:#fff8c5;color:#9a6700}
+.md pre{overflow-x:auto;padding:10px;border-radius:6px;background:#f6f8fa;font:13px/1.45 ui-monospace,Menlo,monospace}
+.md code{font:13px ui-monospace,Menlo,monospace;background:#eff1f3;padding:1px 4px;border-radius:4px}.md pre code{background:none;padding:0}
+.md table,table.stats,table.settings{border-collapse:collapse}.md td,.md th,table.stats td,table.stats th,table.settings td,table.settings th{border:1px solid #d1d9e0;padding:4px 8px}
+.md blockquote{margin:0;padding-left:12px;border-left:3px solid #d1d9e0;color:#59636e}
+details.thinking{color:#59636e;margin-bottom:8px}details.thinking div{white-space:pre-wrap;font-style:italic}
+.error{color:#cf222e;font-weight:600}
+table.stats td{text-align:right}table.stats td:first-child{text-align:left}
+.diff{white-space:pre-wrap;border:1px solid #d1d9e0;border-radius:6px;padding:10px;overflow-wrap:anywhere}
+del{background:#ffebe9;color:#82071e}ins{background:#dafbe1;color:#116329;text-decoration:none}
+.settings-grid{display:grid;gap:16px;align-items:start}
+tr.changed td{font-weight:600}
+footer{color:#59636e;font-size:12px;margin-top:24px}
+";
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An answer's Markdown as HTML: code blocks highlighted with inline
+/// colours; raw HTML the model wrote is shown as text, never interpreted.
+pub fn markdown_html(text: &str) -> String {
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut events = Vec::new();
+    let mut code: Option<(String, String)> = None;
+    for ev in Parser::new_ext(text, opts) {
+        match ev {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => info.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                code = Some((lang, String::new()));
+            }
+            Event::Text(t) if code.is_some() => {
+                if let Some((_, body)) = code.as_mut() {
+                    body.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some((lang, body)) = code.take() {
+                    let html =
+                        crate::markdown::code::html(&body, &lang).unwrap_or_else(|| format!("<pre><code>{}</code></pre>", esc(&body)));
+                    events.push(Event::Html(html.into()));
+                }
+            }
+            Event::Html(t) | Event::InlineHtml(t) => events.push(Event::Text(t)),
+            other => events.push(other),
+        }
+    }
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events.into_iter());
+    out
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1e3),
+        Some(v) => format!("{v:.0} ms"),
+        None => "–".into(),
+    }
+}
+
+fn answer(out: &mut String, o: &StoredOutput) {
+    let _ = write!(
+        out,
+        "<article class=\"answer\"><h3>{}. {} <span class=\"engine\">· {}</span></h3><span class=\"status {}\">{}</span>",
+        o.slot + 1,
+        esc(&o.label),
+        esc(&o.model.engine),
+        o.status.as_str(),
+        o.status.as_str()
+    );
+    if !o.thinking.is_empty() {
+        let tokens = o.stats.as_ref().map(|s| format!(" ({} tokens)", s.thinking_tokens)).unwrap_or_default();
+        let _ = write!(out, "<details class=\"thinking\"><summary>Thinking{tokens}</summary><div>{}</div></details>", esc(&o.thinking));
+    }
+    let _ = write!(out, "<div class=\"md\">{}</div>", markdown_html(&o.text));
+    if let Some(e) = &o.error {
+        let _ = write!(out, "<p class=\"error\">{}</p>", esc(e));
+    }
+    out.push_str("</article>");
+}
+
+fn stats(out: &mut String, run: &StoredRun) {
+    out.push_str("<h2>Stats</h2><table class=\"stats\"><tr><th>model</th><th>load</th><th>first token</th><th>prompt</th><th>generation</th><th>tokens</th><th>peak memory</th><th>stop</th></tr>");
+    for o in &run.outputs {
+        let _ = write!(out, "<tr><td>{}. {}</td>", o.slot + 1, esc(&o.label));
+        match &o.stats {
+            Some(s) => {
+                let _ = write!(
+                    out,
+                    "<td>{}</td><td>{}</td><td>{} tok · {:.0} tok/s</td><td>{:.1} tok/s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    if s.remote { "remote".into() } else { ms(Some(s.load_ms)) },
+                    ms(s.ttft_ms),
+                    s.prompt_tokens,
+                    s.prompt_tps,
+                    s.decode_tps,
+                    s.generated_tokens,
+                    if s.remote { "n/a".into() } else { human_bytes(s.peak_rss_bytes) },
+                    esc(&s.stop_reason.as_ref().map_or_else(|| o.status.to_string(), |r| r.label()))
+                );
+            }
+            None => {
+                let _ = write!(out, "<td colspan=\"7\">{}</td></tr>", o.status);
+            }
+        }
+    }
+    out.push_str("</table>");
+}
+
+/// Each answer against the first, word by word.
+fn diffs(out: &mut String, run: &StoredRun) {
+    let Some(first) = run.outputs.first() else { return };
+    if run.outputs.len() < 2 {
+        return;
+    }
+    out.push_str("<h2>Differences</h2>");
+    for o in &run.outputs[1..] {
+        let (left, right, similarity) = crate::wordiff::word_diff(&first.text, &o.text);
+        let _ = write!(
+            out,
+            "<h3>{}. {} against {}. {} · {:.0}% of words in common</h3><div class=\"diff\">",
+            o.slot + 1,
+            esc(&o.label),
+            first.slot + 1,
+            esc(&first.label),
+            similarity * 100.0
+        );
+        // One text: what only the first has struck out, what only this one has inserted.
+        let (mut i, mut j) = (0, 0);
+        while i < left.len() || j < right.len() {
+            match (left.get(i), right.get(j)) {
+                (Some((true, w)), _) => {
+                    let _ = write!(out, "<del>{}</del>", esc(w));
+                    i += 1;
+                }
+                (_, Some((true, w))) => {
+                    let _ = write!(out, "<ins>{}</ins>", esc(w));
+                    j += 1;
+                }
+                (Some((false, w)), _) => {
+                    out.push_str(&esc(w));
+                    i += 1;
+                    j += 1;
+                }
+                (None, Some((false, w))) => {
+                    out.push_str(&esc(w));
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        out.push_str("</div>");
+    }
+}
+
+fn settings(out: &mut String, run: &StoredRun) {
+    out.push_str("<h2>Settings</h2><div class=\"settings-grid\" style=\"grid-template-columns:repeat(auto-fill,minmax(300px,1fr))\">");
+    for o in &run.outputs {
+        let _ = write!(out, "<table class=\"settings\"><tr><th colspan=\"2\">{}. {}</th></tr>", o.slot + 1, esc(&o.label));
+        let _ = write!(
+            out,
+            "<tr><td>file</td><td>{}</td></tr><tr><td>format</td><td>{} {} {}</td></tr><tr><td>fingerprint</td><td>{}</td></tr>",
+            esc(&o.model.path),
+            esc(&o.model.format),
+            esc(o.model.architecture.as_deref().unwrap_or("")),
+            esc(o.model.quantization.as_deref().unwrap_or("")),
+            esc(&o.model.fingerprint)
+        );
+        match &o.settings {
+            Some(s) => {
+                let changed = non_default(s);
+                for p in PARAMS {
+                    let value = (p.get)(s);
+                    let class = if changed.iter().any(|c| c.starts_with(&format!("{}=", p.key))) { " class=\"changed\"" } else { "" };
+                    let _ = write!(out, "<tr{class}><td>{}</td><td>{}</td></tr>", p.key, esc(&value));
+                }
+            }
+            None => out.push_str("<tr><td colspan=\"2\">the settings could not be read from the history</td></tr>"),
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</div>");
+}
+
+pub fn html(run: &StoredRun) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>versus comparison #{}</title><style>{STYLE}</style></head><body>",
+        run.id
+    );
+    let _ = write!(
+        out,
+        "<h1>versus comparison #{}</h1><p class=\"meta\">{} · {} model{} · {} · {}</p>",
+        run.id,
+        esc(&run.started_at),
+        run.outputs.len(),
+        if run.outputs.len() == 1 { "" } else { "s" },
+        run.state.as_str(),
+        esc(&run.device)
+    );
+    let _ = write!(out, "<h2>Prompt</h2><div class=\"prompt\">{}</div>", esc(&run.prompt));
+    if !run.system_prompt.is_empty() {
+        let _ = write!(out, "<h2>System prompt</h2><div class=\"prompt\">{}</div>", esc(&run.system_prompt));
+    }
+    let n = run.outputs.len().clamp(1, 4);
+    let _ = write!(out, "<h2>Answers</h2><section class=\"answers\" style=\"grid-template-columns:repeat({n},minmax(0,1fr))\">");
+    for o in &run.outputs {
+        answer(&mut out, o);
+    }
+    out.push_str("</section>");
+    stats(&mut out, run);
+    diffs(&mut out, run);
+    if !run.votes.is_empty() {
+        out.push_str("<h2>Votes</h2><ul class=\"votes\">");
+        let label = |s: usize| run.outputs.iter().find(|o| o.slot == s).map_or_else(|| format!("answer {}", s + 1), |o| o.label.clone());
+        for v in &run.votes {
+            let _ = write!(out, "<li>{} · {}: {}</li>", esc(&v.created_at), esc(&v.voter), esc(&describe(v, &label)));
+        }
+        out.push_str("</ul>");
+    }
+    settings(&mut out, run);
+    for p in &run.problems {
+        let _ = write!(out, "<p class=\"error\">{}</p>", esc(p));
+    }
+    let _ = write!(out, "<footer>versus {} · {} · {}</footer></body></html>\n", esc(&run.version), esc(&run.device), esc(&run.host));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markdown_is_rendered_code_highlighted_and_html_escaped() {
+        let h = super::markdown_html("# Hi\n\n<script>alert(1)</script>\n\n```rust\nfn main() {}\n```\n");
+        assert!(h.contains("<h1>Hi</h1>"), "{h}");
+        assert!(!h.contains("<script>") && h.contains("&lt;script&gt;"), "{h}");
+        assert!(h.contains("<pre style=\"background-color:"), "{h}");
+        assert!(h.contains("<span style=\"color:"), "{h}");
+    }
+}
