@@ -321,3 +321,38 @@ fn the_demo_model_as_f32_safetensors_runs_and_agrees_with_its_gguf() {
     // llama-server itself leads " largest" over " capital" by only 0.21.
     assert!(agree >= 11, "{st_ids:?} vs {q_ids:?}");
 }
+
+#[test]
+fn a_gguf_load_reports_progress_and_stops_when_cancelled() {
+    use std::sync::atomic::Ordering;
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    let model = describe_path(&demo).unwrap();
+    let entry =
+        RunEntry { label: model.name.clone(), model, engine: EngineKind::Candle, settings: greedy("1"), prompts: None, endpoint: None };
+    let ev = run(vec![entry.clone()]);
+    let progress: Vec<f32> =
+        ev.iter().filter_map(|e| if let EventKind::LoadProgress { fraction } = e.kind { Some(fraction) } else { None }).collect();
+    assert!(progress.len() >= 10, "one report per percent read at most: {progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert!(progress.last().copied().unwrap_or(0.0) > 0.95, "{progress:?}");
+
+    // Esc at the first report: the load stops there.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = versus::engine::Engine::start(tx, Config::defaults().memory).unwrap();
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    engine.submit(RunRequest { id: 2, prompts: vec!["the cat".into()], entries: vec![entry], cancel: cancel.clone() });
+    let mut out = Vec::new();
+    while let Some(e) = rx.blocking_recv() {
+        if matches!(e.kind, EventKind::LoadProgress { .. }) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let done = matches!(e.kind, EventKind::RunDone);
+        out.push(e);
+        if done {
+            break;
+        }
+    }
+    assert!(!out.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. })), "{out:#?}");
+    assert!(out.iter().any(|e| matches!(e.kind, EventKind::Cancelled { .. })), "{out:#?}");
+}

@@ -69,8 +69,8 @@ fn doctor() -> Vec<String> {
     vec![format!("candle {CRATE_VERSION} ({dev})")]
 }
 
-fn load(entry: &RunEntry, _progress: super::super::LoadProgress) -> Result<Box<dyn Backend>, Error> {
-    Ok(Box::new(CandleBackend::load(&entry.model, &entry.settings.backend)?))
+fn load(entry: &RunEntry, progress: super::super::LoadProgress) -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(CandleBackend::load_with(&entry.model, &entry.settings.backend, &progress)?))
 }
 
 fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationParams) -> Result<Tokens, Error> {

@@ -141,6 +141,12 @@ impl Vocabulary {
 
 impl CandleBackend {
     pub fn load(info: &ModelInfo, settings: &BackendSettings) -> Result<CandleBackend, Error> {
+        CandleBackend::load_with(info, settings, &super::LoadProgress::none())
+    }
+
+    /// Load, telling `progress` how much of a GGUF file's tensor data has
+    /// been read (and stopping when it says so).
+    pub fn load_with(info: &ModelInfo, settings: &BackendSettings, progress: &super::LoadProgress) -> Result<CandleBackend, Error> {
         let fail = |reason: String| Error::ModelLoad { model: info.name.clone(), reason };
         // The tokenizer first: a vocabulary candle cannot split as llama.cpp
         // does is refused before any weight is read.
@@ -162,7 +168,7 @@ impl CandleBackend {
                 let header = Header::read(&info.path, Arrays::Skip).map_err(fail)?;
                 header.check_bounds().map_err(fail)?;
                 let arch = header.architecture().unwrap_or_default().to_string();
-                let model = model::load_gguf(&info.path, &arch, &device, max_len).map_err(fail)?;
+                let model = model::load_gguf(&info.path, &arch, &device, max_len, progress).map_err(fail)?;
                 Ok(CandleBackend { model, tok, template, device, max_len })
             }
             Format::Remote => Err(Error::UnsupportedFormat(format!("{} is served remotely, not by candle", info.name))),

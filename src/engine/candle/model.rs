@@ -88,10 +88,18 @@ fn dtype_of_cache(_cache: &m::llama::Cache) -> DType {
 }
 
 /// Load a quantized GGUF model; `arch` is `general.architecture`.
-pub fn load_gguf(path: &Path, arch: &str, device: &Device, max_len: usize) -> Result<Model, String> {
+pub fn load_gguf(
+    path: &Path,
+    arch: &str,
+    device: &Device,
+    max_len: usize,
+    progress: &crate::engine::LoadProgress,
+) -> Result<Model, String> {
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let ct = gguf_file::Content::read(&mut file).map_err(|e| first_line(&e))?;
-    let r = &mut file;
+    let total = file.metadata().map_or(0, |m| m.len()).saturating_sub(ct.tensor_data_offset);
+    let mut counted = Counted { inner: file, read: 0, total, last: 0.0, progress };
+    let r = &mut counted;
     let model = match arch {
         "llama" | "qwen2" | "qwen3" => {
             Model::QLlama(llama_gguf::ModelWeights::from_gguf(ct, r, device, max_len).map_err(|e| first_line(&e))?)
@@ -105,6 +113,40 @@ pub fn load_gguf(path: &Path, arch: &str, device: &Device, max_len: usize) -> Re
         }
     };
     Ok(model)
+}
+
+/// The GGUF file as the tensor loaders read it, counting the bytes for the
+/// load gauge; a cancelled run makes the next read fail, which ends the load.
+struct Counted<'p, R> {
+    inner: R,
+    read: u64,
+    total: u64,
+    last: f32,
+    progress: &'p crate::engine::LoadProgress,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // In pieces of 4 MiB: one tensor (Gemma's embedding) is most of the
+        // file, and the gauge and Esc should move within it.
+        let cap = buf.len().min(4 << 20);
+        let n = self.inner.read(&mut buf[..cap])?;
+        self.read += n as u64;
+        let f = if self.total == 0 { 1.0 } else { (self.read as f64 / self.total as f64).min(1.0) as f32 };
+        if f - self.last >= 0.01 || (f >= 1.0 && self.last < 1.0) {
+            self.last = f;
+            if !self.progress.report(f) {
+                return Err(std::io::Error::other("loading was cancelled"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counted<'_, R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 /// Rewrite a config.json into the spellings candle's configs expect:
