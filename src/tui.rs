@@ -290,6 +290,13 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
                 return app.handle(Event::Notice(format!("the vote could not be saved: {e}")));
             }
         }
+        Effect::Leaderboard => {
+            let board = stores.read(session).and_then(|s| s.leaderboard(&Default::default()).map_err(|e| e.to_string()));
+            return match board {
+                Ok(b) => app.handle(Event::Leaderboard(crate::commands::leaderboard::table(&b))),
+                Err(e) => app.handle(Event::Notice(format!("leaderboard unavailable: {e}"))),
+            };
+        }
         Effect::Quit => app.quit = true,
     }
     Vec::new()

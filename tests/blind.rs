@@ -111,3 +111,15 @@ fn no_vote_while_answers_are_still_coming() {
     b.handle(Event::Frame);
     assert!(key(&mut b, KeyCode::Char('1')).is_empty());
 }
+
+#[test]
+fn the_leaderboard_overlay_opens_and_closes() {
+    let mut a = app(models(), 120, 40);
+    assert_eq!(key(&mut a, KeyCode::Char('L')), vec![Effect::Leaderboard]);
+    let table = versus::commands::leaderboard::table(&[]);
+    a.handle(Event::Leaderboard(table));
+    let shown = screen(&a, 120, 40);
+    assert!(shown.contains("Leaderboard · blind votes") && shown.contains("No votes yet"), "{shown}");
+    key(&mut a, KeyCode::Esc);
+    assert!(!screen(&a, 120, 40).contains("Leaderboard · blind votes"));
+}

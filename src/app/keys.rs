@@ -157,6 +157,7 @@ impl App {
             | Action::SearchNext
             | Action::SearchPrev => return self.reading(action),
             Action::Diff => self.diff_key(),
+            Action::Leaderboard => return vec![Effect::Leaderboard],
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
             Action::Blind => {
                 self.blind = !self.blind;
@@ -205,7 +206,10 @@ impl App {
             | Action::SavedOpen
             | Action::SavedRerun
             | Action::SavedRerunOriginal
-            | Action::SavedClose => {}
+            | Action::SavedClose
+            | Action::BoardUp
+            | Action::BoardDown
+            | Action::BoardClose => {}
         }
         vec![]
     }

@@ -56,6 +56,8 @@ pub enum Event {
     },
     /// A one-line message for the status bar (export paths, store problems).
     Notice(String),
+    /// The leaderboard, as a table, for its overlay.
+    Leaderboard(String),
     /// A frame is about to be drawn: render the text that streamed in since
     /// the last one (once per frame, not once per token).
     Frame,
@@ -86,6 +88,8 @@ pub enum Effect {
     },
     /// Open the saved-comparisons view.
     History,
+    /// Show the leaderboard of blind votes.
+    Leaderboard,
     /// Load a saved comparison into the columns.
     OpenStored(i64),
     /// Load a saved comparison to run it again (original models or not).
@@ -258,6 +262,10 @@ impl App {
             }
             Event::Notice(text) => {
                 self.notice = Some(text);
+                vec![]
+            }
+            Event::Leaderboard(table) => {
+                self.overlay = Overlay::Board(overlays::board::BoardView::new(&table));
                 vec![]
             }
             Event::Frame => {

@@ -31,10 +31,12 @@ pub enum Scope {
     ParamInput,
     /// The saved-comparisons overlay.
     Saved,
+    /// The leaderboard overlay.
+    Board,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Global,
         Scope::Browse,
         Scope::Models,
@@ -47,6 +49,7 @@ impl Scope {
         Scope::Params,
         Scope::ParamInput,
         Scope::Saved,
+        Scope::Board,
     ];
 
     pub fn title(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Scope {
             Scope::Params => "Parameters popup",
             Scope::ParamInput => "Parameters popup, typing a value",
             Scope::Saved => "Saved comparisons",
+            Scope::Board => "Leaderboard",
         }
     }
 
@@ -102,6 +106,7 @@ actions! {
     Export => "export", Global, ["ctrl-e"], "export the comparison to Markdown and JSON";
     History => "history", Global, ["ctrl-o"], "browse saved comparisons";
     Quit => "quit", Browse, ["q"], "quit (asks first while a run is active)";
+    Leaderboard => "leaderboard", Browse, ["L"], "the leaderboard of blind votes";
     Blind => "blind", Browse, ["b"], "blind mode for the next runs (shuffled, unnamed until the vote)";
     Help => "help", Browse, ["?", "f1"], "show or hide this help";
     Up => "up", Browse, ["k", "up"], "move or scroll up";
@@ -162,4 +167,7 @@ actions! {
     SavedRerun => "saved_rerun", Saved, ["ctrl-r"], "run its prompt again on the models selected now";
     SavedRerunOriginal => "saved_rerun_original", Saved, ["ctrl-o"], "run its prompt again on its own models";
     SavedClose => "saved_close", Saved, ["esc"], "close (typing filters the list)";
+    BoardUp => "board_up", Board, ["k", "up"], "scroll up";
+    BoardDown => "board_down", Board, ["j", "down"], "scroll down";
+    BoardClose => "board_close", Board, ["esc", "q", "L"], "close (so does any key not bound here)";
 }

@@ -3,6 +3,7 @@
 //! ui/overlays/) and its own keymap scope while it is open, so its keys are
 //! rebindable and listed in the help like the panes'.
 
+pub mod board;
 pub mod confirm;
 pub mod help;
 pub mod params;
@@ -24,6 +25,7 @@ pub enum Overlay {
     Params(ParamsEditor),
     ConfirmQuit,
     History(HistoryView),
+    Board(board::BoardView),
 }
 
 /// What an overlay asks of the app after a key.
@@ -48,6 +50,7 @@ impl Overlay {
             Overlay::Params(p) if p.input.is_some() => Scope::ParamInput,
             Overlay::Params(_) => Scope::Params,
             Overlay::History(_) => Scope::Saved,
+            Overlay::Board(_) => Scope::Board,
         })
     }
 
@@ -59,6 +62,7 @@ impl Overlay {
             Overlay::ConfirmQuit => confirm::key(action),
             Overlay::Params(p) => p.key(action, ev),
             Overlay::History(h) => h.key(action, ev),
+            Overlay::Board(b) => b.key(action),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Popups drawn over everything, one file each (their state and keys are
 //! in app/overlays/ under the same names).
 
+mod board;
 mod confirm;
 mod help;
 mod params;
@@ -20,6 +21,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Overlay::Params(p) => params::draw(frame, app, p),
         Overlay::ConfirmQuit => confirm::draw(frame, app),
         Overlay::History(h) => saved::draw(frame, app, h),
+        Overlay::Board(b) => board::draw(frame, app, b),
     }
 }
 
