@@ -184,6 +184,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_history: bool,
 
+    /// After the answers, a judge model MODEL[@ENGINE][,key=value...] compares
+    /// them (anonymised, in both orders) on [judge] criteria; its verdict is
+    /// saved as a vote
+    #[arg(long, value_name = "SPEC")]
+    pub judge: Option<String>,
+
     /// System prompt (used through the chat template)
     #[arg(long, value_name = "TEXT")]
     pub system: Option<String>,

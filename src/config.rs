@@ -38,6 +38,9 @@ pub struct Config {
     /// OpenAI-compatible servers (llama-server, vLLM, Ollama, TGI…).
     #[serde(default)]
     pub endpoints: Vec<crate::engine::remote::EndpointConfig>,
+    /// The judge's rubric (`versus run --judge`).
+    #[serde(default)]
+    pub judge: crate::judge::JudgeConfig,
 }
 
 /// Process-wide CPU settings, fixed when versus starts (unlike [backend],

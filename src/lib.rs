@@ -12,6 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod gpu;
+pub mod judge;
 pub mod keymap;
 pub mod layout;
 pub mod logging;

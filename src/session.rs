@@ -61,6 +61,8 @@ pub struct Session {
     cancels: HashMap<RunId, Arc<AtomicBool>>,
     /// Runs submitted whose `RunDone` has not come yet.
     active: HashSet<RunId>,
+    /// Runs not saved in the history (a judge's).
+    unrecorded: HashSet<RunId>,
     term: Option<Signal>,
     hup: Option<Signal>,
     /// Why the history is off, until someone reads it.
@@ -89,6 +91,7 @@ impl Session {
             recorder,
             cancels: HashMap::new(),
             active: HashSet::new(),
+            unrecorded: HashSet::new(),
             term: signal(SignalKind::terminate()).ok(),
             hup: signal(SignalKind::hangup()).ok(),
             problem,
@@ -104,6 +107,18 @@ impl Session {
             let system = c.entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
             r.send(Msg::Begin { run: id, prompts: c.prompts.clone(), system, entries: c.entries.clone(), batch: c.batch });
         }
+        if let Some(engine) = &self.engine {
+            engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });
+        }
+    }
+
+    /// Submit run `id` without saving it in the history (a judge reading
+    /// the answers: its verdict is saved as a vote instead).
+    pub fn start_unrecorded(&mut self, id: RunId, c: Comparison) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.cancels.insert(id, cancel.clone());
+        self.active.insert(id);
+        self.unrecorded.insert(id);
         if let Some(engine) = &self.engine {
             engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });
         }
@@ -126,6 +141,9 @@ impl Session {
         if let EventKind::RunDone = ev.kind {
             self.active.remove(&ev.run);
             self.cancels.remove(&ev.run);
+        }
+        if self.unrecorded.contains(&ev.run) {
+            return;
         }
         if let Some(r) = &self.recorder {
             r.send(Msg::Event(ev.clone()));

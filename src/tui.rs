@@ -283,7 +283,8 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
                 .or_else(|| session.stored_id(run, 0))
                 .ok_or_else(|| "the comparison is not in the history".to_string())
                 .and_then(|run_id| {
-                    let vote = Vote { id: 0, run_id, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad };
+                    let vote =
+                        Vote { id: 0, run_id, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None };
                     stores.read(session)?.add_vote(&vote).map_err(|e| e.to_string())
                 });
             if let Err(e) = saved {

@@ -203,6 +203,7 @@ fn sample() -> StoredRun {
             voter: "human".into(),
             tiers: vec![vec![0], vec![1]],
             all_bad: false,
+            detail: None,
         }],
     }
 }

@@ -62,6 +62,7 @@ fn stored_comparison(sb: &Sandbox) {
             voter: HUMAN.into(),
             tiers: vec![vec![0], vec![1]],
             all_bad: false,
+            detail: None,
         })
         .unwrap();
 }

@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, json: bool, prompt_filter: Option<&str>, since_text: O
             return exit::MODEL_FAILED;
         }
     };
-    let filter = Filter { prompt: prompt_filter.map(str::to_string), since };
+    let filter = Filter { prompt: prompt_filter.map(str::to_string), since, runs: None };
     let board = match store.leaderboard(&filter) {
         Ok(b) => b,
         Err(e) => {

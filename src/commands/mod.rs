@@ -3,6 +3,7 @@
 
 pub mod doctor;
 pub mod history;
+pub mod judge;
 pub mod leaderboard;
 pub mod list;
 pub mod run;

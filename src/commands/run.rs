@@ -72,6 +72,18 @@ pub fn entries(ctx: &Context, args: &RunArgs) -> Result<Vec<RunEntry>, Error> {
         .collect()
 }
 
+/// The judge's entry: greedy unless its spec sets a temperature.
+fn judge_entry(ctx: &Context, args: &RunArgs, text: &str) -> Result<RunEntry, Error> {
+    let catalog = ctx.discover(&args.scan);
+    let spec = crate::spec::parse(text)?;
+    let mut e = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &[])?;
+    if !text.contains("temperature=") {
+        let _ = e.settings.set("temperature", "0");
+    }
+    e.label = format!("{} (judge)", e.label);
+    Ok(e)
+}
+
 /// (prompt, model label) pairs already finished in a results file.
 fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
     let Ok(text) = std::fs::read_to_string(path) else { return HashSet::new() };
@@ -98,6 +110,10 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     };
     let mut entries = match entries(ctx, args) {
         Ok(e) => e,
+        Err(e) => return usage(e),
+    };
+    let judge = match args.judge.as_deref().map(|s| judge_entry(ctx, args, s)).transpose() {
+        Ok(j) => j,
         Err(e) => return usage(e),
     };
     if args.resume {
@@ -159,6 +175,28 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         channel: vec![None; entries.len()],
     };
     let (outcomes, ending) = rt.block_on(drive(&mut session, &mut printer));
+    if let (Some(j), None) = (&judge, ending) {
+        let criteria = &ctx.config.config.judge.criteria;
+        let judged = rt.block_on(super::judge::judge(&mut session, 2, j, &prompts, &entries, &outcomes, criteria));
+        let history_ids: Vec<Option<i64>> = judged.iter().map(|x| session.stored_id(1, x.prompt)).collect();
+        for (x, h) in judged.iter().zip(&history_ids) {
+            match &printer.mode {
+                Mode::Json => line(&mut std::io::stdout().lock(), super::judge::json_line(x, j, &entries, *h)),
+                _ => eprint!("{}", super::judge::text(x, j, &entries)),
+            }
+        }
+        if let Some(path) = &history {
+            if let Err(e) = super::judge::save(&session, path, 1, &judged, j, entries.len()) {
+                eprintln!("versus: the judge's verdicts could not be saved: {e}");
+            } else if batch {
+                let runs: Vec<i64> = history_ids.iter().flatten().copied().collect();
+                let filter = crate::store::votes::Filter { runs: Some(runs), ..Default::default() };
+                if let Ok(board) = crate::store::Store::open(path).and_then(|s| s.leaderboard(&filter).map_err(|e| e.to_string())) {
+                    eprint!("── this batch, as judged ──\n{}", super::leaderboard::table(&board));
+                }
+            }
+        }
+    }
     session.flush(Duration::from_secs(5));
     if let Some(p) = session.problem() {
         eprintln!("versus: {p}");

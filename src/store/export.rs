@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::votes::{describe, place};
+use super::votes::{describe, place, verdict_note};
 use super::{StoredOutput, StoredRun};
 use crate::engine::answer::Status;
 use crate::error::human_bytes;
@@ -130,6 +130,10 @@ pub fn markdown(run: &StoredRun) -> String {
         let _ = writeln!(out, "## Votes\n");
         for v in &run.votes {
             let _ = writeln!(out, "- {} · {}: {}", v.created_at, v.voter, describe(v, &|s| label(run, s)));
+            let note = verdict_note(v, &|s| label(run, s));
+            if !note.is_empty() {
+                let _ = writeln!(out, "  > {note}");
+            }
         }
         let _ = writeln!(out);
     }

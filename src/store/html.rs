@@ -252,7 +252,9 @@ pub fn html(run: &StoredRun) -> String {
         out.push_str("<h2>Votes</h2><ul class=\"votes\">");
         let label = |s: usize| run.outputs.iter().find(|o| o.slot == s).map_or_else(|| format!("answer {}", s + 1), |o| o.label.clone());
         for v in &run.votes {
-            let _ = write!(out, "<li>{} · {}: {}</li>", esc(&v.created_at), esc(&v.voter), esc(&describe(v, &label)));
+            let note = super::votes::verdict_note(v, &label);
+            let note = if note.is_empty() { String::new() } else { format!("<br><small>{}</small>", esc(&note)) };
+            let _ = write!(out, "<li>{} · {}: {}{note}</li>", esc(&v.created_at), esc(&v.voter), esc(&describe(v, &label)));
         }
         out.push_str("</ul>");
     }

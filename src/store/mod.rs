@@ -65,6 +65,8 @@ const MIGRATIONS: &[&str] = &[
         all_bad INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX votes_run ON votes(run_id);",
+    // A judge's verdict beside its vote: scores per criterion and its reason.
+    "ALTER TABLE votes ADD COLUMN detail TEXT;",
 ];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as

@@ -35,6 +35,9 @@ pub struct Vote {
     /// Every answer was bad (stored as a tie of all).
     #[serde(default)]
     pub all_bad: bool,
+    /// A judge's verdict (`judge::Verdict`): scores and reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// One model's line of the leaderboard.
@@ -59,6 +62,8 @@ pub struct Filter {
     pub prompt: Option<String>,
     /// Only votes cast at or after this time (RFC 3339 or a date).
     pub since: Option<String>,
+    /// Only votes on these comparisons (a batch).
+    pub runs: Option<Vec<i64>>,
 }
 
 /// The settings of `s` that differ from the defaults, as `key=value`.
@@ -69,7 +74,13 @@ pub fn non_default(s: &Settings) -> Vec<String> {
 
 /// (identity key, display name) of a model as it ran.
 pub fn identity(m: &ModelRecord, settings: Option<&Settings>) -> (String, String) {
-    let file = if m.fingerprint.is_empty() { m.path.clone() } else { m.fingerprint.clone() };
+    // A served model has no file: its endpoint and name say which it is.
+    const NO_FILE: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let file = if m.fingerprint.is_empty() || m.fingerprint == NO_FILE || m.engine == "remote" {
+        format!("{}#{}", m.path, m.name)
+    } else {
+        m.fingerprint.clone()
+    };
     let diffs = settings.map(non_default).unwrap_or_default();
     let tail = if diffs.is_empty() { String::new() } else { format!(",{}", diffs.join(",")) };
     (format!("{file}|{}{tail}", m.engine), format!("{}@{}{tail}", m.name, m.engine))
@@ -80,17 +91,17 @@ impl Store {
         let tiers = serde_json::to_string(&v.tiers).unwrap_or_else(|_| "[]".into());
         let at = if v.created_at.is_empty() { super::now() } else { v.created_at.clone() };
         self.conn.execute(
-            "INSERT INTO votes (run_id, prompt_index, created_at, voter, tiers, all_bad) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![v.run_id, v.prompt as i64, at, v.voter, tiers, v.all_bad],
+            "INSERT INTO votes (run_id, prompt_index, created_at, voter, tiers, all_bad, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![v.run_id, v.prompt as i64, at, v.voter, tiers, v.all_bad, v.detail.as_ref().map(|d| d.to_string())],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
 
     /// The votes on comparison `run_id`, oldest first.
     pub fn votes(&self, run_id: i64) -> rusqlite::Result<Vec<Vote>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT id, run_id, prompt_index, created_at, voter, tiers, all_bad FROM votes WHERE run_id = ?1 ORDER BY id")?;
+        let mut q = self.conn.prepare(
+            "SELECT id, run_id, prompt_index, created_at, voter, tiers, all_bad, detail FROM votes WHERE run_id = ?1 ORDER BY id",
+        )?;
         let rows = q.query_map([run_id], read_vote)?;
         rows.collect()
     }
@@ -98,10 +109,13 @@ impl Store {
     /// Every model voted on, rated, best first.
     pub fn leaderboard(&self, filter: &Filter) -> rusqlite::Result<Vec<Standing>> {
         let mut q = self.conn.prepare(
-            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad FROM votes v JOIN runs r ON r.id = v.run_id
+            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad, v.detail FROM votes v JOIN runs r ON r.id = v.run_id
              WHERE (?1 IS NULL OR instr(lower(r.prompt), lower(?1)) > 0) AND (?2 IS NULL OR v.created_at >= ?2) ORDER BY v.id",
         )?;
-        let votes: Vec<Vote> = q.query_map(params![filter.prompt, filter.since], read_vote)?.collect::<rusqlite::Result<_>>()?;
+        let mut votes: Vec<Vote> = q.query_map(params![filter.prompt, filter.since], read_vote)?.collect::<rusqlite::Result<_>>()?;
+        if let Some(runs) = &filter.runs {
+            votes.retain(|v| runs.contains(&v.run_id));
+        }
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut names: Vec<(String, String)> = Vec::new();
         let mut runs: HashMap<i64, HashMap<usize, usize>> = HashMap::new();
@@ -194,6 +208,29 @@ pub fn describe(v: &Vote, labels: &dyn Fn(usize) -> String) -> String {
         .join(" > ")
 }
 
+/// A judge's reason and scores, in words ("" for a person's vote).
+pub fn verdict_note(v: &Vote, labels: &dyn Fn(usize) -> String) -> String {
+    let Some(d) = &v.detail else { return String::new() };
+    let mut parts = Vec::new();
+    if let Some(scores) = d.get("scores").and_then(|s| s.as_array()) {
+        for (i, s) in scores.iter().enumerate() {
+            let list: Vec<String> = s
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| Some(format!("{} {:.1}", p.get(0)?.as_str()?, p.get(1)?.as_f64()?)))
+                .collect();
+            if !list.is_empty() {
+                parts.push(format!("{}: {}", labels(i), list.join(", ")));
+            }
+        }
+    }
+    if let Some(r) = d.get("reason").and_then(|r| r.as_str()).filter(|r| !r.trim().is_empty()) {
+        parts.push(r.trim().replace('\n', " "));
+    }
+    parts.join(" · ")
+}
+
 /// Where slot `slot` placed in `v`: "1", "=1" when tied, "" when absent.
 pub fn place(v: &Vote, slot: usize) -> String {
     v.tiers
@@ -213,5 +250,6 @@ fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
         voter: r.get(4)?,
         tiers: serde_json::from_str(&tiers).unwrap_or_default(),
         all_bad: r.get(6)?,
+        detail: r.get::<_, Option<String>>(7)?.and_then(|d| serde_json::from_str(&d).ok()),
     })
 }

@@ -103,3 +103,24 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// One HTTP request read from a scripted server's connection: its first
+/// line ("POST /v1/chat/completions HTTP/1.1") and its body.
+pub fn read_request(stream: &std::net::TcpStream) -> (String, Vec<u8>) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    let (mut first, mut length) = (String::new(), 0usize);
+    let _ = reader.read_line(&mut first);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    (first, body)
+}

@@ -1,0 +1,176 @@
+//! `versus run --judge SPEC`: once the answers are in, the judge model
+//! reads them (anonymised, in the run's order and reversed: two prompts,
+//! one load) from the same sequential queue, and its verdict is saved as a
+//! vote marked as the judge's. A judge that fails or says nothing readable
+//! leaves the answers as they are.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::engine::answer::{Answer, Status};
+use crate::engine::{EventKind, RunEntry, RunId};
+use crate::judge::{Verdict, combine, prompt, read};
+use crate::session::{Comparison, Next, Session};
+use crate::store::votes::Vote;
+
+/// What the judge said about one prompt's answers.
+pub struct Judged {
+    pub prompt: usize,
+    pub verdict: Result<Verdict, String>,
+}
+
+/// Judge every prompt whose answers all finished; run `id` is the judge's.
+pub async fn judge(
+    session: &mut Session,
+    id: RunId,
+    judge: &RunEntry,
+    prompts: &[String],
+    entries: &[RunEntry],
+    outcomes: &HashMap<(usize, usize), Answer>,
+    criteria: &[String],
+) -> Vec<Judged> {
+    let n = entries.len();
+    let mut asked = Vec::new();
+    let mut texts = Vec::new();
+    let mut out = Vec::new();
+    for (p, question) in prompts.iter().enumerate() {
+        let answers: Vec<&str> =
+            (0..n).filter_map(|s| outcomes.get(&(s, p))).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str()).collect();
+        if answers.len() != n || n < 2 {
+            if outcomes.keys().any(|(_, q)| *q == p) {
+                out.push(Judged { prompt: p, verdict: Err("the judge needs two or more finished answers".into()) });
+            }
+            continue;
+        }
+        let forward: Vec<usize> = (0..n).collect();
+        let backward: Vec<usize> = (0..n).rev().collect();
+        for order in [forward, backward] {
+            texts.push(prompt(question, &answers, &order, criteria));
+            asked.push((p, order));
+        }
+    }
+    if asked.is_empty() {
+        return out;
+    }
+    session.start_unrecorded(id, Comparison { prompts: texts, entries: vec![judge.clone()], batch: None });
+    let mut replies: HashMap<usize, Answer> = HashMap::new();
+    loop {
+        match session.next().await {
+            Next::Event(ev) if ev.run == id => {
+                if matches!(ev.kind, EventKind::RunDone) {
+                    break;
+                }
+                replies.entry(ev.prompt).or_default().apply(&ev.kind);
+            }
+            Next::Event(_) => {}
+            Next::Ending(why) => {
+                eprintln!("versus: {}; the judge stops", why.describe());
+                session.cancel(id);
+            }
+            Next::Closed => break,
+        }
+    }
+    let mut by_prompt: HashMap<usize, Vec<crate::judge::Reading>> = HashMap::new();
+    let mut errors: HashMap<usize, String> = HashMap::new();
+    for (k, (p, order)) in asked.iter().enumerate() {
+        match replies.get(&k) {
+            Some(a) if a.status == Status::Finished => by_prompt.entry(*p).or_default().push(read(&a.text, order, n, criteria)),
+            Some(a) => {
+                errors.insert(*p, a.error.clone().unwrap_or_else(|| format!("the judge's answer {}", a.status)));
+            }
+            None => {
+                errors.insert(*p, "the judge gave no answer".into());
+            }
+        }
+    }
+    let mut judged: Vec<usize> = asked.iter().map(|(p, _)| *p).collect();
+    judged.dedup();
+    for p in judged {
+        let verdict = match errors.remove(&p) {
+            Some(e) => Err(e),
+            None => {
+                let readings = by_prompt.remove(&p).unwrap_or_default();
+                let wrote: String = readings.first().map(|r| r.reason.replace('\n', " ")).unwrap_or_default().chars().take(120).collect();
+                combine(readings, n, criteria).ok_or_else(|| format!("the judge's answers name no answer as best (it wrote: {wrote:?})"))
+            }
+        };
+        out.push(Judged { prompt: p, verdict });
+    }
+    out.sort_by_key(|j| j.prompt);
+    out
+}
+
+/// The vote a verdict is saved as.
+pub fn vote(v: &Verdict, run_id: i64, prompt: usize, judge: &RunEntry, n: usize) -> Vote {
+    Vote {
+        id: 0,
+        run_id,
+        prompt,
+        created_at: String::new(),
+        voter: format!("judge:{}", judge.label),
+        tiers: v.tiers(n),
+        all_bad: false,
+        detail: serde_json::to_value(v).ok(),
+    }
+}
+
+/// The verdict as a JSON line of `versus run --json`.
+pub fn json_line(j: &Judged, judge: &RunEntry, entries: &[RunEntry], history: Option<i64>) -> serde_json::Value {
+    let name = |i: usize| entries.get(i).map(|e| json!({ "index": i, "name": e.label }));
+    match &j.verdict {
+        Ok(v) => json!({
+            "event": "judge",
+            "judge": judge.label,
+            "prompt": j.prompt,
+            "winner": v.winner.and_then(name),
+            "tie": v.winner.is_none(),
+            "agreed": v.agreed,
+            "scores": v.scores.iter().enumerate().map(|(i, s)| json!({ "model": name(i), "scores": s.iter().map(|(c, x)| (c.clone(), json!(x))).collect::<serde_json::Map<_, _>>() })).collect::<Vec<_>>(),
+            "reason": v.reason,
+            "history_id": history,
+        }),
+        Err(e) => json!({ "event": "judge_failed", "judge": judge.label, "prompt": j.prompt, "error": e }),
+    }
+}
+
+/// The verdict in words, for text mode.
+pub fn text(j: &Judged, judge: &RunEntry, entries: &[RunEntry]) -> String {
+    let mut t = format!("── judge · {} ──\n", judge.label);
+    match &j.verdict {
+        Ok(v) => {
+            match v.winner {
+                Some(w) => t.push_str(&format!(
+                    "best: {} ({})\n",
+                    entries.get(w).map_or("?", |e| e.label.as_str()),
+                    if v.agreed { "both orders agree" } else { "one order readable" }
+                )),
+                None => t.push_str("tie (the two orders disagree, or the judge said so)\n"),
+            }
+            for (i, s) in v.scores.iter().enumerate() {
+                if !s.is_empty() {
+                    let list: Vec<String> = s.iter().map(|(c, x)| format!("{c} {x:.1}")).collect();
+                    t.push_str(&format!("  {}: {}\n", entries.get(i).map_or("?", |e| e.label.as_str()), list.join(", ")));
+                }
+            }
+            if !v.reason.is_empty() {
+                t.push_str(&format!("{}\n", v.reason));
+            }
+        }
+        Err(e) => t.push_str(&format!("no verdict: {e}\n")),
+    }
+    t
+}
+
+/// Save each verdict with its comparison.
+pub fn save(session: &Session, history: &std::path::Path, run: RunId, judged: &[Judged], judge: &RunEntry, n: usize) -> Result<(), String> {
+    session.flush(Duration::from_secs(5));
+    let store = crate::store::Store::open(history)?;
+    for j in judged {
+        if let (Ok(v), Some(id)) = (&j.verdict, session.stored_id(run, j.prompt)) {
+            store.add_vote(&vote(v, id, j.prompt, judge, n)).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
