@@ -91,6 +91,15 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
     },
+    /// Prompts × models for a batch or comparisons: length, speed, judge's score, votes
+    Report {
+        /// Comparison ids, or a batch (its --prompts file)
+        #[arg(required = true, value_name = "BATCH_OR_RUN_IDS")]
+        ids: Vec<String>,
+        /// The report as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the key bindings (Markdown)
     Keys,
     /// Print shell completions

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
         Some(Command::Tokenize(args)) => commands::tokenize::run(&ctx, args),
         Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
+        Some(Command::Report { ids, json }) => commands::report::run(&ctx, ids, *json),
         Some(Command::Leaderboard { json, prompt_filter, since }) => {
             commands::leaderboard::run(&ctx, *json, prompt_filter.as_deref(), since.as_deref())
         }

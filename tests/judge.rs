@@ -165,3 +165,31 @@ fn the_demo_models_judged_by_one_of_them() {
         serde_json::from_str(&stdout(&sb.run(&["history", "export", &v["history_id"].to_string(), "--format", "json"]))).unwrap();
     assert!(export["votes"][0]["voter"].as_str().unwrap_or("").starts_with("judge:"), "{export:#}");
 }
+
+#[test]
+fn a_judged_batch_gets_its_leaderboard_and_a_report() {
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &judge_server(fair));
+    let prompts = sb.path().join("prompts.txt");
+    std::fs::write(&prompts, "Capital of France?\nAnd its largest city?\n").unwrap();
+    let results = sb.path().join("results.jsonl");
+    let (p, r) = (prompts.to_str().unwrap(), results.to_str().unwrap());
+    let out = sb.run(&["--config", &cfg, "run", "--prompts", p, "--out", r, "-m", "lyon@srv", "-m", "paris@srv", "--judge", "judge@srv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("── this batch, as judged ──") && err.contains("RATING"), "{err}");
+
+    let out = sb.run(&["report", p, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["prompts"].as_array().map(Vec::len), Some(2), "{report:#}");
+    assert_eq!(report["models"].as_array().map(Vec::len), Some(2), "{report:#}");
+    let paris = report["models"].as_array().unwrap().iter().position(|m| m.as_str().unwrap().starts_with("paris")).unwrap();
+    assert_eq!(report["cells"][0][paris]["judge"], 9.0, "{report:#}");
+    assert_eq!(report["cells"][1][paris]["chars"], 6, "{report:#}");
+    assert_eq!(report["totals"][paris]["wins"], 2, "{report:#}");
+    assert_eq!(report["totals"][1 - paris]["wins"], 0, "{report:#}");
+    let table = stdout(&sb.run(&["report", p]));
+    assert!(table.contains("TOTAL") && table.contains("j9.0"), "{table}");
+    assert_eq!(sb.run(&["report", "nothing-like-this"]).status.code(), Some(2));
+}

@@ -6,6 +6,7 @@ pub mod history;
 pub mod judge;
 pub mod leaderboard;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod tokenize;
 

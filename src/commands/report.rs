@@ -1,0 +1,221 @@
+//! `versus report BATCH_OR_RUN_IDS…`: prompts × models for a batch (its
+//! file name as given to `--prompts`) or a set of comparisons. Each cell is
+//! the answer's length, its speed, the judge's mean score and its place in
+//! the votes; each model gets totals.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::engine::answer::Status;
+use crate::store::votes::{Vote, identity};
+use crate::store::{Store, StoredRun};
+
+use super::{Context, exit};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cell {
+    pub status: String,
+    pub chars: usize,
+    pub tokens: u64,
+    pub tokens_per_s: Option<f64>,
+    /// Mean of the judge's scores (1–10) for this answer.
+    pub judge: Option<f64>,
+    /// Places in the votes, oldest first ("1", "=1").
+    pub votes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub answers: usize,
+    pub finished: usize,
+    pub mean_chars: f64,
+    pub mean_tokens_per_s: Option<f64>,
+    pub mean_judge: Option<f64>,
+    /// Votes (people's and judges') that put this model first, alone.
+    pub wins: usize,
+}
+
+/// A row: the comparison and its prompt.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Row {
+    pub id: i64,
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub models: Vec<String>,
+    pub prompts: Vec<Row>,
+    /// cells[p][m]
+    pub cells: Vec<Vec<Option<Cell>>>,
+    pub totals: Vec<Totals>,
+}
+
+/// The judge's mean score for `slot` in `v`, if `v` is a judge's verdict.
+fn judge_score(v: &Vote, slot: usize) -> Option<f64> {
+    let scores = v.detail.as_ref()?.get("scores")?.as_array()?.get(slot)?.as_array()?;
+    let xs: Vec<f64> = scores.iter().filter_map(|p| p.get(1)?.as_f64()).collect();
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+pub fn build(runs: &[StoredRun]) -> Report {
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut r = Report::default();
+    for run in runs {
+        let mut row: Vec<Option<Cell>> = vec![None; r.models.len()];
+        for o in &run.outputs {
+            let (key, name) = identity(&o.model, o.settings.as_ref());
+            let m = *index.entry(key).or_insert_with(|| {
+                r.models.push(name);
+                r.models.len() - 1
+            });
+            row.resize(r.models.len(), None);
+            let stats = o.stats.as_ref();
+            let judged: Vec<f64> = run.votes.iter().filter_map(|v| judge_score(v, o.slot)).collect();
+            row[m] = Some(Cell {
+                status: o.status.to_string(),
+                chars: o.text.chars().count(),
+                tokens: stats.map_or(0, |s| s.generated_tokens),
+                tokens_per_s: stats.filter(|s| s.generated_tokens > 0).map(|s| s.decode_tps),
+                judge: mean(&judged),
+                votes: run.votes.iter().map(|v| crate::store::votes::place(v, o.slot)).collect(),
+            });
+        }
+        r.prompts.push(Row { id: run.id, prompt: run.prompt.clone() });
+        r.cells.push(row);
+    }
+    let n = r.models.len();
+    for row in &mut r.cells {
+        row.resize(n, None);
+    }
+    r.totals = (0..n)
+        .map(|m| {
+            let cells: Vec<&Cell> = r.cells.iter().filter_map(|row| row[m].as_ref()).collect();
+            let fin: Vec<&&Cell> = cells.iter().filter(|c| c.status == Status::Finished.as_str()).collect();
+            Totals {
+                answers: cells.len(),
+                finished: fin.len(),
+                mean_chars: mean(&fin.iter().map(|c| c.chars as f64).collect::<Vec<_>>()).unwrap_or(0.0),
+                mean_tokens_per_s: mean(&fin.iter().filter_map(|c| c.tokens_per_s).collect::<Vec<_>>()),
+                mean_judge: mean(&cells.iter().filter_map(|c| c.judge).collect::<Vec<_>>()),
+                wins: cells.iter().map(|c| c.votes.iter().filter(|p| p.as_str() == "1").count()).sum(),
+            }
+        })
+        .collect();
+    r
+}
+
+/// The report as a text table.
+pub fn table(r: &Report) -> String {
+    let w = 22;
+    let cut = |s: &str, k: usize| -> String {
+        let s = s.replace('\n', " ");
+        if s.chars().count() > k { format!("{}…", s.chars().take(k - 1).collect::<String>()) } else { s }
+    };
+    let mut t = format!("{:<30}", "PROMPT");
+    for m in &r.models {
+        t.push_str(&format!(" │ {:<w$}", cut(m, w)));
+    }
+    t.push('\n');
+    for (p, row) in r.cells.iter().enumerate() {
+        t.push_str(&format!("{:<30}", cut(&format!("#{} {}", r.prompts[p].id, r.prompts[p].prompt), 30)));
+        for c in row {
+            let text = match c {
+                None => "–".to_string(),
+                Some(c) if c.status != Status::Finished.as_str() => c.status.clone(),
+                Some(c) => {
+                    let mut s = format!("{}ch", c.chars);
+                    if let Some(tps) = c.tokens_per_s {
+                        s.push_str(&format!(" {tps:.0}t/s"));
+                    }
+                    if let Some(j) = c.judge {
+                        s.push_str(&format!(" j{j:.1}"));
+                    }
+                    let places: Vec<&str> = c.votes.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+                    if !places.is_empty() {
+                        s.push_str(&format!(" #{}", places.join(",")));
+                    }
+                    s
+                }
+            };
+            t.push_str(&format!(" │ {:<w$}", cut(&text, w)));
+        }
+        t.push('\n');
+    }
+    t.push_str(&format!("{:<30}", "TOTAL"));
+    for s in &r.totals {
+        let mut text = format!("{}/{} done {:.0}ch", s.finished, s.answers, s.mean_chars);
+        if let Some(j) = s.mean_judge {
+            text.push_str(&format!(" j{j:.1}"));
+        }
+        text.push_str(&format!(" {}w", s.wins));
+        t.push_str(&format!(" │ {:<w$}", cut(&text, w)));
+    }
+    t.push_str("\n\nch: characters · t/s: tokens per second · j: judge's mean score · #: places in the votes · w: first places\n");
+    t
+}
+
+/// The comparisons named: ids, or a batch's name (its `--prompts` file as
+/// given, or its file name).
+fn resolve(store: &mut Store, args: &[String]) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for a in args {
+        if let Ok(id) = a.parse::<i64>() {
+            ids.push(id);
+            continue;
+        }
+        let mut q =
+            store.conn().prepare("SELECT id FROM runs WHERE batch = ?1 OR batch LIKE '%/' || ?1 ORDER BY id").map_err(|e| e.to_string())?;
+        let found: Vec<i64> = q.query_map([a], |r| r.get(0)).map_err(|e| e.to_string())?.filter_map(Result::ok).collect();
+        if found.is_empty() {
+            return Err(format!("{a:?} is neither a comparison id nor a batch in the history (see `versus history list`)"));
+        }
+        ids.extend(found);
+    }
+    Ok(ids)
+}
+
+pub fn run(ctx: &Context, args: &[String], json: bool) -> u8 {
+    let mut store = match Store::open(&ctx.dirs.history_db()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("versus: cannot open the history store: {e}");
+            return exit::MODEL_FAILED;
+        }
+    };
+    let ids = match resolve(&mut store, args) {
+        Ok(ids) => ids,
+        Err(e) => {
+            eprintln!("versus: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut runs = Vec::new();
+    for id in ids {
+        match store.get(id) {
+            Ok(Some(r)) => runs.push(r),
+            Ok(None) => {
+                eprintln!("versus: no comparison #{id} (see `versus history list`)");
+                return exit::USAGE;
+            }
+            Err(e) => {
+                eprintln!("versus: history store: {e}");
+                return exit::MODEL_FAILED;
+            }
+        }
+    }
+    let report = build(&runs);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        let _ = write!(out, "{}", table(&report));
+    }
+    exit::OK
+}
