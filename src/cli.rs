@@ -122,9 +122,10 @@ pub enum HistoryCmd {
     },
     /// Print a comparison as text
     Show { id: i64 },
-    /// Export a comparison
+    /// Export a comparison, several, or a batch (its --prompts file) as one file
     Export {
-        id: i64,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
         #[arg(long, value_enum, default_value = "md")]
         format: crate::store::export::Format,
         /// Write to FILE instead of standard output

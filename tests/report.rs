@@ -119,3 +119,31 @@ fn the_html_report_renders_in_a_browser() {
         let _ = std::fs::copy(&shot, Path::new(&dir).join("report.png"));
     }
 }
+
+#[test]
+fn several_comparisons_make_one_report() {
+    let sb = Sandbox::new();
+    stored_comparison(&sb);
+    stored_comparison(&sb);
+    let file = sb.path().join("both.html");
+    let out = sb.run(&["history", "export", "1", "2", "--format", "html", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dom = String::from_utf8_lossy(&browse(&file, &["--dump-dom"]).stdout).into_owned();
+    for needle in [
+        "<h1>versus report</h1>",
+        "Prompts × models",
+        "<h1>versus comparison #1</h1>",
+        "<h1>versus comparison #2</h1>",
+        "href=\"#run-2\"",
+        "2/2 finished",
+    ] {
+        assert!(dom.contains(needle), "{needle:?} missing:\n{dom}");
+    }
+    // The other formats take several ids too: JSON as an array, CSV under one header.
+    let json: serde_json::Value =
+        serde_json::from_str(&common::stdout(&sb.run(&["history", "export", "1", "2", "--format", "json"]))).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(2));
+    let csv = common::stdout(&sb.run(&["history", "export", "1", "2", "--format", "csv"]));
+    assert_eq!(csv.lines().filter(|l| l.starts_with("run,")).count(), 1, "{csv}");
+    assert_eq!(sb.run(&["history", "export", "1", "nope.txt"]).status.code(), Some(2));
+}

@@ -55,29 +55,44 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
             Ok(None) => missing(*id),
             Err(e) => db_err(e),
         },
-        HistoryCmd::Export { id, format, out: file } => match store.get(*id) {
-            Ok(Some(run)) => {
-                let text = export::render(&run, *format);
-                match file {
-                    Some(f) => match std::fs::write(f, text) {
-                        Ok(()) => {
-                            eprintln!("exported #{id} to {}", f.display());
-                            exit::OK
-                        }
-                        Err(e) => {
-                            eprintln!("versus: {}: {e}", f.display());
-                            exit::MODEL_FAILED
-                        }
-                    },
-                    None => {
-                        let _ = out.write_all(text.as_bytes());
-                        exit::OK
-                    }
+        HistoryCmd::Export { ids, format, out: file } => {
+            let wanted = match super::report::resolve(&mut store, ids) {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("versus: {e}");
+                    return exit::USAGE;
+                }
+            };
+            let mut runs = Vec::new();
+            for id in wanted {
+                match store.get(id) {
+                    Ok(Some(run)) => runs.push(run),
+                    Ok(None) => return missing(id),
+                    Err(e) => return db_err(e),
                 }
             }
-            Ok(None) => missing(*id),
-            Err(e) => db_err(e),
-        },
+            let text = match runs.as_slice() {
+                [one] => export::render(one, *format),
+                many => export::render_many(many, *format),
+            };
+            let what = ids.join(", ");
+            match file {
+                Some(f) => match std::fs::write(f, text) {
+                    Ok(()) => {
+                        eprintln!("exported {what} to {}", f.display());
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("versus: {}: {e}", f.display());
+                        exit::MODEL_FAILED
+                    }
+                },
+                None => {
+                    let _ = out.write_all(text.as_bytes());
+                    exit::OK
+                }
+            }
+        }
         HistoryCmd::Rm { id } => match store.remove(*id) {
             Ok(true) => {
                 let _ = writeln!(out, "removed #{id}");

@@ -42,6 +42,22 @@ pub fn render(run: &StoredRun, format: Format) -> String {
     }
 }
 
+/// Several comparisons in one file: Markdown and text one after another,
+/// JSON as an array, CSV under one header, HTML as one report.
+pub fn render_many(runs: &[StoredRun], format: Format) -> String {
+    match format {
+        Format::Md => runs.iter().map(markdown).collect::<Vec<_>>().join("\n---\n\n"),
+        Format::Txt => runs.iter().map(text).collect::<Vec<_>>().join("\n\n"),
+        Format::Json => serde_json::to_string_pretty(runs).unwrap_or_default() + "\n",
+        Format::Csv => runs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| csv(r).lines().skip(usize::from(i > 0)).map(|l| format!("{l}\n")).collect::<Vec<_>>())
+            .collect(),
+        Format::Html => super::html::html_many(runs),
+    }
+}
+
 fn ms(v: f64) -> String {
     if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.0} ms") }
 }

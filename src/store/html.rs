@@ -219,13 +219,73 @@ fn settings(out: &mut String, run: &StoredRun) {
     out.push_str("</div>");
 }
 
-pub fn html(run: &StoredRun) -> String {
-    let mut out = String::new();
+fn head(out: &mut String, title: &str) {
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>versus comparison #{}</title><style>{STYLE}</style></head><body>",
-        run.id
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>",
+        esc(title)
     );
+}
+
+pub fn html(run: &StoredRun) -> String {
+    let mut out = String::new();
+    head(&mut out, &format!("versus comparison #{}", run.id));
+    body(&mut out, run);
+    let _ = write!(out, "<footer>versus {} · {} · {}</footer></body></html>\n", esc(&run.version), esc(&run.device), esc(&run.host));
+    out
+}
+
+/// Several comparisons (a batch): the prompts × models table, then each one.
+pub fn html_many(runs: &[StoredRun]) -> String {
+    let mut out = String::new();
+    head(&mut out, &format!("versus report · {} comparisons", runs.len()));
+    let _ = write!(out, "<h1>versus report</h1><p class=\"meta\">{} comparisons</p>", runs.len());
+    let m = super::matrix::build(runs);
+    out.push_str("<h2>Prompts × models</h2><table class=\"stats\"><tr><th>prompt</th>");
+    for name in &m.models {
+        let _ = write!(out, "<th>{}</th>", esc(name));
+    }
+    out.push_str("</tr>");
+    for (p, row) in m.cells.iter().enumerate() {
+        let prompt: String = m.prompts[p].prompt.chars().take(80).collect();
+        let _ = write!(out, "<tr><td><a href=\"#run-{}\">#{}</a> {}</td>", m.prompts[p].id, m.prompts[p].id, esc(&prompt));
+        for c in row {
+            let text = match c {
+                None => "–".to_string(),
+                Some(c) => {
+                    let mut s = format!("{} · {} chars", c.status, c.chars);
+                    if let Some(t) = c.tokens_per_s {
+                        s.push_str(&format!(" · {t:.1} tok/s"));
+                    }
+                    if let Some(j) = c.judge {
+                        s.push_str(&format!(" · judge {j:.1}"));
+                    }
+                    let places: Vec<&str> = c.votes.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+                    if !places.is_empty() {
+                        s.push_str(&format!(" · place {}", places.join(", ")));
+                    }
+                    s
+                }
+            };
+            let _ = write!(out, "<td>{}</td>", esc(&text));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("<tr><th>total</th>");
+    for t in &m.totals {
+        let judge = t.mean_judge.map(|j| format!(" · judge {j:.1}")).unwrap_or_default();
+        let _ = write!(out, "<th>{}/{} finished · {:.0} chars{judge} · {} first places</th>", t.finished, t.answers, t.mean_chars, t.wins);
+    }
+    out.push_str("</tr></table>");
+    for run in runs {
+        let _ = write!(out, "<hr id=\"run-{}\">", run.id);
+        body(&mut out, run);
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn body(out: &mut String, run: &StoredRun) {
     let _ = write!(
         out,
         "<h1>versus comparison #{}</h1><p class=\"meta\">{} · {} model{} · {} · {}</p>",
@@ -243,11 +303,11 @@ pub fn html(run: &StoredRun) -> String {
     let n = run.outputs.len().clamp(1, 4);
     let _ = write!(out, "<h2>Answers</h2><section class=\"answers\" style=\"grid-template-columns:repeat({n},minmax(0,1fr))\">");
     for o in &run.outputs {
-        answer(&mut out, o);
+        answer(out, o);
     }
     out.push_str("</section>");
-    stats(&mut out, run);
-    diffs(&mut out, run);
+    stats(out, run);
+    diffs(out, run);
     if !run.votes.is_empty() {
         out.push_str("<h2>Votes</h2><ul class=\"votes\">");
         let label = |s: usize| run.outputs.iter().find(|o| o.slot == s).map_or_else(|| format!("answer {}", s + 1), |o| o.label.clone());
@@ -258,12 +318,10 @@ pub fn html(run: &StoredRun) -> String {
         }
         out.push_str("</ul>");
     }
-    settings(&mut out, run);
+    settings(out, run);
     for p in &run.problems {
         let _ = write!(out, "<p class=\"error\">{}</p>", esc(p));
     }
-    let _ = write!(out, "<footer>versus {} · {} · {}</footer></body></html>\n", esc(&run.version), esc(&run.device), esc(&run.host));
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod html;
+pub mod matrix;
 pub mod recorder;
 pub mod votes;
 

@@ -1,0 +1,109 @@
+//! Prompts × models over several stored comparisons (a batch, or ids):
+//! each answer's length, speed, the judge's mean score and its places in
+//! the votes, and totals per model. `versus report` prints it; the HTML
+//! export of several comparisons opens with it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::StoredRun;
+use super::votes::{Vote, identity};
+use crate::engine::answer::Status;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cell {
+    pub status: String,
+    pub chars: usize,
+    pub tokens: u64,
+    pub tokens_per_s: Option<f64>,
+    /// Mean of the judge's scores (1–10) for this answer.
+    pub judge: Option<f64>,
+    /// Places in the votes, oldest first ("1", "=1").
+    pub votes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub answers: usize,
+    pub finished: usize,
+    pub mean_chars: f64,
+    pub mean_tokens_per_s: Option<f64>,
+    pub mean_judge: Option<f64>,
+    /// Votes (people's and judges') that put this model first, alone.
+    pub wins: usize,
+}
+
+/// A row: the comparison and its prompt.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Row {
+    pub id: i64,
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub models: Vec<String>,
+    pub prompts: Vec<Row>,
+    /// cells[p][m]
+    pub cells: Vec<Vec<Option<Cell>>>,
+    pub totals: Vec<Totals>,
+}
+
+/// The judge's mean score for `slot` in `v`, if `v` is a judge's verdict.
+fn judge_score(v: &Vote, slot: usize) -> Option<f64> {
+    let scores = v.detail.as_ref()?.get("scores")?.as_array()?.get(slot)?.as_array()?;
+    let xs: Vec<f64> = scores.iter().filter_map(|p| p.get(1)?.as_f64()).collect();
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+pub fn build(runs: &[StoredRun]) -> Report {
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut r = Report::default();
+    for run in runs {
+        let mut row: Vec<Option<Cell>> = vec![None; r.models.len()];
+        for o in &run.outputs {
+            let (key, name) = identity(&o.model, o.settings.as_ref());
+            let m = *index.entry(key).or_insert_with(|| {
+                r.models.push(name);
+                r.models.len() - 1
+            });
+            row.resize(r.models.len(), None);
+            let stats = o.stats.as_ref();
+            let judged: Vec<f64> = run.votes.iter().filter_map(|v| judge_score(v, o.slot)).collect();
+            row[m] = Some(Cell {
+                status: o.status.to_string(),
+                chars: o.text.chars().count(),
+                tokens: stats.map_or(0, |s| s.generated_tokens),
+                tokens_per_s: stats.filter(|s| s.generated_tokens > 0).map(|s| s.decode_tps),
+                judge: mean(&judged),
+                votes: run.votes.iter().map(|v| crate::store::votes::place(v, o.slot)).collect(),
+            });
+        }
+        r.prompts.push(Row { id: run.id, prompt: run.prompt.clone() });
+        r.cells.push(row);
+    }
+    let n = r.models.len();
+    for row in &mut r.cells {
+        row.resize(n, None);
+    }
+    r.totals = (0..n)
+        .map(|m| {
+            let cells: Vec<&Cell> = r.cells.iter().filter_map(|row| row[m].as_ref()).collect();
+            let fin: Vec<&&Cell> = cells.iter().filter(|c| c.status == Status::Finished.as_str()).collect();
+            Totals {
+                answers: cells.len(),
+                finished: fin.len(),
+                mean_chars: mean(&fin.iter().map(|c| c.chars as f64).collect::<Vec<_>>()).unwrap_or(0.0),
+                mean_tokens_per_s: mean(&fin.iter().filter_map(|c| c.tokens_per_s).collect::<Vec<_>>()),
+                mean_judge: mean(&cells.iter().filter_map(|c| c.judge).collect::<Vec<_>>()),
+                wins: cells.iter().map(|c| c.votes.iter().filter(|p| p.as_str() == "1").count()).sum(),
+            }
+        })
+        .collect();
+    r
+}
