@@ -3,6 +3,8 @@
 mod common;
 
 use common::ui::*;
+use std::time::Duration;
+
 use crossterm::event::KeyCode;
 use versus::app::{Effect, Event, Focus, Overlay};
 use versus::engine::EventKind;
@@ -311,4 +313,19 @@ fn the_export_fallback_records_the_device_the_recorder_records() {
     let stored = app.run.as_ref().expect("a run").to_stored();
     assert_eq!(stored.device, versus::gpu::run_device(), "not a hard-coded \"cpu\"");
     assert_eq!(stored.outputs[0].status, Status::Finished);
+}
+
+#[test]
+fn the_status_line_gives_an_eta_from_the_models_done() {
+    let mut a = app(models(), 160, 40);
+    let id = start_three(&mut a);
+    let t0 = a.now;
+    engine(&mut a, id, 0, EventKind::Loading);
+    a.now = t0 + Duration::from_secs(2);
+    engine(&mut a, id, 0, EventKind::Finished { stats: stats(10, 20.0) });
+    engine(&mut a, id, 1, EventKind::Loading);
+    // 2 s per model so far, two left, 1 s into the second: 3 s to go.
+    a.handle(Event::Tick { now: t0 + Duration::from_secs(3), ram: None, gpu: None });
+    let line = versus::ui::status::progress(&a);
+    assert!(line.starts_with("model 2/3 · loading") && line.contains("elapsed 3.0 s · ETA 3 s"), "{line}");
 }

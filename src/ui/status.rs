@@ -28,7 +28,8 @@ pub fn progress(app: &App) -> String {
             let name = label.split(" (").next().unwrap_or(&label);
             let i = c.slot;
             let secs = app.now.saturating_duration_since(c.since).as_secs_f64();
-            let eta = eta(app, run).map(|s| format!(" · ETA {s:.0} s")).unwrap_or_default();
+            // Past the estimate, an ETA of 0 would be a guess dressed as a number.
+            let eta = eta(app, run).filter(|s| *s >= 1.0).map(|s| format!(" · ETA {s:.0} s")).unwrap_or_default();
             format!("model {}/{n} · {} {name} {secs:.1} s · elapsed {elapsed:.1} s{eta}", i + 1, c.answer.status)
         }
         None => format!("starting · {n} models"),
