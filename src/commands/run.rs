@@ -60,23 +60,21 @@ pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
 }
 
 /// Parse and resolve every -m spec against the catalog.
-pub fn entries(ctx: &Context, args: &RunArgs) -> Result<Vec<RunEntry>, Error> {
-    let catalog = ctx.discover(&args.scan);
+pub fn entries(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalog) -> Result<Vec<RunEntry>, Error> {
     let global = args.overrides();
     args.models
         .iter()
         .map(|text| {
             let spec = crate::spec::parse(text)?;
-            crate::spec::resolve(&spec, &catalog, &ctx.config.config, &global)
+            crate::spec::resolve(&spec, catalog, &ctx.config.config, &global)
         })
         .collect()
 }
 
 /// The judge's entry: greedy unless its spec sets a temperature.
-fn judge_entry(ctx: &Context, args: &RunArgs, text: &str) -> Result<RunEntry, Error> {
-    let catalog = ctx.discover(&args.scan);
+fn judge_entry(ctx: &Context, catalog: &crate::catalog::Catalog, text: &str) -> Result<RunEntry, Error> {
     let spec = crate::spec::parse(text)?;
-    let mut e = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &[])?;
+    let mut e = crate::spec::resolve(&spec, catalog, &ctx.config.config, &[])?;
     if !text.contains("temperature=") {
         let _ = e.settings.set("temperature", "0");
     }
@@ -108,11 +106,13 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let mut entries = match entries(ctx, args) {
+    // Discovery once (it may ask every configured server for its models).
+    let catalog = ctx.discover(&args.scan);
+    let mut entries = match entries(ctx, args, &catalog) {
         Ok(e) => e,
         Err(e) => return usage(e),
     };
-    let judge = match args.judge.as_deref().map(|s| judge_entry(ctx, args, s)).transpose() {
+    let judge = match args.judge.as_deref().map(|s| judge_entry(ctx, &catalog, s)).transpose() {
         Ok(j) => j,
         Err(e) => return usage(e),
     };
