@@ -56,21 +56,10 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
             Err(e) => db_err(e),
         },
         HistoryCmd::Export { ids, format, out: file } => {
-            let wanted = match super::report::resolve(&mut store, ids) {
-                Ok(w) => w,
-                Err(e) => {
-                    eprintln!("versus: {e}");
-                    return exit::USAGE;
-                }
+            let runs = match super::report::stored_runs(&mut store, ids) {
+                Ok(r) => r,
+                Err(code) => return code,
             };
-            let mut runs = Vec::new();
-            for id in wanted {
-                match store.get(id) {
-                    Ok(Some(run)) => runs.push(run),
-                    Ok(None) => return missing(id),
-                    Err(e) => return db_err(e),
-                }
-            }
             let text = match runs.as_slice() {
                 [one] => export::render(one, *format),
                 many => export::render_many(many, *format),

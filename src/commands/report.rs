@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use crate::engine::answer::Status;
-use crate::store::Store;
 use crate::store::matrix::{Report, build};
+use crate::store::{Store, StoredRun};
 
 use super::{Context, exit};
 
@@ -63,7 +63,7 @@ pub fn table(r: &Report) -> String {
 
 /// The comparisons named: ids, or a batch's name (its `--prompts` file as
 /// given, or its file name).
-pub fn resolve(store: &mut Store, args: &[String]) -> Result<Vec<i64>, String> {
+fn resolve(store: &mut Store, args: &[String]) -> Result<Vec<i64>, String> {
     let mut ids = Vec::new();
     for a in args {
         if let Ok(id) = a.parse::<i64>() {
@@ -81,6 +81,30 @@ pub fn resolve(store: &mut Store, args: &[String]) -> Result<Vec<i64>, String> {
     Ok(ids)
 }
 
+/// The comparisons `args` name (ids or batches), read from the store; on
+/// failure, why on stderr and the exit status (`report` and `history export`).
+pub fn stored_runs(store: &mut Store, args: &[String]) -> Result<Vec<StoredRun>, u8> {
+    let ids = resolve(store, args).map_err(|e| {
+        eprintln!("versus: {e}");
+        exit::USAGE
+    })?;
+    let mut runs = Vec::new();
+    for id in ids {
+        match store.get(id) {
+            Ok(Some(r)) => runs.push(r),
+            Ok(None) => {
+                eprintln!("versus: no comparison #{id} (see `versus history list`)");
+                return Err(exit::USAGE);
+            }
+            Err(e) => {
+                eprintln!("versus: history store: {e}");
+                return Err(exit::MODEL_FAILED);
+            }
+        }
+    }
+    Ok(runs)
+}
+
 pub fn run(ctx: &Context, args: &[String], json: bool) -> u8 {
     let mut store = match Store::open(&ctx.dirs.history_db()) {
         Ok(s) => s,
@@ -89,27 +113,10 @@ pub fn run(ctx: &Context, args: &[String], json: bool) -> u8 {
             return exit::MODEL_FAILED;
         }
     };
-    let ids = match resolve(&mut store, args) {
-        Ok(ids) => ids,
-        Err(e) => {
-            eprintln!("versus: {e}");
-            return exit::USAGE;
-        }
+    let runs = match stored_runs(&mut store, args) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
-    let mut runs = Vec::new();
-    for id in ids {
-        match store.get(id) {
-            Ok(Some(r)) => runs.push(r),
-            Ok(None) => {
-                eprintln!("versus: no comparison #{id} (see `versus history list`)");
-                return exit::USAGE;
-            }
-            Err(e) => {
-                eprintln!("versus: history store: {e}");
-                return exit::MODEL_FAILED;
-            }
-        }
-    }
     let report = build(&runs);
     let mut out = std::io::stdout().lock();
     if json {
