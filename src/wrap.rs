@@ -19,14 +19,19 @@ pub fn char_width(c: char) -> usize {
     }
 }
 
-/// A line as drawn: tabs as four spaces, control characters (escape
-/// sequences a model might print) as U+FFFD so they cannot reach the terminal.
+/// A character as drawn: a control character (part of an escape sequence
+/// a model might print) becomes U+FFFD so it cannot reach the terminal;
+/// tabs are left for the caller to expand.
+pub fn visible(c: char) -> char {
+    if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }
+}
+
+/// A line as drawn: tabs as four spaces, control characters as U+FFFD.
 pub fn sanitize(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for c in line.chars() {
-        match c {
+        match visible(c) {
             '\t' => out.push_str("    "),
-            c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -60,7 +60,7 @@ impl<'a> Filler<'a> {
                     }
                 }
                 c => {
-                    let c = if c.is_control() && c != '\t' { '\u{FFFD}' } else { c };
+                    let c = crate::wrap::visible(c);
                     match self.word.last_mut() {
                         Some((s, w)) if *s == style => w.push(c),
                         _ => self.word.push((style, c.to_string())),
@@ -162,11 +162,10 @@ pub fn cut(pieces: &[(Style, &str)], width: usize, prefix: &Prefix, out: &mut Ve
     let room = width.saturating_sub(prefix.width()).max(1);
     let mut spans: Vec<Span<'static>> = prefix.first.clone();
     let mut col = 0;
-    let mut any = false;
     for (style, text) in pieces {
         let mut cur = String::new();
         for c in text.chars() {
-            let c = if c.is_control() && c != '\t' { '\u{FFFD}' } else { c };
+            let c = crate::wrap::visible(c);
             let cw = char_width(c);
             if col + cw > room && col > 0 {
                 if !cur.is_empty() {
@@ -181,13 +180,11 @@ pub fn cut(pieces: &[(Style, &str)], width: usize, prefix: &Prefix, out: &mut Ve
                 cur.push(c);
             }
             col += cw;
-            any = true;
         }
         if !cur.is_empty() {
             spans.push(Span::styled(cur, *style));
         }
     }
-    let _ = any;
     out.push(Line::from(spans));
 }
 
