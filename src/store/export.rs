@@ -58,7 +58,8 @@ pub fn render_many(runs: &[StoredRun], format: Format) -> String {
     }
 }
 
-fn ms(v: f64) -> String {
+/// A duration for people: "41 ms", "1.20 s".
+pub(super) fn ms(v: f64) -> String {
     if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.0} ms") }
 }
 

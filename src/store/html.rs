@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
+use super::export::ms;
 use super::votes::{describe, non_default};
 use super::{StoredOutput, StoredRun};
 use crate::error::human_bytes;
@@ -88,14 +89,6 @@ pub fn markdown_html(text: &str) -> String {
     out
 }
 
-fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1e3),
-        Some(v) => format!("{v:.0} ms"),
-        None => "–".into(),
-    }
-}
-
 fn answer(out: &mut String, o: &StoredOutput) {
     let _ = write!(
         out,
@@ -126,8 +119,8 @@ fn stats(out: &mut String, run: &StoredRun) {
                 let _ = write!(
                     out,
                     "<td>{}</td><td>{}</td><td>{} tok · {:.0} tok/s</td><td>{:.1} tok/s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    if s.remote { "remote".into() } else { ms(Some(s.load_ms)) },
-                    ms(s.ttft_ms),
+                    if s.remote { "remote".into() } else { ms(s.load_ms) },
+                    s.ttft_ms.map_or_else(|| "–".into(), ms),
                     s.prompt_tokens,
                     s.prompt_tps,
                     s.decode_tps,
