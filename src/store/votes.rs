@@ -121,11 +121,11 @@ impl Store {
         let mut runs: HashMap<i64, HashMap<usize, usize>> = HashMap::new();
         let mut outcomes = Vec::new();
         let mut counted = Vec::new();
+        let mut outputs = self.conn.prepare("SELECT slot, model, settings FROM outputs WHERE run_id = ?1")?;
         for v in &votes {
             if !runs.contains_key(&v.run_id) {
                 let mut slots = HashMap::new();
-                let mut q = self.conn.prepare("SELECT slot, model, settings FROM outputs WHERE run_id = ?1")?;
-                let rows = q.query_map([v.run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+                let rows = outputs.query_map([v.run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
                 for row in rows {
                     let (slot, model, settings) = row?;
                     let Ok(model) = serde_json::from_str::<ModelRecord>(&model) else { continue };
