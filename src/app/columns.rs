@@ -202,16 +202,14 @@ impl Column {
         Some(end.saturating_duration_since(first).as_secs_f64())
     }
 
-    pub fn set_width(&mut self, width: usize) {
+    /// Lay the column out again at `width` in `theme`: the wraps and the
+    /// Markdown; cheap when neither changed.
+    pub fn set_width(&mut self, width: usize, theme: &Theme) {
         if self.wrap.width() != width {
             self.wrap.rewrap(&self.answer.text, width);
             self.think_wrap.rewrap(&self.answer.thinking, width);
             self.error_wrap.rewrap(self.answer.error.as_deref().unwrap_or(""), width);
         }
-    }
-
-    /// Render the Markdown again (new width or theme); cheap when nothing changed.
-    pub fn restyle(&mut self, width: usize, theme: &Theme) {
         if self.md.width() != width || self.md.look() != &crate::markdown::Look::from_theme(theme) {
             self.md.reset(&self.answer.text, width, theme);
         }

@@ -326,8 +326,7 @@ impl App {
         for i in 0..n {
             let w = width(i, self.zoom);
             let c = &mut run.columns[i];
-            c.set_width(w);
-            c.restyle(w, &self.theme);
+            c.set_width(w, &self.theme);
             c.zoomed = self.zoom && i == self.active_column;
         }
         self.redo_diff();
