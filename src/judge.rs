@@ -24,8 +24,18 @@ impl Default for JudgeConfig {
     }
 }
 
-fn letter(i: usize) -> char {
-    (b'A' + (i % 26) as u8) as char
+/// "A", "B", … "Z", "AA"…: an answer's name when it is anonymised (for the
+/// judge, and the columns of a blind run).
+pub fn letter(position: usize) -> String {
+    let mut n = position;
+    let mut s = String::new();
+    loop {
+        s.insert(0, (b'A' + (n % 26) as u8) as char);
+        if n < 26 {
+            return s;
+        }
+        n = n / 26 - 1;
+    }
 }
 
 /// The judge's prompt: `answers` shown in `order` (indices into `answers`).
@@ -98,12 +108,8 @@ fn json_in(text: &str) -> Option<Value> {
 /// The answer a letter names ("A", "Answer B", "b"), given the order shown.
 fn named(word: &str, order: &[usize]) -> Option<usize> {
     let w = word.trim().trim_start_matches("Answer").trim_start_matches("answer").trim().trim_matches(|c: char| !c.is_alphanumeric());
-    let mut chars = w.chars();
-    let c = chars.next()?.to_ascii_uppercase();
-    if chars.next().is_some() || !c.is_ascii_uppercase() {
-        return None;
-    }
-    order.get((c as u8 - b'A') as usize).copied()
+    let w = w.to_ascii_uppercase();
+    (0..order.len()).find(|&k| letter(k) == w).map(|k| order[k])
 }
 
 /// Read one reply to a prompt that showed the answers in `order`.
@@ -210,6 +216,15 @@ mod tests {
 
     fn crit() -> Vec<String> {
         JudgeConfig::default().criteria
+    }
+
+    #[test]
+    fn letters_go_on_past_z_and_name_the_answer_shown_there() {
+        assert_eq!([0, 1, 25, 26, 27].map(letter), ["A", "B", "Z", "AA", "AB"]);
+        let order: Vec<usize> = (0..30).rev().collect();
+        assert_eq!(named("Answer ab", &order), Some(2));
+        assert_eq!(named("b", &[1, 0]), Some(0));
+        assert_eq!(named("C", &[1, 0]), None);
     }
 
     #[test]

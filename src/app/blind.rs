@@ -16,18 +16,7 @@ pub struct Blind {
     pub revealed: bool,
 }
 
-/// "A", "B", … "Z", "AA"…: a column's name while blind.
-pub fn letter(position: usize) -> String {
-    let mut n = position;
-    let mut s = String::new();
-    loop {
-        s.insert(0, (b'A' + (n % 26) as u8) as char);
-        if n < 26 {
-            return s;
-        }
-        n = n / 26 - 1;
-    }
-}
+pub use crate::judge::letter;
 
 impl Blind {
     /// Shuffle `columns` (Fisher–Yates); `seed` moves on (App seeds it
@@ -99,15 +88,5 @@ impl App {
             run.columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
         self.notice = Some(format!("vote saved · {}", names.join(", ")));
         vec![Effect::Vote { run: run.id, stored: run.stored, tiers, all_bad }]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn letters_go_on_past_z() {
-        assert_eq!([0, 1, 25, 26, 27].map(letter), ["A", "B", "Z", "AA", "AB"]);
     }
 }
