@@ -16,7 +16,7 @@ use versus::config::Config;
 use versus::engine::EngineKind;
 use versus::engine::candle::CandleBackend;
 use versus::engine::llama::LlamaCpp;
-use versus::engine::{Backend, EngineEvent, EventKind, RunEntry, RunRequest, Sink};
+use versus::engine::{Backend, EngineEvent, EventKind, RunEntry, Sink};
 use versus::params::Settings;
 
 fn greedy(max_tokens: &str) -> Settings {
@@ -217,19 +217,7 @@ fn every_supported_architecture_runs_end_to_end_and_deterministically() {
 }
 
 fn run(entries: Vec<RunEntry>) -> Vec<EngineEvent> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = versus::engine::Engine::start(tx, Config::defaults().memory).unwrap();
-    let cancel = std::sync::Arc::new(AtomicBool::new(false));
-    engine.submit(RunRequest { id: 1, prompts: vec!["the cat".into()], entries, cancel });
-    let mut out = Vec::new();
-    while let Some(e) = rx.blocking_recv() {
-        let done = matches!(e.kind, EventKind::RunDone);
-        out.push(e);
-        if done {
-            break;
-        }
-    }
-    out
+    common::run_engine(entries, "the cat", Config::defaults().memory, |_| false)
 }
 
 fn entry(dir: &Path) -> RunEntry {
@@ -324,7 +312,6 @@ fn the_demo_model_as_f32_safetensors_runs_and_agrees_with_its_gguf() {
 
 #[test]
 fn a_gguf_load_reports_progress_and_stops_when_cancelled() {
-    use std::sync::atomic::Ordering;
     let _g = common::model_lock();
     let demo = common::demo_model();
     let model = describe_path(&demo).unwrap();
@@ -338,21 +325,7 @@ fn a_gguf_load_reports_progress_and_stops_when_cancelled() {
     assert!(progress.last().copied().unwrap_or(0.0) > 0.95, "{progress:?}");
 
     // Esc at the first report: the load stops there.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = versus::engine::Engine::start(tx, Config::defaults().memory).unwrap();
-    let cancel = std::sync::Arc::new(AtomicBool::new(false));
-    engine.submit(RunRequest { id: 2, prompts: vec!["the cat".into()], entries: vec![entry], cancel: cancel.clone() });
-    let mut out = Vec::new();
-    while let Some(e) = rx.blocking_recv() {
-        if matches!(e.kind, EventKind::LoadProgress { .. }) {
-            cancel.store(true, Ordering::SeqCst);
-        }
-        let done = matches!(e.kind, EventKind::RunDone);
-        out.push(e);
-        if done {
-            break;
-        }
-    }
+    let out = common::run_engine(vec![entry], "the cat", Config::defaults().memory, |k| matches!(k, EventKind::LoadProgress { .. }));
     assert!(!out.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. })), "{out:#?}");
     assert!(out.iter().any(|e| matches!(e.kind, EventKind::Cancelled { .. })), "{out:#?}");
 }

@@ -3,14 +3,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use versus::catalog::describe_path;
 use versus::config::Config;
 use versus::engine::EngineKind;
 use versus::engine::memory::MemoryConfig;
-use versus::engine::{Engine, EngineEvent, EventKind, RunEntry, RunRequest, Stats, StopReason};
+use versus::engine::{EngineEvent, EventKind, RunEntry, Stats, StopReason};
 use versus::error::Error;
 
 const PROMPT: &str = "The capital of France is";
@@ -33,26 +31,11 @@ fn memory() -> MemoryConfig {
 /// Run to completion; `cancel_after` sets the cancel flag once that many
 /// token events have arrived.
 fn run(entries: Vec<RunEntry>, prompt: &str, mem: MemoryConfig, cancel_after: Option<usize>) -> Vec<EngineEvent> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::start(tx, mem).expect("engine");
-    let cancel = Arc::new(AtomicBool::new(false));
-    engine.submit(RunRequest { id: 7, prompts: vec![prompt.into()], entries, cancel: cancel.clone() });
-    let mut events = Vec::new();
     let mut tokens = 0;
-    while let Some(ev) = rx.blocking_recv() {
-        if matches!(ev.kind, EventKind::Token { .. }) {
-            tokens += 1;
-            if Some(tokens) == cancel_after {
-                cancel.store(true, Ordering::SeqCst);
-            }
-        }
-        let done = matches!(ev.kind, EventKind::RunDone);
-        events.push(ev);
-        if done {
-            break;
-        }
-    }
-    events
+    common::run_engine(entries, prompt, mem, |kind| {
+        tokens += usize::from(matches!(kind, EventKind::Token { .. }));
+        matches!(kind, EventKind::Token { .. }) && Some(tokens) == cancel_after
+    })
 }
 
 fn text(events: &[EngineEvent], slot: usize) -> String {
@@ -316,21 +299,7 @@ fn a_load_shows_progress_and_esc_stops_it() {
     assert_eq!(progress.last().copied(), Some(1.0));
 
     // Cancelled at the first report: llama.cpp gives the load up.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::start(tx, memory()).expect("engine");
-    let cancel = Arc::new(AtomicBool::new(false));
-    engine.submit(RunRequest { id: 8, prompts: vec![PROMPT.into()], entries: vec![entry(&demo, &[])], cancel: cancel.clone() });
-    let mut events = Vec::new();
-    while let Some(ev) = rx.blocking_recv() {
-        if matches!(ev.kind, EventKind::LoadProgress { .. }) {
-            cancel.store(true, Ordering::SeqCst);
-        }
-        let done = matches!(ev.kind, EventKind::RunDone);
-        events.push(ev);
-        if done {
-            break;
-        }
-    }
+    let events = common::run_engine(vec![entry(&demo, &[])], PROMPT, memory(), |k| matches!(k, EventKind::LoadProgress { .. }));
     assert!(!events.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. } | EventKind::Token { .. })), "{events:#?}");
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::Cancelled { .. })), "{events:#?}");
 }

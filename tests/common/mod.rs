@@ -116,3 +116,31 @@ impl Sandbox {
     }
 }
 pub mod server;
+
+/// Run `entries` on `prompt` in a fresh engine until the run is done;
+/// `cancel_when` sees every event and sets the run's cancel flag by
+/// answering true.
+pub fn run_engine(
+    entries: Vec<versus::engine::RunEntry>,
+    prompt: &str,
+    mem: versus::engine::memory::MemoryConfig,
+    mut cancel_when: impl FnMut(&versus::engine::EventKind) -> bool,
+) -> Vec<versus::engine::EngineEvent> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = versus::engine::Engine::start(tx, mem).expect("engine");
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    engine.submit(versus::engine::RunRequest { id: 7, prompts: vec![prompt.into()], entries, cancel: cancel.clone() });
+    let mut events = Vec::new();
+    while let Some(ev) = rx.blocking_recv() {
+        if cancel_when(&ev.kind) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let done = matches!(ev.kind, versus::engine::EventKind::RunDone);
+        events.push(ev);
+        if done {
+            break;
+        }
+    }
+    events
+}
