@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::engine::answer::{Answer, Status};
+
 /// `[judge]` in the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +210,83 @@ pub fn combine(readings: Vec<Reading>, n: usize, criteria: &[String]) -> Option<
         .collect();
     let reason = ok.iter().map(|r| r.reason.as_str()).find(|s| !s.is_empty()).unwrap_or("").to_string();
     Some(Verdict { winner, agreed, scores, reason, readings })
+}
+
+/// What the judge said about one compared prompt's answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub prompt: usize,
+    pub verdict: Result<Verdict, String>,
+}
+
+/// The judge's run for a comparison: two prompts per compared prompt (the
+/// answers in the run's order, then reversed), and which is which, so its
+/// replies can be read back. `versus run --judge` and the TUI share it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    /// Per judge prompt: the compared prompt, and the order answers were shown in.
+    pub asked: Vec<(usize, Vec<usize>)>,
+    /// The judge's prompts, in the same order.
+    pub prompts: Vec<String>,
+    /// Compared prompts that cannot be judged, and why.
+    pub skipped: Vec<Judged>,
+    /// Answers per compared prompt.
+    pub n: usize,
+}
+
+impl Plan {
+    /// `answers[p][slot]`: the finished answer of each slot to question p
+    /// (None: it did not finish; an empty row: it was not asked).
+    pub fn new(questions: &[String], answers: &[Vec<Option<&str>>], criteria: &[String]) -> Plan {
+        let n = answers.iter().map(Vec::len).max().unwrap_or(0);
+        let mut plan = Plan { n, ..Plan::default() };
+        for (p, question) in questions.iter().enumerate() {
+            let row = answers.get(p).map_or(&[][..], Vec::as_slice);
+            let done: Vec<&str> = row.iter().flatten().copied().collect();
+            if done.len() != n || n < 2 {
+                if !row.is_empty() {
+                    plan.skipped.push(Judged { prompt: p, verdict: Err("the judge needs two or more finished answers".into()) });
+                }
+                continue;
+            }
+            for order in [(0..n).collect::<Vec<_>>(), (0..n).rev().collect()] {
+                plan.prompts.push(prompt(question, &done, &order, criteria));
+                plan.asked.push((p, order));
+            }
+        }
+        plan
+    }
+
+    /// The verdicts, from the judge's answers by judge prompt (`replies[k]`
+    /// answers `prompts[k]`), skipped prompts included, in prompt order.
+    pub fn conclude(&self, replies: &std::collections::HashMap<usize, Answer>, criteria: &[String]) -> Vec<Judged> {
+        let mut out = self.skipped.clone();
+        let mut judged: Vec<usize> = self.asked.iter().map(|(p, _)| *p).collect();
+        judged.dedup();
+        for p in judged {
+            let mut readings = Vec::new();
+            let mut error = None;
+            for (k, (_, order)) in self.asked.iter().enumerate().filter(|(_, (q, _))| *q == p) {
+                match replies.get(&k) {
+                    Some(a) if a.status == Status::Finished => readings.push(read(&a.text, order, self.n, criteria)),
+                    Some(a) => error = Some(a.error.clone().unwrap_or_else(|| format!("the judge's answer {}", a.status))),
+                    None => error = Some("the judge gave no answer".into()),
+                }
+            }
+            let verdict = match error {
+                Some(e) => Err(e),
+                None => {
+                    let wrote: String =
+                        readings.first().map(|r| r.reason.replace('\n', " ")).unwrap_or_default().chars().take(120).collect();
+                    combine(readings, self.n, criteria)
+                        .ok_or_else(|| format!("the judge's answers name no answer as best (it wrote: {wrote:?})"))
+                }
+            };
+            out.push(Judged { prompt: p, verdict });
+        }
+        out.sort_by_key(|j| j.prompt);
+        out
+    }
 }
 
 #[cfg(test)]

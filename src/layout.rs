@@ -24,6 +24,19 @@ pub fn panes(area: Rect) -> Panes {
     Panes { models, prompt, columns, status }
 }
 
+/// Rows of the judge's verdict under the columns (border included).
+pub const VERDICT_ROWS: u16 = 6;
+
+/// The columns' area split for the judge's verdict under them, when there
+/// is one and the columns keep at least 6 rows.
+pub fn answers(area: Rect, judged: bool) -> (Rect, Option<Rect>) {
+    if !judged || area.height < VERDICT_ROWS + 6 {
+        return (area, None);
+    }
+    let [top, bottom] = Layout::new(Direction::Vertical, [Constraint::Min(6), Constraint::Length(VERDICT_ROWS)]).areas(area);
+    (top, Some(bottom))
+}
+
 /// The answer columns: side by side when they fit, else one at a time
 /// under a tab bar (also when zoomed).
 #[derive(Debug, Clone, PartialEq)]

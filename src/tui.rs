@@ -96,6 +96,7 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
     app.ram = ram();
     app.gpu = gpu();
     app.endpoints = config.endpoints.clone();
+    app.criteria = config.judge.criteria.clone();
     if let Some(w) = config.endpoints.iter().find_map(|e| crate::engine::remote::insecure_warning(&e.url)) {
         app.notice = Some(format!("warning: {w}"));
     }
@@ -182,10 +183,11 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
     app.handle(Event::Resize(size.width, size.height));
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame;
+    let mut effects = std::collections::VecDeque::new();
     loop {
         if dirty && Instant::now() >= last_draw + frame {
             // What the engine sent while we waited for this frame.
-            take_engine_events(app, session, None);
+            effects.extend(take_engine_events(app, session, None));
             app.now = Instant::now();
             app.handle(Event::Frame);
             term.draw(|f| crate::ui::draw(f, app))?;
@@ -194,7 +196,6 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
         }
         let next_frame = tokio::time::Instant::from_std(last_draw + frame);
         let active = app.run_active();
-        let mut effects = std::collections::VecDeque::new();
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(ev)) => {
@@ -212,7 +213,7 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
             // from the inference threads once per token (they use every core).
             next = session.next(), if !dirty => match next {
                 Next::Event(ev) => {
-                    take_engine_events(app, session, Some(ev));
+                    effects.extend(take_engine_events(app, session, Some(ev)));
                     dirty = true;
                 }
                 Next::Ending(why) => {
@@ -279,22 +280,48 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
             return effects;
         }
         Effect::Vote { run, stored, tiers, all_bad } => {
+            let vote = Vote { id: 0, run_id: 0, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None };
+            return perform(Effect::SaveVote { run, stored, vote }, app, session, stores);
+        }
+        Effect::SaveVote { run, stored, mut vote } => {
             let saved = stored
                 .or_else(|| session.stored_id(run, 0))
                 .ok_or_else(|| "the comparison is not in the history".to_string())
                 .and_then(|run_id| {
-                    let vote =
-                        Vote { id: 0, run_id, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None };
+                    vote.run_id = run_id;
                     stores.read(session)?.add_vote(&vote).map_err(|e| e.to_string())
                 });
             if let Err(e) = saved {
                 return app.handle(Event::Notice(format!("the vote could not be saved: {e}")));
             }
         }
+        Effect::Judge { id, prompts, entry } => session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None }),
+        Effect::Matrix(id) => {
+            let table = stores.read(session).and_then(|mut s| {
+                let batch = s.get(id).map_err(|e| e.to_string())?.and_then(|r| r.batch);
+                let runs = crate::store::matrix::stored_runs(&mut s, &[batch.clone().unwrap_or_else(|| id.to_string())])?;
+                Ok((batch, crate::commands::report::table(&crate::store::matrix::build(&runs))))
+            });
+            return match table {
+                Ok((batch, table)) => app.handle(Event::Table {
+                    title: match batch {
+                        Some(b) => format!("Batch {b} · prompts × models"),
+                        None => format!("Comparison #{id} · not part of a batch"),
+                    },
+                    table,
+                    footer: "versus report BATCH_OR_IDS --json for the figures".into(),
+                }),
+                Err(e) => app.handle(Event::Notice(format!("report unavailable: {e}"))),
+            };
+        }
         Effect::Leaderboard => {
             let board = stores.read(session).and_then(|s| s.leaderboard(&Default::default()).map_err(|e| e.to_string()));
             return match board {
-                Ok(b) => app.handle(Event::Leaderboard(crate::commands::leaderboard::table(&b))),
+                Ok(b) => app.handle(Event::Table {
+                    title: "Leaderboard · blind votes and judges".into(),
+                    table: crate::commands::leaderboard::table(&b),
+                    footer: "versus leaderboard --json for the figures".into(),
+                }),
                 Err(e) => app.handle(Event::Notice(format!("leaderboard unavailable: {e}"))),
             };
         }
@@ -304,14 +331,16 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
 }
 
 /// Hand `first` and whatever else the engine has sent to the app (the
-/// session has recorded them).
-fn take_engine_events(app: &mut App, session: &mut Session, first: Option<EngineEvent>) {
+/// session has recorded them); what the app answers (a judge's verdict to
+/// save) is returned.
+fn take_engine_events(app: &mut App, session: &mut Session, first: Option<EngineEvent>) -> Vec<Effect> {
     app.now = Instant::now();
     let mut done = false;
     let mut next = first;
+    let mut effects = Vec::new();
     while let Some(ev) = next.take().or_else(|| session.try_next()) {
         done |= matches!(ev.kind, crate::engine::EventKind::RunDone);
-        app.handle(Event::Engine(ev));
+        effects.extend(app.handle(Event::Engine(ev)));
     }
     if let Some(problem) = session.problem() {
         app.handle(Event::Notice(problem));
@@ -319,6 +348,7 @@ fn take_engine_events(app: &mut App, session: &mut Session, first: Option<Engine
     if done {
         app.handle(Event::Tick { now: Instant::now(), ram: ram(), gpu: gpu() });
     }
+    effects
 }
 
 fn convert(ev: TermEvent) -> Option<Event> {

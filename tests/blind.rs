@@ -117,7 +117,7 @@ fn the_leaderboard_overlay_opens_and_closes() {
     let mut a = app(models(), 120, 40);
     assert_eq!(key(&mut a, KeyCode::Char('L')), vec![Effect::Leaderboard]);
     let table = versus::commands::leaderboard::table(&[]);
-    a.handle(Event::Leaderboard(table));
+    a.handle(Event::Table { title: "Leaderboard · blind votes and judges".into(), table, footer: String::new() });
     let shown = screen(&a, 120, 40);
     assert!(shown.contains("Leaderboard · blind votes") && shown.contains("No votes yet"), "{shown}");
     key(&mut a, KeyCode::Esc);

@@ -292,6 +292,8 @@ pub struct RunView {
     pub stored: Option<i64>,
     /// Blind mode: names hidden until the vote.
     pub blind: Option<super::blind::Blind>,
+    /// The judge reading this comparison, or its verdict.
+    pub judge: Option<super::judging::JudgeView>,
 }
 
 impl RunView {

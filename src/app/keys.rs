@@ -80,6 +80,9 @@ impl App {
                 if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
                     return vec![Effect::Cancel(run.id)];
                 }
+                if let Some(j) = self.run.as_ref().and_then(|r| r.judge.as_ref()).filter(|j| j.busy()) {
+                    return vec![Effect::Cancel(j.run)];
+                }
                 if self.list.filtering {
                     self.list.filtering = false;
                 }
@@ -158,6 +161,7 @@ impl App {
             | Action::SearchPrev => return self.reading(action),
             Action::Diff => self.diff_key(),
             Action::Leaderboard => return vec![Effect::Leaderboard],
+            Action::Judge => return self.judge_key(),
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
             Action::Blind => {
                 self.blind = !self.blind;
@@ -209,7 +213,10 @@ impl App {
             | Action::SavedClose
             | Action::BoardUp
             | Action::BoardDown
-            | Action::BoardClose => {}
+            | Action::BoardLeft
+            | Action::BoardRight
+            | Action::BoardClose
+            | Action::SavedMatrix => {}
         }
         vec![]
     }
@@ -219,6 +226,9 @@ impl App {
         let mut out = Vec::new();
         if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
             out.push(Effect::Cancel(run.id));
+        }
+        if let Some(j) = self.run.as_ref().and_then(|r| r.judge.as_ref()).filter(|j| j.busy()) {
+            out.push(Effect::Cancel(j.run));
         }
         out.push(Effect::Quit);
         out
@@ -234,7 +244,9 @@ impl App {
 
     pub(super) fn column_height(&self) -> usize {
         let n = self.run.as_ref().map_or(0, |r| r.columns.len());
-        let cols = layout::columns(layout::panes(self.size).columns, n, self.zoom, self.active_column);
+        let judged = self.run.as_ref().is_some_and(|r| r.judge.is_some());
+        let (area, _) = layout::answers(layout::panes(self.size).columns, judged);
+        let cols = layout::columns(area, n, self.zoom, self.active_column);
         cols.shown.first().map_or(1, |(_, r)| layout::inner(*r).1)
     }
 

@@ -22,21 +22,7 @@ impl App {
             return vec![];
         }
         let system = self.system_text();
-        let entries: Vec<RunEntry> = selected
-            .iter()
-            .map(|&i| {
-                let e = &self.list.entries[i];
-                let mut settings = e.settings.clone();
-                // The editor's system prompt applies unless this entry was
-                // given its own in the parameters popup.
-                if settings.generation.system_prompt == e.base.generation.system_prompt {
-                    settings.generation.system_prompt = system.clone();
-                }
-                let model = self.list.model(e).clone();
-                let endpoint = crate::engine::remote::target_for(&model, &self.endpoints);
-                RunEntry { label: self.list.label(i), model, engine: e.engine, settings, prompts: None, endpoint }
-            })
-            .collect();
+        let entries: Vec<RunEntry> = selected.iter().map(|&i| self.entry(i, Some(&system))).collect();
         self.launch(prompt, system, entries, &selected)
     }
 
@@ -79,6 +65,7 @@ impl App {
             entries: entries.clone(),
             stored: None,
             blind,
+            judge: None,
         });
         self.active_column = 0;
         self.end_diff();
@@ -126,6 +113,7 @@ impl App {
             entries: Vec::new(),
             stored: Some(stored.id),
             blind: None,
+            judge: super::judging::JudgeView::from_votes(&stored.votes),
         });
         self.end_diff();
         self.diff_mark = None;

@@ -8,6 +8,7 @@
 pub mod blind;
 pub mod columns;
 pub mod diff;
+pub mod judging;
 mod keys;
 mod launch;
 pub mod models;
@@ -56,8 +57,12 @@ pub enum Event {
     },
     /// A one-line message for the status bar (export paths, store problems).
     Notice(String),
-    /// The leaderboard, as a table, for its overlay.
-    Leaderboard(String),
+    /// A table to show in an overlay: the leaderboard, a batch's matrix.
+    Table {
+        title: String,
+        table: String,
+        footer: String,
+    },
     /// A frame is about to be drawn: render the text that streamed in since
     /// the last one (once per frame, not once per token).
     Frame,
@@ -86,8 +91,23 @@ pub enum Effect {
         tiers: Vec<Vec<usize>>,
         all_bad: bool,
     },
+    /// Start run `id`, the judge reading the comparison on screen (not
+    /// saved as a comparison: its verdict is saved as a vote).
+    Judge {
+        id: RunId,
+        prompts: Vec<String>,
+        entry: RunEntry,
+    },
+    /// Store a judge's verdict on run `run` (`stored`: as for `Vote`).
+    SaveVote {
+        run: RunId,
+        stored: Option<i64>,
+        vote: crate::store::votes::Vote,
+    },
     /// Open the saved-comparisons view.
     History,
+    /// Prompts × models of the batch comparison `id` belongs to (or of `id` alone).
+    Matrix(i64),
     /// Show the leaderboard of blind votes.
     Leaderboard,
     /// Load a saved comparison into the columns.
@@ -130,6 +150,8 @@ pub struct App {
     /// Two columns diffed, and a column marked to diff with another.
     pub diff: Option<diff::Diff>,
     pub diff_mark: Option<usize>,
+    /// What a judge scores answers on (`[judge] criteria`).
+    pub criteria: Vec<String>,
     /// Where blind mode's shuffles come from.
     pub blind_seed: u64,
     pub sync_scroll: bool,
@@ -176,6 +198,7 @@ impl App {
             blind: false,
             diff: None,
             diff_mark: None,
+            criteria: crate::judge::JudgeConfig::default().criteria,
             blind_seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64),
             sync_scroll: false,
             zoom: false,
@@ -192,8 +215,9 @@ impl App {
         }
     }
 
+    /// A run or its judge is going.
     pub fn run_active(&self) -> bool {
-        self.run.as_ref().is_some_and(RunView::active)
+        self.run.as_ref().is_some_and(|r| r.active() || r.judge.as_ref().is_some_and(judging::JudgeView::busy))
     }
 
     pub fn prompt_text(&self) -> String {
@@ -234,10 +258,7 @@ impl App {
                 self.reflow();
                 vec![]
             }
-            Event::Engine(ev) => {
-                self.engine(ev);
-                vec![]
-            }
+            Event::Engine(ev) => self.engine(ev),
             Event::Tick { now, ram, gpu } => {
                 self.now = now;
                 self.ram = ram.or(self.ram);
@@ -264,8 +285,8 @@ impl App {
                 self.notice = Some(text);
                 vec![]
             }
-            Event::Leaderboard(table) => {
-                self.overlay = Overlay::Board(overlays::board::BoardView::new(&table));
+            Event::Table { title, table, footer } => {
+                self.overlay = Overlay::Board(overlays::board::BoardView::new(&title, &table, &footer));
                 vec![]
             }
             Event::Frame => {
@@ -299,19 +320,21 @@ impl App {
         if self.editing_system { &mut self.system } else { &mut self.prompt }
     }
 
-    fn engine(&mut self, ev: EngineEvent) {
+    fn engine(&mut self, ev: EngineEvent) -> Vec<Effect> {
         let now = self.now;
-        let Some(run) = self.run.as_mut() else { return };
+        let Some(run) = self.run.as_mut() else { return vec![] };
         if ev.run != run.id {
-            return; // an event of a run no longer on screen
+            // The judge's, or an event of a run no longer on screen.
+            return self.judge_event(ev);
         }
         if let EventKind::RunDone = ev.kind {
             run.finished = Some(now);
-            return;
+            return vec![];
         }
         if let Some(col) = run.column_of(ev.slot) {
             col.apply(&ev.kind, now);
         }
+        vec![]
     }
 
     /// Re-wrap every column at the width it is drawn at.

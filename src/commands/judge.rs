@@ -11,15 +11,10 @@ use serde_json::json;
 
 use crate::engine::answer::{Answer, Status};
 use crate::engine::{EventKind, RunEntry, RunId};
-use crate::judge::{Verdict, combine, prompt, read};
+pub use crate::judge::Judged;
+use crate::judge::{Plan, Verdict};
 use crate::session::{Comparison, Next, Session};
 use crate::store::votes::Vote;
-
-/// What the judge said about one prompt's answers.
-pub struct Judged {
-    pub prompt: usize,
-    pub verdict: Result<Verdict, String>,
-}
 
 /// Judge every prompt whose answers all finished; run `id` is the judge's.
 pub async fn judge(
@@ -31,30 +26,19 @@ pub async fn judge(
     outcomes: &HashMap<(usize, usize), Answer>,
     criteria: &[String],
 ) -> Vec<Judged> {
-    let n = entries.len();
-    let mut asked = Vec::new();
-    let mut texts = Vec::new();
-    let mut out = Vec::new();
-    for (p, question) in prompts.iter().enumerate() {
-        let answers: Vec<&str> =
-            (0..n).filter_map(|s| outcomes.get(&(s, p))).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str()).collect();
-        if answers.len() != n || n < 2 {
-            if outcomes.keys().any(|(_, q)| *q == p) {
-                out.push(Judged { prompt: p, verdict: Err("the judge needs two or more finished answers".into()) });
+    let answers: Vec<Vec<Option<&str>>> = (0..prompts.len())
+        .map(|p| {
+            if !outcomes.keys().any(|(_, q)| *q == p) {
+                return Vec::new();
             }
-            continue;
-        }
-        let forward: Vec<usize> = (0..n).collect();
-        let backward: Vec<usize> = (0..n).rev().collect();
-        for order in [forward, backward] {
-            texts.push(prompt(question, &answers, &order, criteria));
-            asked.push((p, order));
-        }
+            (0..entries.len()).map(|s| outcomes.get(&(s, p)).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str())).collect()
+        })
+        .collect();
+    let plan = Plan::new(prompts, &answers, criteria);
+    if plan.prompts.is_empty() {
+        return plan.conclude(&HashMap::new(), criteria);
     }
-    if asked.is_empty() {
-        return out;
-    }
-    session.start_unrecorded(id, Comparison { prompts: texts, entries: vec![judge.clone()], batch: None });
+    session.start_unrecorded(id, Comparison { prompts: plan.prompts.clone(), entries: vec![judge.clone()], batch: None });
     let mut replies: HashMap<usize, Answer> = HashMap::new();
     loop {
         match session.next().await {
@@ -72,34 +56,7 @@ pub async fn judge(
             Next::Closed => break,
         }
     }
-    let mut by_prompt: HashMap<usize, Vec<crate::judge::Reading>> = HashMap::new();
-    let mut errors: HashMap<usize, String> = HashMap::new();
-    for (k, (p, order)) in asked.iter().enumerate() {
-        match replies.get(&k) {
-            Some(a) if a.status == Status::Finished => by_prompt.entry(*p).or_default().push(read(&a.text, order, n, criteria)),
-            Some(a) => {
-                errors.insert(*p, a.error.clone().unwrap_or_else(|| format!("the judge's answer {}", a.status)));
-            }
-            None => {
-                errors.insert(*p, "the judge gave no answer".into());
-            }
-        }
-    }
-    let mut judged: Vec<usize> = asked.iter().map(|(p, _)| *p).collect();
-    judged.dedup();
-    for p in judged {
-        let verdict = match errors.remove(&p) {
-            Some(e) => Err(e),
-            None => {
-                let readings = by_prompt.remove(&p).unwrap_or_default();
-                let wrote: String = readings.first().map(|r| r.reason.replace('\n', " ")).unwrap_or_default().chars().take(120).collect();
-                combine(readings, n, criteria).ok_or_else(|| format!("the judge's answers name no answer as best (it wrote: {wrote:?})"))
-            }
-        };
-        out.push(Judged { prompt: p, verdict });
-    }
-    out.sort_by_key(|j| j.prompt);
-    out
+    plan.conclude(&replies, criteria)
 }
 
 /// The vote a verdict is saved as.

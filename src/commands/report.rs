@@ -61,48 +61,13 @@ pub fn table(r: &Report) -> String {
     t
 }
 
-/// The comparisons named: ids, or a batch's name (its `--prompts` file as
-/// given, or its file name).
-fn resolve(store: &mut Store, args: &[String]) -> Result<Vec<i64>, String> {
-    let mut ids = Vec::new();
-    for a in args {
-        if let Ok(id) = a.parse::<i64>() {
-            ids.push(id);
-            continue;
-        }
-        let mut q =
-            store.conn().prepare("SELECT id FROM runs WHERE batch = ?1 OR batch LIKE '%/' || ?1 ORDER BY id").map_err(|e| e.to_string())?;
-        let found: Vec<i64> = q.query_map([a], |r| r.get(0)).map_err(|e| e.to_string())?.filter_map(Result::ok).collect();
-        if found.is_empty() {
-            return Err(format!("{a:?} is neither a comparison id nor a batch in the history (see `versus history list`)"));
-        }
-        ids.extend(found);
-    }
-    Ok(ids)
-}
-
 /// The comparisons `args` name (ids or batches), read from the store; on
 /// failure, why on stderr and the exit status (`report` and `history export`).
 pub fn stored_runs(store: &mut Store, args: &[String]) -> Result<Vec<StoredRun>, u8> {
-    let ids = resolve(store, args).map_err(|e| {
+    crate::store::matrix::stored_runs(store, args).map_err(|e| {
         eprintln!("versus: {e}");
-        exit::USAGE
-    })?;
-    let mut runs = Vec::new();
-    for id in ids {
-        match store.get(id) {
-            Ok(Some(r)) => runs.push(r),
-            Ok(None) => {
-                eprintln!("versus: no comparison #{id} (see `versus history list`)");
-                return Err(exit::USAGE);
-            }
-            Err(e) => {
-                eprintln!("versus: history store: {e}");
-                return Err(exit::MODEL_FAILED);
-            }
-        }
-    }
-    Ok(runs)
+        if e.starts_with("history store") { exit::MODEL_FAILED } else { exit::USAGE }
+    })
 }
 
 pub fn run(ctx: &Context, args: &[String], json: bool) -> u8 {

@@ -66,7 +66,7 @@ impl Scope {
             Scope::Params => "Parameters popup",
             Scope::ParamInput => "Parameters popup, typing a value",
             Scope::Saved => "Saved comparisons",
-            Scope::Board => "Leaderboard",
+            Scope::Board => "Tables (leaderboard, batch matrix)",
         }
     }
 
@@ -107,6 +107,7 @@ actions! {
     History => "history", Global, ["ctrl-o"], "browse saved comparisons";
     Quit => "quit", Browse, ["q"], "quit (asks first while a run is active)";
     Leaderboard => "leaderboard", Browse, ["L"], "the leaderboard of blind votes";
+    Judge => "judge", Browse, ["J"], "judge the answers with the highlighted model";
     Blind => "blind", Browse, ["b"], "blind mode for the next runs (shuffled, unnamed until the vote)";
     Help => "help", Browse, ["?", "f1"], "show or hide this help";
     Up => "up", Browse, ["k", "up"], "move or scroll up";
@@ -166,8 +167,11 @@ actions! {
     SavedOpen => "saved_open", Saved, ["enter"], "show the comparison as it was";
     SavedRerun => "saved_rerun", Saved, ["ctrl-r"], "run its prompt again on the models selected now";
     SavedRerunOriginal => "saved_rerun_original", Saved, ["ctrl-o"], "run its prompt again on its own models";
+    SavedMatrix => "saved_matrix", Saved, ["ctrl-b"], "prompts × models of its batch (as versus report shows)";
     SavedClose => "saved_close", Saved, ["esc"], "close (typing filters the list)";
     BoardUp => "board_up", Board, ["k", "up"], "scroll up";
     BoardDown => "board_down", Board, ["j", "down"], "scroll down";
+    BoardLeft => "board_left", Board, ["h", "left"], "scroll left";
+    BoardRight => "board_right", Board, ["l", "right"], "scroll right";
     BoardClose => "board_close", Board, ["esc", "q", "L"], "close (so does any key not bound here)";
 }

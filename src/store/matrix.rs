@@ -107,3 +107,37 @@ pub fn build(runs: &[StoredRun]) -> Report {
         .collect();
     r
 }
+
+/// The comparisons named: ids, or a batch's name (its `--prompts` file as
+/// given, or its file name).
+fn resolve(store: &mut super::Store, args: &[String]) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for a in args {
+        if let Ok(id) = a.parse::<i64>() {
+            ids.push(id);
+            continue;
+        }
+        let mut q =
+            store.conn().prepare("SELECT id FROM runs WHERE batch = ?1 OR batch LIKE '%/' || ?1 ORDER BY id").map_err(|e| e.to_string())?;
+        let found: Vec<i64> = q.query_map([a], |r| r.get(0)).map_err(|e| e.to_string())?.filter_map(Result::ok).collect();
+        if found.is_empty() {
+            return Err(format!("{a:?} is neither a comparison id nor a batch in the history (see `versus history list`)"));
+        }
+        ids.extend(found);
+    }
+    Ok(ids)
+}
+
+/// The comparisons `args` name (ids or batches), read from the store
+/// (`versus report`, `history export` and the TUI's matrix).
+pub fn stored_runs(store: &mut super::Store, args: &[String]) -> Result<Vec<StoredRun>, String> {
+    let mut runs = Vec::new();
+    for id in resolve(store, args)? {
+        match store.get(id) {
+            Ok(Some(r)) => runs.push(r),
+            Ok(None) => return Err(format!("no comparison #{id} (see `versus history list`)")),
+            Err(e) => return Err(format!("history store: {e}")),
+        }
+    }
+    Ok(runs)
+}

@@ -6,6 +6,7 @@ pub mod models;
 pub mod overlays;
 pub mod prompt;
 pub mod status;
+pub mod verdict;
 
 use ratatui::Frame;
 use ratatui::style::Style;
@@ -17,7 +18,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let panes = layout::panes(frame.area());
     models::draw(frame, app, panes.models);
     prompt::draw(frame, app, panes.prompt);
-    columns::draw(frame, app, panes.columns);
+    let (answers, verdict) = layout::answers(panes.columns, app.run.as_ref().is_some_and(|r| r.judge.is_some()));
+    columns::draw(frame, app, answers);
+    if let Some(area) = verdict {
+        verdict::draw(frame, app, area);
+    }
     status::draw(frame, app, panes.status);
     overlays::draw(frame, app);
 }

@@ -55,6 +55,7 @@ impl HistoryView {
             Some(Action::SavedOpen) => return chosen(Effect::OpenStored),
             Some(Action::SavedRerun) => return chosen(|id| Effect::Rerun { id, original: false }),
             Some(Action::SavedRerunOriginal) => return chosen(|id| Effect::Rerun { id, original: true }),
+            Some(Action::SavedMatrix) => return chosen(Effect::Matrix),
             Some(Action::SavedClose) => return Reply::Close,
             _ => {
                 if type_into(&mut self.filter, ev) {
