@@ -55,7 +55,7 @@ fn a_judge_reads_both_orders_and_its_verdict_shows_under_the_columns() {
     assert!(a.run_active(), "Esc stops a judge that is reading");
     assert_eq!(key(&mut a, KeyCode::Esc), vec![Effect::Cancel(judge)]);
     let reading = screen(&a, 140, 44);
-    assert!(reading.contains("Judge ·") && reading.contains("reading 1 of 2"), "{reading}");
+    assert!(reading.contains("Judge ·") && reading.contains("order 1 of 2"), "{reading}");
     // Answer B in the run's order is slot 1; reversed, slot 1 is still B (of three).
     let effects = judge_says(
         &mut a,

@@ -28,13 +28,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         None => {
             let asked = judge.plan.prompts.len();
             let done = judge.replies.values().filter(|a| a.status.is_final()).count();
-            let busy = judge
-                .replies
-                .values()
-                .find(|a| a.status.is_busy())
-                .map_or("queued", |a| if a.status == Status::Loading { "loading" } else { "reading" });
+            let loading = judge.replies.values().any(|a| a.status == Status::Loading);
+            let written: usize = judge.replies.values().filter(|a| !a.status.is_final()).map(|a| a.text.chars().count()).sum();
+            let what = if loading { "loading the judge" } else { "reading the answers" };
             lines.push(Line::styled(
-                format!("{busy} · reading {} of {asked} (the answers in both orders)", (done + 1).min(asked)),
+                format!("{what} · order {} of {asked} (as shown, then reversed) · {written} characters written", (done + 1).min(asked)),
                 app.theme.loading,
             ));
         }
