@@ -46,7 +46,15 @@ fn run(model: &ModelInfo, engine: EngineKind, settings: &[(&str, &str)], prompts
     for (k, v) in settings {
         s.set(k, v).expect("setting");
     }
-    let entry = RunEntry { label: model.name.clone(), model: model.clone(), engine, settings: s, prompts: None, endpoint: None };
+    let entry = RunEntry {
+        label: model.name.clone(),
+        model: model.clone(),
+        engine,
+        settings: s,
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, Config::defaults().memory).expect("engine");
     engine.submit(RunRequest { id: 1, prompts, entries: vec![entry], cancel: Arc::new(AtomicBool::new(false)) });
@@ -91,7 +99,12 @@ fn measure(model: &ModelInfo, engine: EngineKind, pp_prompt: &str, reps: usize, 
     let threads = versus::engine::effective_threads(0).to_string();
     let greedy = [("temperature", "0"), ("threads", threads.as_str()), ("ignore_eos", "true")];
     // A warm-up prompt first (llama-bench warms up too), then the measured ones.
-    let pp_stats = run(model, engine, &[greedy[0], greedy[1], ("max_tokens", "1")], vec![pp_prompt.to_string(); pp_reps + 1]);
+    // Each prompt starts differently, or the model's cache of the previous
+    // one would be reused (as a follow-up does) and little would be processed.
+    const FIRST: [&str; 12] =
+        ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India", "Juliett", "Kilo", "Lima"];
+    let pp_prompts = (0..=pp_reps).map(|i| format!("{} {i}: {pp_prompt}", FIRST[i % FIRST.len()])).collect();
+    let pp_stats = run(model, engine, &[greedy[0], greedy[1], ("max_tokens", "1")], pp_prompts);
     let tg_stats = run(model, engine, &[greedy[0], greedy[1], greedy[2], ("max_tokens", "129")], vec!["The".to_string(); reps + 1]);
     let sampled = run(model, engine, &[greedy[1], greedy[2], ("max_tokens", "129"), ("seed", "1")], vec!["The".to_string(); reps + 1]);
     Figures {

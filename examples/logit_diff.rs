@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     settings.set("temperature", "0")?;
     settings.generation.raw = !template;
     let llama = LlamaCpp::load(&info, &settings.backend)?;
-    let text = llama.render(prompt, &settings.generation)?;
+    let text = llama.render(&[], prompt, &settings.generation)?;
     // llama.cpp's greedy sequence, one forward at a time.
     let mut seq: Vec<u32> = Vec::new();
     for _ in 0..n {

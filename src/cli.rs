@@ -166,8 +166,13 @@ pub struct TokenizeArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
     /// Model spec MODEL[@ENGINE][,key=value...]; repeat for several models
-    #[arg(short = 'm', long = "model", value_name = "SPEC", required = true)]
+    #[arg(short = 'm', long = "model", value_name = "SPEC", required_unless_present = "continue_id")]
     pub models: Vec<String>,
+    /// Continue saved comparison ID with the prompt as its next turn: each
+    /// model gets its own earlier answers; the same models and settings
+    /// unless -m or parameter flags say otherwise (-m gives slot by slot)
+    #[arg(long = "continue", value_name = "ID", conflicts_with = "prompts")]
+    pub continue_id: Option<i64>,
 
     /// The prompt (else --prompt-file, else standard input)
     #[arg(short = 'p', long, value_name = "TEXT", conflicts_with_all = ["prompt_file", "prompts"])]
@@ -222,6 +227,8 @@ pub struct RunArgs {
     pub seed: Option<String>,
     #[arg(long, value_name = "VALUE", help = crate::params::flag_help("max_tokens"))]
     pub max_tokens: Option<String>,
+    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("drop_turns"))]
+    pub drop_turns: Option<String>,
     #[arg(long, value_name = "VALUE", help = crate::params::flag_help("context_size"))]
     pub context_size: Option<String>,
     #[arg(long, value_name = "VALUE", help = crate::params::flag_help("threads"))]
@@ -268,6 +275,7 @@ impl RunArgs {
         push("threads", &self.threads);
         push("n_gpu_layers", &self.n_gpu_layers);
         push("system_prompt", &self.system);
+        push("drop_turns", &self.drop_turns);
         if self.raw {
             out.push(("raw".into(), "true".into()));
         }

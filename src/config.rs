@@ -29,6 +29,9 @@ pub struct Config {
     pub backend: BackendSettings,
     pub cpu: CpuConfig,
     pub memory: crate::engine::memory::MemoryConfig,
+    /// Whether models stay loaded between runs.
+    #[serde(default)]
+    pub scheduler: crate::engine::resident::SchedulerConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
     /// Per-model settings: a glob over model names, then any generation or
@@ -279,6 +282,7 @@ impl GenerationParams {
             "system_prompt",
             "raw",
             "ignore_eos",
+            "drop_turns",
         ]
     }
 }

@@ -54,6 +54,14 @@ pub enum Error {
     #[error("generation failed: {0}")]
     Inference(String),
 
+    /// A prompt (with the conversation before it) longer than the context.
+    #[error(
+        "the {} is {tokens} tokens but the context holds {n_ctx}; {}",
+        if *turns > 0 { format!("conversation ({turns} earlier turns and the new prompt)") } else { "prompt".to_string() },
+        if *turns > 0 { "leave the oldest turns out with drop_turns=N (the model's parameters, or ,drop_turns=N in its spec), or raise backend.context_size" } else { "raise backend.context_size or shorten the prompt" }
+    )]
+    ContextOverflow { tokens: usize, n_ctx: usize, turns: usize },
+
     /// Generation ran past the configured time limit; partial text is kept.
     #[error("generation timed out after {secs} s (backend.timeout_secs); the partial answer is kept")]
     GenerationTimeout { secs: u64 },

@@ -14,6 +14,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::engine::memory::MemoryConfig;
+use crate::engine::resident::KeepLoaded;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunId, RunRequest};
 use crate::store::Store;
 use crate::store::recorder::{Msg, Recorder};
@@ -25,6 +26,8 @@ pub struct Comparison {
     pub entries: Vec<RunEntry>,
     /// The batch file, recorded with each prompt's comparison.
     pub batch: Option<String>,
+    /// A follow-up: the stored comparison this run is the next turn of.
+    pub continues: Option<i64>,
 }
 
 /// What a session reports.
@@ -74,9 +77,9 @@ impl Session {
     /// not save). A history that cannot be opened is reported once by
     /// `problem` and the session runs without it. Call inside a tokio
     /// runtime: the signal handlers are registered here.
-    pub fn open(memory: MemoryConfig, history: Option<&Path>) -> std::io::Result<Session> {
+    pub fn open(memory: MemoryConfig, keep: KeepLoaded, history: Option<&Path>) -> std::io::Result<Session> {
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let engine = Engine::start(tx, memory)?;
+        let engine = Engine::keeping(tx, memory, keep)?;
         let (recorder, problem) = match history.map(|p| Store::open(p).and_then(|s| Recorder::start(s).map_err(|e| e.to_string()))) {
             Some(Ok(r)) => (Some(r), None),
             Some(Err(e)) => {
@@ -105,7 +108,14 @@ impl Session {
         self.active.insert(id);
         if let Some(r) = &self.recorder {
             let system = c.entries.first().map(|e| e.settings.generation.system_prompt.clone()).unwrap_or_default();
-            r.send(Msg::Begin { run: id, prompts: c.prompts.clone(), system, entries: c.entries.clone(), batch: c.batch });
+            r.send(Msg::Begin {
+                run: id,
+                prompts: c.prompts.clone(),
+                system,
+                entries: c.entries.clone(),
+                batch: c.batch,
+                continues: c.continues,
+            });
         }
         if let Some(engine) = &self.engine {
             engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });

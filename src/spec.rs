@@ -146,7 +146,15 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
     for (k, v) in &spec.overrides {
         settings.set(k, v).map_err(|e| Error::Usage(format!("in model spec for {}: {e}", spec.model)))?;
     }
-    Ok(RunEntry { label: label(&model, engine, &settings.diff(&base)), model, engine, settings, prompts: None, endpoint: None })
+    Ok(RunEntry {
+        label: label(&model, engine, &settings.diff(&base)),
+        model,
+        engine,
+        settings,
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    })
 }
 
 /// `MODEL@ENDPOINT` or `MODEL@URL` (or a bare URL): an entry served remotely.
@@ -189,6 +197,7 @@ fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String
         settings,
         prompts: None,
         endpoint: Some(crate::engine::remote::Target { endpoint, model: model_name }),
+        history: Vec::new(),
     })
 }
 
@@ -211,11 +220,19 @@ pub fn entry_from_stored(o: &crate::store::StoredOutput, endpoints: &[EndpointCo
         });
         let model_info = crate::engine::remote::remote_model(&endpoint, model);
         let target = crate::engine::remote::Target { model: model.to_string(), endpoint };
-        return Ok(RunEntry { label: o.label.clone(), model: model_info, engine, settings, prompts: None, endpoint: Some(target) });
+        return Ok(RunEntry {
+            label: o.label.clone(),
+            model: model_info,
+            engine,
+            settings,
+            prompts: None,
+            endpoint: Some(target),
+            history: Vec::new(),
+        });
     }
     let path = Path::new(&o.model.path);
     let model = crate::catalog::describe_path(path).ok_or_else(|| gone(format!("{} is no longer there", path.display())))?;
-    Ok(RunEntry { label: o.label.clone(), model, engine, settings, prompts: None, endpoint: None })
+    Ok(RunEntry { label: o.label.clone(), model, engine, settings, prompts: None, endpoint: None, history: Vec::new() })
 }
 
 /// Column title: the name, the engine when it is not the default, and the

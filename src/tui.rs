@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
     let fps = config.ui.max_fps.max(1);
     let stores = Stores { path: ctx.dirs.history_db(), exports: ctx.dirs.data_dir.join("exports") };
     let result = rt.block_on(async {
-        let mut session = Session::open(config.memory.clone(), Some(&stores.path))?;
+        let mut session = Session::open(config.memory.clone(), config.scheduler.keep_loaded, Some(&stores.path))?;
         let result = event_loop(&mut app, &mut term, fps, &mut session, &stores).await;
         // Quitting or a signal: a run cut short is saved as interrupted.
         session.close(Duration::from_secs(3));
@@ -241,7 +241,10 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
 /// Carry out one effect; what the app answers may hold more.
 fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) -> Vec<Effect> {
     match effect {
-        Effect::Run { id, prompt, entries } => session.start(id, Comparison { prompts: vec![prompt], entries, batch: None }),
+        Effect::Run { id, prompt, entries, follows } => {
+            let continues = follows.and_then(|(stored, run)| stored.or_else(|| session.stored_id(run, 0)));
+            session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues });
+        }
         Effect::Cancel(id) => session.cancel(id),
         Effect::Copy(text) => copy_osc52(&text),
         Effect::Export(run) => {
@@ -256,7 +259,11 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
         }
         Effect::OpenStored(id) => {
             return match stores.stored(session, id) {
-                Ok(run) => app.handle(Event::Reopen(run)),
+                Ok(run) => {
+                    let entries =
+                        run.outputs.iter().map(|o| crate::spec::entry_from_stored(o, &app.endpoints)).collect::<Result<Vec<_>, _>>();
+                    app.handle(Event::Reopen { run, entries: entries.unwrap_or_default() })
+                }
                 Err(e) => app.handle(Event::Notice(e)),
             };
         }
@@ -295,7 +302,9 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
                 return app.handle(Event::Notice(format!("the vote could not be saved: {e}")));
             }
         }
-        Effect::Judge { id, prompts, entry } => session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None }),
+        Effect::Judge { id, prompts, entry } => {
+            session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None, continues: None })
+        }
         Effect::Matrix(id) => {
             let table = stores.read(session).and_then(|mut s| {
                 let batch = s.get(id).map_err(|e| e.to_string())?.and_then(|r| r.batch);

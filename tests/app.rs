@@ -30,7 +30,7 @@ fn selecting_typing_and_running_submits_every_selected_model() {
     assert_eq!(app.focus, Focus::Prompt);
     typ(&mut app, "Hi q j");
     let effects = key(&mut app, KeyCode::F(5));
-    let Some(Effect::Run { id, prompt, entries }) = effects.first() else { panic!("{effects:?}") };
+    let Some(Effect::Run { id, prompt, entries, .. }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(*id, 1);
     assert_eq!(prompt, "Hi q j", "plain letters type in the editor");
     assert_eq!(entries.len(), 2);
@@ -270,13 +270,14 @@ fn stored_with_remote() -> versus::store::StoredRun {
         ],
         problems: Vec::new(),
         votes: Vec::new(),
+        turns: Vec::new(),
     }
 }
 
 #[test]
 fn a_reopened_remote_column_keeps_its_engine() {
     let mut app = app(models(), 120, 40);
-    app.handle(Event::Reopen(stored_with_remote()));
+    app.handle(Event::Reopen { run: stored_with_remote(), entries: Vec::new() });
     let run = app.run.as_ref().expect("on screen");
     assert_eq!(run.columns[0].engine, versus::engine::EngineKind::Remote, "not relabelled llama");
     assert_eq!(run.columns[1].engine, versus::engine::EngineKind::Llama);

@@ -37,7 +37,7 @@ fn generate(backend: &mut dyn Backend, prompt: &str, settings: &Settings) -> (Ve
     };
     let g = &settings.generation;
     let mut sink = Sink::new(&mut emit, &cancel, None, g.max_tokens, &g.stop);
-    let rendered = backend.render(prompt, g).expect("render");
+    let rendered = backend.render(&[], prompt, g).expect("render");
     if let Err(e) = backend.generate(&rendered, g, 1, &mut sink) {
         panic!("generate {prompt:?}: {e}");
     }
@@ -211,7 +211,7 @@ fn every_supported_architecture_runs_end_to_end_and_deterministically() {
         let second = generate(&mut b, "the cat sat", &s);
         assert_eq!(first, second, "{arch}: greedy output differs between runs");
         assert!(!first.0.is_empty(), "{arch}: no tokens");
-        let rendered = b.render("hi", &s.generation).unwrap();
+        let rendered = b.render(&[], "hi", &s.generation).unwrap();
         assert_eq!(rendered, "user: hi\nassistant:", "{arch}");
     }
 }
@@ -222,7 +222,15 @@ fn run(entries: Vec<RunEntry>) -> Vec<EngineEvent> {
 
 fn entry(dir: &Path) -> RunEntry {
     let model = describe_path(dir).unwrap();
-    RunEntry { label: model.name.clone(), model, engine: EngineKind::Candle, settings: greedy("4"), prompts: None, endpoint: None }
+    RunEntry {
+        label: model.name.clone(),
+        model,
+        engine: EngineKind::Candle,
+        settings: greedy("4"),
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    }
 }
 
 #[test]
@@ -315,8 +323,15 @@ fn a_gguf_load_reports_progress_and_stops_when_cancelled() {
     let _g = common::model_lock();
     let demo = common::demo_model();
     let model = describe_path(&demo).unwrap();
-    let entry =
-        RunEntry { label: model.name.clone(), model, engine: EngineKind::Candle, settings: greedy("1"), prompts: None, endpoint: None };
+    let entry = RunEntry {
+        label: model.name.clone(),
+        model,
+        engine: EngineKind::Candle,
+        settings: greedy("1"),
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    };
     let ev = run(vec![entry.clone()]);
     let progress: Vec<f32> =
         ev.iter().filter_map(|e| if let EventKind::LoadProgress { fraction } = e.kind { Some(fraction) } else { None }).collect();

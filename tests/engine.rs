@@ -21,7 +21,15 @@ fn entry(path: &Path, settings: &[(&str, &str)]) -> RunEntry {
     for (k, v) in settings {
         s.set(k, v).unwrap();
     }
-    RunEntry { label: model.name.clone(), model, engine: EngineKind::Llama, settings: s, prompts: None, endpoint: None }
+    RunEntry {
+        label: model.name.clone(),
+        model,
+        engine: EngineKind::Llama,
+        settings: s,
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    }
 }
 
 fn memory() -> MemoryConfig {

@@ -205,6 +205,7 @@ fn sample() -> StoredRun {
             all_bad: false,
             detail: None,
         }],
+        turns: Vec::new(),
     }
 }
 
@@ -280,6 +281,7 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
             settings: s,
             prompts: None,
             endpoint: None,
+            history: Vec::new(),
         });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

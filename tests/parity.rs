@@ -128,7 +128,7 @@ fn check_model(path: &Path, prompts: &[String], template: bool) {
         ("candle", Tally { positions: 0, differ: vec![], failures: vec![] }),
     ];
     for prompt in prompts {
-        let text = llama.render(prompt, &p).expect("render");
+        let text = llama.render(&[], prompt, &p).expect("render");
         let ids = llama.tokenize(&text);
         let reference = reference(&server, &ids);
         assert!(!reference.is_empty(), "llama-server generated nothing for {prompt:?}");

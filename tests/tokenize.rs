@@ -82,7 +82,7 @@ fn texts(c: &Vocabulary) -> Vec<String> {
     p.raw = false;
     if c.template.is_some() {
         for s in CORPUS.iter().filter(|s| !s.is_empty()) {
-            out.push(versus::engine::template::render(&c.template, s, &p).expect("template renders"));
+            out.push(versus::engine::template::render(&c.template, &[], s, &p).expect("template renders"));
         }
     }
     out

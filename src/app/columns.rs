@@ -19,6 +19,8 @@ pub const FOLDED: usize = 8;
 /// The parts a column shows, top to bottom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
+    /// A conversation's earlier turns and the prompt of this one.
+    Earlier,
     /// The thinking header, and the thinking when expanded.
     Thinking,
     Answer,
@@ -61,6 +63,12 @@ pub struct Column {
     pub live: Live,
     /// Shown instead of the answer while diffed with another column.
     pub diff: Option<super::diff::DiffLines>,
+    /// A conversation's earlier turns: each prompt and this model's answer.
+    pub earlier: Vec<(String, Answer)>,
+    /// The earlier turns and the current prompt, as Markdown (empty on the
+    /// first turn).
+    pub transcript: String,
+    pub transcript_md: Doc,
 }
 
 /// What the footer shows while the model streams.
@@ -94,6 +102,9 @@ impl Column {
             thinking_open: false,
             live: Live::default(),
             diff: None,
+            earlier: Vec::new(),
+            transcript: String::new(),
+            transcript_md: Doc::new(width, theme),
             label,
             engine,
             entry,
@@ -128,7 +139,8 @@ impl Column {
     }
 
     /// How many lines each part takes.
-    pub fn parts(&self) -> [(Part, usize); 5] {
+    pub fn parts(&self) -> [(Part, usize); 6] {
+        let earlier = if self.transcript.is_empty() { 0 } else { self.transcript_md.len() };
         let think = if self.answer.thinking.is_empty() {
             0
         } else if self.thinking_open {
@@ -140,7 +152,7 @@ impl Column {
         let (shown, fold) = if self.folded && !self.zoomed && all > FOLDED { (FOLDED, 1) } else { (all, 0) };
         let err = self.error_wrap.len();
         let gap = usize::from(err > 0 && think + shown + fold > 0);
-        [(Part::Thinking, think), (Part::Answer, shown), (Part::Fold, fold), (Part::Gap, gap), (Part::Error, err)]
+        [(Part::Earlier, earlier), (Part::Thinking, think), (Part::Answer, shown), (Part::Fold, fold), (Part::Gap, gap), (Part::Error, err)]
     }
 
     /// Total display lines: thinking, answer, then a blank line and the error.
@@ -161,13 +173,14 @@ impl Column {
 
     /// The first display line of the answer.
     pub fn answer_start(&self) -> usize {
-        self.parts()[0].1
+        self.parts()[0].1 + self.parts()[1].1
     }
 
     /// Display line `i`, styled.
     pub fn display_line(&self, i: usize, theme: &Theme, now: Instant) -> Line<'static> {
         let clean = |s: &str| crate::wrap::sanitize(s);
         match self.locate(i) {
+            Some((Part::Earlier, k)) => self.transcript_md.line(k).cloned().unwrap_or_default(),
             Some((Part::Thinking, 0)) => {
                 let (open, tokens) = (if self.thinking_open { "▾" } else { "▸" }, self.thinking_tokens());
                 let secs = self.thinking_secs(now).map(|s| format!(", {s:.1} s")).unwrap_or_default();
@@ -212,6 +225,7 @@ impl Column {
         }
         if self.md.width() != width || self.md.look() != &crate::markdown::Look::from_theme(theme) {
             self.md.reset(&self.answer.text, width, theme);
+            self.transcript_md.reset(&self.transcript, width, theme);
         }
     }
 
@@ -314,48 +328,5 @@ impl RunView {
     /// Names are hidden: a blind run not voted on yet.
     pub fn hidden(&self) -> bool {
         self.blind.as_ref().is_some_and(|b| !b.revealed)
-    }
-}
-
-impl RunView {
-    /// The comparison as a stored run, for exporting when the history store
-    /// is not available.
-    pub fn to_stored(&self) -> crate::store::StoredRun {
-        let mut outputs: Vec<crate::store::StoredOutput> = self
-            .columns
-            .iter()
-            .map(|c| {
-                let slot = c.slot;
-                let entry = self.entries.get(slot);
-                crate::store::StoredOutput {
-                    slot,
-                    label: c.label.clone(),
-                    model: entry.map(crate::store::recorder::model_record).unwrap_or_default(),
-                    settings: entry.map(|e| e.settings.clone()),
-                    rendered_prompt: c.answer.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
-                    text: c.answer.text.clone(),
-                    thinking: c.answer.thinking.clone(),
-                    status: c.answer.status,
-                    error: c.answer.error.clone(),
-                    stats: c.answer.stats.clone(),
-                }
-            })
-            .collect();
-        outputs.sort_by_key(|o| o.slot);
-        crate::store::StoredRun {
-            id: self.stored.unwrap_or(0),
-            started_at: crate::store::now(),
-            finished_at: None,
-            state: if self.active() { crate::store::RunState::Running } else { crate::store::RunState::Complete },
-            prompt: self.prompt.clone(),
-            system_prompt: self.system.clone(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            host: crate::store::hostname(),
-            device: crate::gpu::run_device(),
-            batch: None,
-            outputs,
-            problems: Vec::new(),
-            votes: Vec::new(),
-        }
     }
 }

@@ -136,6 +136,6 @@ impl App {
         }
         let model = self.list.model(e).clone();
         let endpoint = crate::engine::remote::target_for(&model, &self.endpoints);
-        RunEntry { label: self.list.label(i), model, engine: e.engine, settings, prompts: None, endpoint }
+        RunEntry { label: self.list.label(i), model, engine: e.engine, settings, prompts: None, endpoint, history: Vec::new() }
     }
 }

@@ -76,6 +76,7 @@ impl App {
     fn action(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Run => return self.start_run(),
+            Action::FollowUp => return self.follow_up(),
             Action::Cancel => {
                 if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
                     return vec![Effect::Cancel(run.id)];

@@ -1,9 +1,9 @@
 //! Starting runs: from the selected models, from a saved comparison's own
 //! models, and showing a saved comparison as it was.
 
+use super::conversation::{answer_of, earlier_of};
 use super::{App, Column, Effect, Focus, RunView, replace_text};
 use crate::engine::RunEntry;
-use crate::engine::answer::{Answer, Status};
 
 impl App {
     pub(super) fn start_run(&mut self) -> Vec<Effect> {
@@ -68,60 +68,70 @@ impl App {
             judge: None,
         });
         self.active_column = 0;
+        self.launched(&prompt);
+        vec![Effect::Run { id, prompt, entries, follows: None }]
+    }
+
+    /// After a run starts on screen (fresh or a follow-up): no diff, the
+    /// columns laid out, the prompt in the editor's history.
+    pub(super) fn launched(&mut self, prompt: &str) {
         self.end_diff();
         self.diff_mark = None;
         self.reflow();
-        if self.history.last() != Some(&prompt) {
-            self.history.push(prompt.clone());
+        if self.history.last().map(String::as_str) != Some(prompt) {
+            self.history.push(prompt.to_string());
         }
         self.history_pos = None;
-        vec![Effect::Run { id, prompt, entries }]
     }
 
     /// Put a saved comparison on screen, exactly as it was stored.
-    pub(super) fn show_stored(&mut self, stored: &crate::store::StoredRun) {
+    /// `entries`: what each slot runs as now, to continue the conversation
+    /// (empty when a model cannot be found).
+    pub(super) fn show_stored(&mut self, stored: &crate::store::StoredRun, entries: Vec<RunEntry>) {
+        // The latest turn in the columns, the earlier ones above it.
+        let latest = stored.prompts().last().map_or(String::new(), |p| p.to_string());
         let columns = stored
             .outputs
             .iter()
-            .map(|o| {
-                let engine = crate::engine::EngineKind::parse(&o.model.engine).unwrap_or_else(|| {
-                    tracing::warn!("comparison #{}: unknown engine {:?} for {}", stored.id, o.model.engine, o.label);
+            .map(|first| {
+                let engine = crate::engine::EngineKind::parse(&first.model.engine).unwrap_or_else(|| {
+                    tracing::warn!("comparison #{}: unknown engine {:?} for {}", stored.id, first.model.engine, first.label);
                     crate::engine::EngineKind::Llama
                 });
-                let answer = Answer {
-                    // What was still running when the process stopped reads as cancelled.
-                    status: if o.status.is_final() { o.status } else { Status::Cancelled },
-                    text: o.text.clone(),
-                    thinking: o.thinking.clone(),
-                    stats: o.stats.clone(),
-                    error: o.error.clone(),
-                    load_ms: o.stats.as_ref().map(|s| s.load_ms),
-                    progress: None,
-                };
-                let mut c = Column::with_answer(o.label.clone(), engine, answer, 40, self.now, &self.theme);
-                c.slot = o.slot;
+                let answer = stored.latest().iter().find(|o| o.slot == first.slot).map(answer_of).unwrap_or_default();
+                let mut c = Column::with_answer(first.label.clone(), engine, answer, 40, self.now, &self.theme);
+                c.slot = first.slot;
+                c.earlier = earlier_of(stored, first.slot);
+                c.set_turns(&latest, &self.theme);
                 c
             })
             .collect();
         self.run = Some(RunView {
             id: 0,
-            prompt: stored.prompt.clone(),
+            prompt: latest.clone(),
             system: stored.system_prompt.clone(),
             columns,
             started: self.now,
             finished: Some(self.now),
-            entries: Vec::new(),
+            entries,
             stored: Some(stored.id),
             blind: None,
             judge: super::judging::JudgeView::from_votes(&stored.votes),
         });
         self.end_diff();
         self.diff_mark = None;
-        self.prompt = replace_text(&self.prompt, &stored.prompt);
+        self.prompt = replace_text(&self.prompt, &latest);
         self.active_column = 0;
         self.focus = Focus::Columns;
         self.notice = Some(match stored.problems.first() {
             Some(p) => format!("comparison #{}: {p}", stored.id),
+            None if !stored.turns.is_empty() => format!(
+                "comparison #{} from {} ({}, {} turns) · Ctrl-F continues it",
+                stored.id,
+                stored.started_at,
+                stored.state.as_str(),
+                stored.turns.len() + 1
+            ),
             None => format!("comparison #{} from {} ({})", stored.id, stored.started_at, stored.state.as_str()),
         });
         self.reflow();

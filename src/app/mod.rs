@@ -7,6 +7,7 @@
 
 pub mod blind;
 pub mod columns;
+pub mod conversation;
 pub mod diff;
 pub mod judging;
 mod keys;
@@ -47,8 +48,12 @@ pub enum Event {
     },
     /// The saved comparisons, for the history overlay.
     HistoryList(Vec<crate::store::RunSummary>),
-    /// Show a saved comparison in the columns, as it was.
-    Reopen(crate::store::StoredRun),
+    /// Show a saved comparison in the columns, as it was; `entries`: its
+    /// models as found now, to continue it (empty when one is gone).
+    Reopen {
+        run: crate::store::StoredRun,
+        entries: Vec<RunEntry>,
+    },
     /// Run a saved comparison's prompt again: on these entries (its
     /// original models), or with None on the models selected now.
     Rerun {
@@ -76,6 +81,9 @@ pub enum Effect {
         id: RunId,
         prompt: String,
         entries: Vec<RunEntry>,
+        /// A follow-up: (the stored comparison, if known, and the run it
+        /// follows, whose stored comparison the session knows).
+        follows: Option<(Option<i64>, RunId)>,
     },
     /// Set the cancel flag of this run.
     Cancel(RunId),
@@ -163,6 +171,9 @@ pub struct App {
     /// (used, total) bytes of RAM and GPU memory, when known.
     pub ram: Option<(u64, u64)>,
     pub gpu: Option<(u64, u64)>,
+    /// The models the engine keeps loaded (`[scheduler] keep_loaded`), each
+    /// with its memory and the tokens its cache holds.
+    pub resident: Vec<String>,
     /// A one-line message for the status bar (cleared by the next key).
     pub notice: Option<String>,
     pub size: Rect,
@@ -207,6 +218,7 @@ impl App {
             now: Instant::now(),
             ram: None,
             gpu: None,
+            resident: Vec::new(),
             notice: None,
             size: Rect::new(0, 0, 120, 40),
             searched: Vec::new(),
@@ -269,8 +281,8 @@ impl App {
                 self.overlay = Overlay::History(HistoryView::new(items));
                 vec![]
             }
-            Event::Reopen(run) => {
-                self.show_stored(&run);
+            Event::Reopen { run, entries } => {
+                self.show_stored(&run, entries);
                 vec![]
             }
             Event::Rerun { run, entries } => {
@@ -322,6 +334,10 @@ impl App {
 
     fn engine(&mut self, ev: EngineEvent) -> Vec<Effect> {
         let now = self.now;
+        if let EventKind::Resident { models } = &ev.kind {
+            self.resident = models.clone();
+            return vec![];
+        }
         let Some(run) = self.run.as_mut() else { return vec![] };
         if ev.run != run.id {
             // The judge's, or an event of a run no longer on screen.

@@ -47,6 +47,14 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         human_bytes(crate::engine::memory::available_bytes())
     );
     let _ = writeln!(out, "  gpu         {}", crate::gpu::describe());
+    let keep = match ctx.config.config.scheduler.keep_loaded {
+        crate::engine::resident::KeepLoaded::Auto => "auto: a model stays loaded while the run's next models fit beside it",
+        crate::engine::resident::KeepLoaded::Always => "always: models stay loaded until another needs their memory",
+        crate::engine::resident::KeepLoaded::Never => "never: one model in memory at a time",
+    };
+    // Models are held by a running versus (its status line lists them); a
+    // doctor process holds none.
+    let _ = writeln!(out, "  resident    keep_loaded = {keep}; none loaded in this process (the TUI's status line lists what it holds)");
 
     let _ = writeln!(out, "\nfiles");
     match &ctx.config.source {

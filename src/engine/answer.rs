@@ -123,7 +123,7 @@ impl Answer {
                 self.stats = stats.clone();
                 self.status = Status::Cancelled;
             }
-            EventKind::RunDone => {}
+            EventKind::RunDone | EventKind::Resident { .. } => {}
         }
         ""
     }

@@ -115,6 +115,13 @@ pub fn gpu_free() -> Option<u64> {
 /// Refuse a model that would not fit: the part that goes to the GPU against
 /// the GPU's free memory, the rest against the RAM available now.
 pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error> {
+    check_beside(entry, config, 0)
+}
+
+/// As `check`, beside models already loaded that are expected to hold
+/// `held` bytes: with a fixed `limit_mib` they count against it; otherwise
+/// the memory they use is already gone from what the system reports free.
+pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Result<Estimate, Error> {
     let engine = super::registry::info(entry.engine);
     let est = (engine.estimate)(entry);
     if !config.guard || !engine.local {
@@ -137,7 +144,8 @@ pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error>
     }
     let in_ram = est.total().saturating_sub(on_gpu);
     let reserve = config.reserve_mib << 20;
-    let available = if config.limit_mib > 0 { config.limit_mib << 20 } else { available_bytes().saturating_sub(reserve) };
+    let available =
+        if config.limit_mib > 0 { (config.limit_mib << 20).saturating_sub(held) } else { available_bytes().saturating_sub(reserve) };
     if in_ram > available {
         return Err(Error::InsufficientMemory {
             model: entry.label.clone(),

@@ -10,6 +10,7 @@ pub mod kind;
 pub mod memory;
 pub mod registry;
 pub mod remote;
+pub mod resident;
 pub mod scheduler;
 #[cfg(test)]
 mod scripted;
@@ -55,6 +56,18 @@ pub struct RunEntry {
     pub prompts: Option<Vec<usize>>,
     /// The server and model name, for entries run by an endpoint.
     pub endpoint: Option<remote::Target>,
+    /// This model's own earlier turns of the conversation (a follow-up):
+    /// sent through its chat template before the prompt.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Turn>,
+}
+
+/// One earlier exchange of a conversation: what was asked and what this
+/// model answered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
+pub struct Turn {
+    pub user: String,
+    pub assistant: String,
 }
 
 /// Prompts for every entry. Each entry's model is loaded once and answers
@@ -142,15 +155,27 @@ pub struct Stats {
     /// The server's own timings, when it sends them (llama-server does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_timings: Option<serde_json::Value>,
+    /// The model was still loaded from an earlier answer: no load.
+    pub resident: bool,
+    /// Prompt tokens whose keys and values were reused from the model's
+    /// cache (a follow-up); `prompt_tokens` counts those processed.
+    pub prompt_reused: u64,
 }
 
 impl Stats {
     /// "load 0.31 s · prompt 6 tok (210 tok/s) · ttft 45 ms · 128 tok at 27.1 tok/s · peak 512 MiB · eos"
     pub fn summary(&self) -> String {
         let s = self;
-        let mut parts = vec![if s.remote { "remote (load n/a)".to_string() } else { format!("load {:.2} s", s.load_ms / 1e3) }];
+        let mut parts = vec![if s.remote {
+            "remote (load n/a)".to_string()
+        } else if s.resident {
+            "resident".to_string()
+        } else {
+            format!("load {:.2} s", s.load_ms / 1e3)
+        }];
         if s.prompt_tokens > 0 {
-            parts.push(format!("prompt {} tok ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
+            let reused = if s.prompt_reused > 0 { format!(" + {} reused", s.prompt_reused) } else { String::new() };
+            parts.push(format!("prompt {} tok{reused} ({:.0} tok/s)", s.prompt_tokens, s.prompt_tps));
         }
         if let Some(t) = s.ttft_ms {
             parts.push(format!("ttft {t:.0} ms"));
@@ -185,6 +210,8 @@ pub struct PromptReport {
     pub generated_tokens: Option<u64>,
     /// The server's own timings, when it sends them.
     pub server_timings: Option<serde_json::Value>,
+    /// Prompt tokens reused from the cache (not in `prompt_tokens`).
+    pub reused_tokens: u64,
 }
 
 /// What one scheduler event says. Every event names its run and slot.
@@ -217,6 +244,11 @@ pub enum EventKind {
     Cancelled {
         stats: Option<Stats>,
     },
+    /// The models still loaded once the run's local part is done (sent just
+    /// before `RunDone`): each one's name, memory and cached tokens.
+    Resident {
+        models: Vec<String>,
+    },
     RunDone,
 }
 
@@ -241,10 +273,17 @@ pub struct EngineEvent {
 pub trait Backend {
     /// The prompt as this model receives it: the chat template applied with
     /// the system prompt, unless the model has none or the run is raw.
-    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error>;
+    /// `turns`: the conversation so far (this model's own answers).
+    fn render(&self, turns: &[Turn], prompt: &str, params: &GenerationParams) -> Result<String, Error>;
 
     /// Generate from a rendered prompt, calling `sink.token` once per token.
     fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error>;
+
+    /// Tokens whose keys and values the model still holds from its last
+    /// answer (a follow-up processes only what comes after them).
+    fn cached_tokens(&self) -> usize {
+        0
+    }
 }
 
 /// Load `entry`'s model with its engine.

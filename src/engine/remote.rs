@@ -409,13 +409,17 @@ impl Backend for Remote {
     /// Raw: the prompt as is, for /completions. Otherwise the chat messages
     /// sent to /chat/completions, as JSON; the server applies its own
     /// template, so this is the faithful record of what the model got.
-    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+    fn render(&self, turns: &[super::Turn], prompt: &str, params: &GenerationParams) -> Result<String, Error> {
         if params.raw {
-            return Ok(prompt.to_string());
+            return Ok(super::template::continuation(turns, prompt));
         }
         let mut messages = Vec::new();
         if !params.system_prompt.is_empty() {
             messages.push(json!({ "role": "system", "content": params.system_prompt }));
+        }
+        for t in turns {
+            messages.push(json!({ "role": "user", "content": t.user }));
+            messages.push(json!({ "role": "assistant", "content": t.assistant }));
         }
         messages.push(json!({ "role": "user", "content": prompt }));
         Ok(Value::from(messages).to_string())

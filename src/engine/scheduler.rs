@@ -1,6 +1,7 @@
 //! The sequential scheduler: one named thread owns whatever model is loaded
 //! and runs each entry of a run in turn: memory check → load → generate →
-//! drop → next. A failure (error or panic) becomes that entry's `Failed`
+//! drop (or keep it loaded, `resident.rs`) → next. Models still loaded from
+//! an earlier run go first and answer without a load. A failure (error or panic) becomes that entry's `Failed`
 //! event and the next entry runs; cancellation is checked on every token and
 //! between entries.
 
@@ -15,6 +16,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
+use super::resident::{self, KeepLoaded, Residents};
 use super::{EngineEvent, EventKind, RunEntry, RunRequest, Sink, Stats, StopReason, memory};
 use crate::engine::memory::MemoryConfig;
 use crate::error::Error;
@@ -44,16 +46,28 @@ pub struct Engine {
 pub type Loader = Arc<dyn Fn(&RunEntry, super::LoadProgress) -> Result<Box<dyn super::Backend>, Error> + Send + Sync>;
 
 impl Engine {
-    /// The inference thread with the real engines.
+    /// The inference thread with the real engines, one model loaded at a
+    /// time (benchmarks and tests that count loads).
     pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
-        Engine::with_loader(events, memory, Arc::new(|e: &RunEntry, p| super::load(e, p)))
+        Engine::keeping(events, memory, KeepLoaded::Never)
     }
 
-    pub fn with_loader(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, loader: Loader) -> std::io::Result<Engine> {
+    /// The inference thread, keeping models loaded between runs by `policy`.
+    pub fn keeping(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, policy: KeepLoaded) -> std::io::Result<Engine> {
+        Engine::with_loader(events, memory, policy, Arc::new(|e: &RunEntry, p| super::load(e, p)))
+    }
+
+    pub fn with_loader(
+        events: UnboundedSender<EngineEvent>,
+        memory: MemoryConfig,
+        policy: KeepLoaded,
+        loader: Loader,
+    ) -> std::io::Result<Engine> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || {
+            let mut queue = Queue { mem: memory, loader, policy, residents: Residents::default() };
             while let Ok(Command::Run(req)) = rx.recv() {
-                run(&req, &events, &memory, &loader);
+                queue.run(&req, &events);
             }
         })?;
         Ok(Engine { tx, thread: Some(thread) })
@@ -91,41 +105,79 @@ fn prompts_of(req: &RunRequest, e: &RunEntry) -> Vec<usize> {
     e.prompts.clone().unwrap_or_else(|| (0..req.prompts.len()).collect())
 }
 
-/// Run every entry of `req`, reporting through `events`: local entries one
-/// after another on this thread, remote ones concurrently beside them.
-pub fn run(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig, loader: &Loader) {
-    for (slot, e) in req.entries.iter().enumerate() {
-        send(events, req.id, slot, prompts_of(req, e).first().copied().unwrap_or(0), EventKind::Queued);
-    }
-    // Remote entries use no local memory: each streams on a thread of its
-    // own while the local queue runs; the last part to finish ends the run.
-    let local = |e: &RunEntry| super::registry::info(e.engine).local;
-    let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !local(&req.entries[i])).collect();
-    let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
-    for slot in remote {
-        let (r, ev, m, p, l) = (req.clone(), events.clone(), mem.clone(), parts.clone(), loader.clone());
-        let spawned = std::thread::Builder::new().name(format!("versus-remote-{slot}")).spawn(move || {
-            run_slot(&r, slot, &ev, &m, &l);
-            finish_part(&p, &ev, &r);
-        });
-        if let Err(e) = spawned {
-            let error = Error::Inference(format!("could not start a thread for this endpoint: {e}"));
-            for p in prompts_of(req, &req.entries[slot]) {
-                send(events, req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
+/// What the inference thread owns: the memory rules, how to load, and the
+/// models it keeps loaded between runs.
+pub struct Queue {
+    pub mem: MemoryConfig,
+    pub loader: Loader,
+    pub policy: KeepLoaded,
+    pub residents: Residents,
+}
+
+impl Queue {
+    /// Run every entry of `req`, reporting through `events`: local entries
+    /// one after another on this thread (those already loaded first),
+    /// remote ones concurrently beside them.
+    pub fn run(&mut self, req: &RunRequest, events: &UnboundedSender<EngineEvent>) {
+        let (mem, loader) = (self.mem.clone(), self.loader.clone());
+        for (slot, e) in req.entries.iter().enumerate() {
+            send(events, req.id, slot, prompts_of(req, e).first().copied().unwrap_or(0), EventKind::Queued);
+        }
+        // Remote entries use no local memory: each streams on a thread of its
+        // own while the local queue runs; the last part to finish ends the run.
+        let local = |e: &RunEntry| super::registry::info(e.engine).local;
+        let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !local(&req.entries[i])).collect();
+        let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
+        for slot in remote {
+            let (r, ev, m, p, l) = (req.clone(), events.clone(), mem.clone(), parts.clone(), loader.clone());
+            let spawned = std::thread::Builder::new().name(format!("versus-remote-{slot}")).spawn(move || {
+                let mut none = Residents::default();
+                run_slot(&r, slot, &ev, &m, &l, &mut Keep { policy: KeepLoaded::Never, residents: &mut none, next: Vec::new() });
+                finish_part(&p, &ev, &r);
+            });
+            if let Err(e) = spawned {
+                let error = Error::Inference(format!("could not start a thread for this endpoint: {e}"));
+                for p in prompts_of(req, &req.entries[slot]) {
+                    send(events, req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
+                }
+                finish_part(&parts, events, req);
             }
-            finish_part(&parts, events, req);
         }
-    }
-    for slot in 0..req.entries.len() {
-        if local(&req.entries[slot]) {
-            run_slot(req, slot, events, mem, loader);
+        let mut order: Vec<usize> = (0..req.entries.len()).filter(|&s| local(&req.entries[s])).collect();
+        order.sort_by_key(|&s| !self.residents.holds(&resident::key(&req.entries[s])));
+        for (k, &slot) in order.iter().enumerate() {
+            let next: Vec<&RunEntry> = order[k + 1..]
+                .iter()
+                .map(|&s| &req.entries[s])
+                .filter(|e| e.model.error.is_none() && !self.residents.holds(&resident::key(e)))
+                .collect();
+            let mut keep = Keep { policy: self.policy, residents: &mut self.residents, next };
+            run_slot(req, slot, events, &mem, &loader, &mut keep);
         }
+        if !order.is_empty() {
+            send(events, req.id, req.entries.len(), 0, EventKind::Resident { models: self.residents.describe() });
+        }
+        finish_part(&parts, events, req);
     }
-    finish_part(&parts, events, req);
+}
+
+/// For one entry: the loaded models, and whether it stays loaded after it
+/// answers (the models still to load in the run must fit beside it).
+struct Keep<'a> {
+    policy: KeepLoaded,
+    residents: &'a mut Residents,
+    next: Vec<&'a RunEntry>,
 }
 
 /// One entry: all its prompts, or `Cancelled` for each if the run was cancelled.
-fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig, loader: &Loader) {
+fn run_slot(
+    req: &RunRequest,
+    slot: usize,
+    events: &UnboundedSender<EngineEvent>,
+    mem: &MemoryConfig,
+    loader: &Loader,
+    keep: &mut Keep<'_>,
+) {
     let entry = &req.entries[slot];
     let prompts = prompts_of(req, entry);
     if prompts.is_empty() {
@@ -137,7 +189,7 @@ fn run_slot(req: &RunRequest, slot: usize, events: &UnboundedSender<EngineEvent>
         }
         return;
     }
-    run_entry(req, slot, entry, &prompts, events, mem, loader);
+    run_entry(req, slot, entry, &prompts, events, mem, loader, keep);
 }
 
 fn finish_part(parts: &AtomicUsize, events: &UnboundedSender<EngineEvent>, req: &RunRequest) {
@@ -179,6 +231,7 @@ fn run_entry(
     events: &UnboundedSender<EngineEvent>,
     mem: &MemoryConfig,
     loader: &Loader,
+    keep: &mut Keep<'_>,
 ) {
     let first = prompts[0];
     // A model that cannot load fails every prompt it was to answer.
@@ -191,13 +244,29 @@ fn run_entry(
     if let Some(why) = &entry.model.error {
         return fail_all(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
     }
-    send(events, req.id, slot, first, EventKind::Loading);
     // A remote entry holds no local memory, and must not touch the process's
     // peak-memory reading while a local model is being measured beside it.
     let local = super::registry::info(entry.engine).local;
+    let key = resident::key(entry);
+    if let Some(r) = keep.residents.take(&key).filter(|_| local) {
+        tracing::info!(model = %entry.label, "still loaded: no load");
+        memory::reset_peak();
+        let gpu = crate::gpu::used_bytes(0).unwrap_or(0);
+        let loaded =
+            Loaded { ms: 0.0, rss_before: memory::rss_bytes(), gpu_before: gpu, gpu_loaded: gpu, estimate: r.estimate, resident: true };
+        send(events, req.id, slot, first, EventKind::Loaded { load_ms: 0.0, rss_bytes: 0 });
+        return answer_all(req, slot, entry, prompts, events, mem, keep, r.backend, loaded);
+    }
+    send(events, req.id, slot, first, EventKind::Loading);
+    let mut estimate = memory::Estimate::default();
     if local {
-        if let Err(e) = memory::check(entry, mem) {
-            return fail_all(e);
+        let (fits, evicted) = resident::make_room(entry, mem, keep.residents);
+        if !evicted.is_empty() {
+            tracing::info!(model = %entry.label, "unloaded {} to make room", evicted.join(", "));
+        }
+        match fits {
+            Ok(e) => estimate = e,
+            Err(e) => return fail_all(e),
         }
         memory::trim();
         memory::reset_peak();
@@ -208,7 +277,7 @@ fn run_entry(
     let t_load = Instant::now();
     let loaded = catch_unwind(AssertUnwindSafe(|| loader(entry, load_progress(events, req, slot, first))));
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
-    let mut backend = match loaded {
+    let backend = match loaded {
         Ok(Ok(b)) => b,
         // Cancelled while loading: whatever was loaded is freed already.
         Ok(Err(_)) if req.cancel.load(Ordering::Relaxed) => {
@@ -226,9 +295,40 @@ fn run_entry(
         }
     };
     let rss_loaded = if local { memory::rss_bytes().saturating_sub(rss_before) } else { 0 };
-    let gpu_loaded = gpu_now();
     send(events, req.id, slot, first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
+    let loaded = Loaded { ms: load_ms, rss_before, gpu_before, gpu_loaded: gpu_now(), estimate, resident: false };
+    answer_all(req, slot, entry, prompts, events, mem, keep, backend, loaded);
+}
 
+/// How the model of an entry came to be loaded.
+struct Loaded {
+    ms: f64,
+    rss_before: u64,
+    /// GPU memory in use before the load and once loaded.
+    gpu_before: u64,
+    gpu_loaded: u64,
+    estimate: memory::Estimate,
+    /// It was still loaded from an earlier answer.
+    resident: bool,
+}
+
+/// Answer each of `prompts` with the loaded `backend`, then keep it loaded
+/// or unload it.
+#[allow(clippy::too_many_arguments)]
+fn answer_all(
+    req: &RunRequest,
+    slot: usize,
+    entry: &RunEntry,
+    prompts: &[usize],
+    events: &UnboundedSender<EngineEvent>,
+    mem: &MemoryConfig,
+    keep: &mut Keep<'_>,
+    mut backend: Box<dyn super::Backend>,
+    loaded: Loaded,
+) {
+    let local = super::registry::info(entry.engine).local;
+    let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
+    let (load_ms, rss_before, gpu_before, gpu_loaded) = (loaded.ms, loaded.rss_before, loaded.gpu_before, loaded.gpu_loaded);
     let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
     for (i, &p) in prompts.iter().enumerate() {
         if req.cancel.load(Ordering::Relaxed) {
@@ -241,6 +341,7 @@ fn run_entry(
         let (result, mut stats) = generate_one(events, req, slot, p, entry, backend.as_mut(), prompt, load_ms, rss_before);
         stats.gpu_before_bytes = gpu_before;
         stats.gpu_loaded_bytes = gpu_loaded;
+        stats.resident = loaded.resident;
         if i + 1 < prompts.len() {
             report(events, req.id, slot, p, entry, result, stats, if local { memory::rss_bytes() } else { 0 });
         } else {
@@ -251,11 +352,17 @@ fn run_entry(
         }
     }
 
-    // Unload before reporting the last prompt, so its stats can say whether
-    // the model's memory came back.
-    drop(backend);
-    if local {
-        memory::trim();
+    // Keep the model loaded when the policy says so; otherwise unload it
+    // before reporting the last prompt, so its stats can say whether the
+    // model's memory came back.
+    let with_it = keep.residents.held() + loaded.estimate.total();
+    if local && resident::stays(keep.policy, with_it, &keep.next, mem) {
+        keep.residents.keep(resident::key(entry), entry.label.clone(), backend, loaded.estimate);
+    } else {
+        drop(backend);
+        if local {
+            memory::trim();
+        }
     }
     if let Some((p, result, mut stats)) = last {
         stats.gpu_after_bytes = gpu_now();
@@ -285,12 +392,17 @@ fn generate_one(
     let mut sink = Sink::new(&mut emit, &req.cancel, deadline, params.max_tokens, &params.stop);
     let t_gen = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let rendered = backend.render(prompt, params)?;
+        // Turns left out on request (`drop_turns`), never silently.
+        let turns = &entry.history[(params.drop_turns as usize).min(entry.history.len())..];
+        let rendered = backend.render(turns, prompt, params)?;
         stats.rendered_prompt = rendered.clone();
         // A template that ends by opening the thinking section (DeepSeek-R1
         // distills) starts the model inside it.
         sink.think_from(&params.thinking_tags, &rendered);
-        backend.generate(&rendered, params, seed, &mut sink)
+        backend.generate(&rendered, params, seed, &mut sink).map_err(|e| match e {
+            Error::ContextOverflow { tokens, n_ctx, .. } => Error::ContextOverflow { tokens, n_ctx, turns: turns.len() },
+            e => e,
+        })
     }));
     let gen_ms = t_gen.elapsed().as_secs_f64() * 1e3;
     let result = match outcome {
@@ -323,6 +435,7 @@ fn generate_one(
     }
     if let Ok(report) = &result {
         stats.prompt_tokens = report.prompt_tokens;
+        stats.prompt_reused = report.reused_tokens;
         stats.prompt_ms = report.prompt_ms;
         if report.prompt_ms > 0.0 {
             stats.prompt_tps = report.prompt_tokens as f64 / (report.prompt_ms / 1e3);

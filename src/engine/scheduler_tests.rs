@@ -30,7 +30,15 @@ fn entry(script: &str) -> RunEntry {
         shape: None,
         error: None,
     };
-    RunEntry { label: script.into(), model, engine: EngineKind::Scripted, settings: Default::default(), prompts: None, endpoint: None }
+    RunEntry {
+        label: script.into(),
+        model,
+        engine: EngineKind::Scripted,
+        settings: Default::default(),
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    }
 }
 
 fn engine() -> (Engine, UnboundedReceiver<EngineEvent>) {
@@ -210,4 +218,116 @@ fn a_load_that_completes_reports_every_step() {
     assert_eq!(progress.len(), 10, "{progress:?}");
     assert_eq!(progress.last().copied(), Some(1.0));
     assert_eq!(finals(&evs), vec![(0, 0, "finished")]);
+}
+
+fn keeping(policy: crate::engine::resident::KeepLoaded, limit_mib: u64) -> (Engine, UnboundedReceiver<EngineEvent>) {
+    let (tx, rx) = unbounded_channel();
+    let mem = MemoryConfig { guard: true, reserve_mib: 0, limit_mib };
+    (Engine::keeping(tx, mem, policy).expect("thread"), rx)
+}
+
+/// (slot, what) for loads and answers, in order; and the models left loaded.
+fn residency(evs: &[EngineEvent]) -> (Vec<(usize, &'static str)>, Vec<String>) {
+    let mut seen = Vec::new();
+    let mut resident = Vec::new();
+    for e in evs {
+        match &e.kind {
+            EventKind::Loading => seen.push((e.slot, "load")),
+            EventKind::Finished { stats } if stats.resident => seen.push((e.slot, "resident answer")),
+            EventKind::Finished { .. } => seen.push((e.slot, "answer")),
+            EventKind::Failed { .. } => seen.push((e.slot, "failed")),
+            EventKind::Resident { models } => resident = models.iter().map(|m| m.split(' ').next().unwrap_or("").to_string()).collect(),
+            _ => {}
+        }
+    }
+    (seen, resident)
+}
+
+#[test]
+fn never_keeps_a_model_loaded() {
+    use crate::engine::resident::KeepLoaded;
+    let (engine, mut rx) = keeping(KeepLoaded::Never, 1000);
+    for id in [1, 2] {
+        let (req, _) = request(id, &["go"], vec![entry("mem_mib=400"), entry("mem_mib=300")]);
+        engine.submit(req);
+        let (seen, resident) = residency(&events_of(&mut rx, id));
+        assert_eq!(seen, vec![(0, "load"), (0, "answer"), (1, "load"), (1, "answer")]);
+        assert!(resident.is_empty());
+    }
+}
+
+#[test]
+fn auto_keeps_what_fits_beside_the_next_models_and_runs_the_loaded_first() {
+    use crate::engine::resident::KeepLoaded;
+    // Both fit together: both stay, and the second run loads nothing.
+    let (engine, mut rx) = keeping(KeepLoaded::Auto, 1000);
+    let (req, _) = request(1, &["go"], vec![entry("mem_mib=400"), entry("mem_mib=300")]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 1));
+    assert_eq!(seen, vec![(0, "load"), (0, "answer"), (1, "load"), (1, "answer")]);
+    assert_eq!(resident, vec!["mem_mib=400", "mem_mib=300"]);
+    let (req, _) = request(2, &["again"], vec![entry("mem_mib=400"), entry("mem_mib=300")]);
+    engine.submit(req);
+    let (seen, _) = residency(&events_of(&mut rx, 2));
+    assert_eq!(seen, vec![(0, "resident answer"), (1, "resident answer")]);
+
+    // Only one fits at a time: the first is unloaded for the second, which
+    // stays; the next run starts with it, then gives its room to the other.
+    let (engine, mut rx) = keeping(KeepLoaded::Auto, 1000);
+    let (req, _) = request(1, &["go"], vec![entry("mem_mib=600"), entry("mem_mib=700")]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 1));
+    assert_eq!(seen, vec![(0, "load"), (0, "answer"), (1, "load"), (1, "answer")]);
+    assert_eq!(resident, vec!["mem_mib=700"]);
+    let (req, _) = request(2, &["again"], vec![entry("mem_mib=600"), entry("mem_mib=700")]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 2));
+    assert_eq!(seen, vec![(1, "resident answer"), (0, "load"), (0, "answer")], "the loaded model goes first");
+    assert_eq!(resident, vec!["mem_mib=600"]);
+}
+
+#[test]
+fn always_evicts_the_least_recently_used_when_room_is_needed() {
+    use crate::engine::resident::KeepLoaded;
+    let (engine, mut rx) = keeping(KeepLoaded::Always, 1000);
+    let (req, _) = request(1, &["go"], vec![entry("mem_mib=400,tokens=1"), entry("mem_mib=400,tokens=2"), entry("mem_mib=400,tokens=3")]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 1));
+    assert_eq!(seen.iter().filter(|(_, w)| *w == "load").count(), 3);
+    assert_eq!(resident, vec!["mem_mib=400,tokens=2", "mem_mib=400,tokens=3"], "the first (least recently used) made room");
+    // Using the second makes the third the least recently used.
+    let (req, _) = request(2, &["go"], vec![entry("mem_mib=400,tokens=2")]);
+    engine.submit(req);
+    events_of(&mut rx, 2);
+    let (req, _) = request(3, &["go"], vec![entry("mem_mib=400,tokens=1")]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 3));
+    assert_eq!(seen, vec![(0, "load"), (0, "answer")]);
+    assert_eq!(resident, vec!["mem_mib=400,tokens=2", "mem_mib=400,tokens=1"]);
+    // A model that does not fit even alone fails, and the loaded ones stay
+    // unloaded only as far as needed (here: all of them, to no avail).
+    let (req, _) = request(4, &["go"], vec![entry("mem_mib=4000")]);
+    engine.submit(req);
+    let (seen, _) = residency(&events_of(&mut rx, 4));
+    assert_eq!(seen, vec![(0, "load"), (0, "failed")]);
+}
+
+#[test]
+fn each_model_gets_its_own_earlier_turns() {
+    let (engine, mut rx) = engine();
+    let mut a = entry("tokens=1");
+    a.history = vec![crate::engine::Turn { user: "Q1".into(), assistant: "mine".into() }];
+    let mut b = entry("tokens=1");
+    b.history = vec![crate::engine::Turn { user: "Q1".into(), assistant: "theirs".into() }];
+    b.settings.generation.drop_turns = 1;
+    let (req, _) = request(1, &["Q2"], vec![a, b]);
+    engine.submit(req);
+    let rendered: Vec<String> = events_of(&mut rx, 1)
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Finished { stats } => Some(stats.rendered_prompt.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rendered, vec!["Q1mine\n\nQ2".to_string(), "Q2".to_string()], "drop_turns leaves the oldest out");
 }

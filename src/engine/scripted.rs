@@ -5,8 +5,10 @@
 //!
 //! The model's name is the script: `scripted:tokens=5,delay_ms=10` answers
 //! five tokens, one every 10 ms; `load_ms=N` loads in ten steps over N ms,
-//! reporting progress; `fail_load`, `panic_load` and
-//! `panic_at=N` fail at that point.
+//! reporting progress; `mem_mib=N` tells the memory guard it needs N MiB;
+//! `fail_load`, `panic_load` and `panic_at=N` fail at that point. Its
+//! prompt is the conversation as plain text, so tests can see each
+//! model's own turns.
 
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     compiled: true,
     local: true,
     runs: super::support::scripted_runs,
-    estimate: |_| Estimate::default(),
+    estimate: |e| Estimate { weights: script(&e.model.name).mem_mib << 20, ..Estimate::default() },
     gpu_share: |_, _| 0.0,
     ram_hint: "",
     gpu_hint: "",
@@ -42,6 +44,8 @@ struct Script {
     fail_load: bool,
     panic_load: bool,
     panic_at: Option<usize>,
+    /// What the memory guard is told the model needs.
+    mem_mib: u64,
 }
 
 fn script(name: &str) -> Script {
@@ -52,6 +56,7 @@ fn script(name: &str) -> Script {
             Some(("delay_ms", n)) => s.delay = Duration::from_millis(n.parse().unwrap_or(0)),
             Some(("load_ms", n)) => s.load = Duration::from_millis(n.parse().unwrap_or(0)),
             Some(("panic_at", n)) => s.panic_at = n.parse().ok(),
+            Some(("mem_mib", n)) => s.mem_mib = n.parse().unwrap_or(0),
             _ if part == "fail_load" => s.fail_load = true,
             _ if part == "panic_load" => s.panic_load = true,
             _ => {}
@@ -81,8 +86,8 @@ fn load(entry: &RunEntry, progress: super::LoadProgress) -> Result<Box<dyn Backe
 }
 
 impl Backend for Scripted {
-    fn render(&self, prompt: &str, _: &GenerationParams) -> Result<String, Error> {
-        Ok(prompt.to_string())
+    fn render(&self, turns: &[super::Turn], prompt: &str, _: &GenerationParams) -> Result<String, Error> {
+        Ok(turns.iter().map(|t| format!("{}{}\n\n", t.user, t.assistant)).collect::<String>() + prompt)
     }
 
     fn generate(&mut self, rendered: &str, _: &GenerationParams, _: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {

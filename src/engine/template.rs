@@ -36,9 +36,19 @@ impl ChatTemplate {
     /// Render one user turn (after an optional system turn), ending with the
     /// assistant's opening so the model answers.
     pub fn render(&self, system: &str, user: &str) -> Result<String, Error> {
+        self.render_chat(system, &[], user)
+    }
+
+    /// Render a conversation: the earlier turns (user, then the model's own
+    /// answer), then the new user turn and the assistant's opening.
+    pub fn render_chat(&self, system: &str, turns: &[super::Turn], user: &str) -> Result<String, Error> {
         let mut messages = Vec::new();
         if !system.is_empty() {
             messages.push(context! { role => "system", content => system });
+        }
+        for t in turns {
+            messages.push(context! { role => "user", content => t.user.as_str() });
+            messages.push(context! { role => "assistant", content => t.assistant.as_str() });
         }
         messages.push(context! { role => "user", content => user });
         let tmpl = self.env.get_template("chat").map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
@@ -78,22 +88,29 @@ pub type Loaded = Option<Result<ChatTemplate, String>>;
 /// the chat template with the system prompt, unless the run is raw or the
 /// model has none; a model without a template gets the system prompt in
 /// front of the prompt rather than losing it.
-pub fn render(template: &Loaded, prompt: &str, params: &crate::params::GenerationParams) -> Result<String, Error> {
+pub fn render(template: &Loaded, turns: &[super::Turn], prompt: &str, params: &crate::params::GenerationParams) -> Result<String, Error> {
     match (template, params.raw) {
-        (Some(Ok(t)), false) => t.render(&params.system_prompt, prompt),
+        (Some(Ok(t)), false) => t.render_chat(&params.system_prompt, turns, prompt),
         (Some(Err(e)), false) => Err(Error::Tokenization(format!("{e}; use raw mode to bypass it"))),
-        (None, false) if !params.system_prompt.is_empty() => Ok(format!("{}\n\n{prompt}", params.system_prompt)),
-        _ => Ok(prompt.to_string()),
+        (None, false) if !params.system_prompt.is_empty() => Ok(format!("{}\n\n{}", params.system_prompt, continuation(turns, prompt))),
+        _ => Ok(continuation(turns, prompt)),
     }
+}
+
+/// A conversation as plain text, for raw runs and models without a chat
+/// template: each question followed by the model's own continuation of it,
+/// a blank line, then the new prompt.
+pub fn continuation(turns: &[super::Turn], prompt: &str) -> String {
+    let mut text: String = turns.iter().map(|t| format!("{}{}\n\n", t.user, t.assistant)).collect();
+    text.push_str(prompt);
+    text
 }
 
 /// Refuse a prompt that leaves no room to generate in the context.
 pub fn check_fits(prompt_tokens: usize, n_ctx: usize) -> Result<(), Error> {
     match prompt_tokens {
         0 => Err(Error::Tokenization("the prompt is empty".into())),
-        n if n >= n_ctx => Err(Error::Tokenization(format!(
-            "the prompt is {n} tokens but the context holds {n_ctx}; raise backend.context_size or shorten the prompt"
-        ))),
+        n if n >= n_ctx => Err(Error::ContextOverflow { tokens: n, n_ctx, turns: 0 }),
         _ => Ok(()),
     }
 }

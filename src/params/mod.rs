@@ -29,6 +29,10 @@ pub struct GenerationParams {
     /// Keep generating past end-of-generation tokens (benchmarks).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// A follow-up leaves this many of the conversation's oldest turns out
+    /// (for a conversation that outgrew the context; never done silently).
+    #[serde(default)]
+    pub drop_turns: u32,
     /// The tags a reasoning model writes its thinking between ([open,
     /// close]); empty: no thinking section.
     #[serde(default = "default_thinking_tags")]
@@ -54,6 +58,7 @@ impl Default for GenerationParams {
             system_prompt: String::new(),
             raw: false,
             ignore_eos: false,
+            drop_turns: 0,
             thinking_tags: default_thinking_tags(),
         }
     }

@@ -251,6 +251,14 @@ pub const PARAMS: &[ParamSpec] = &[
         set: |s, v| s.generation.ignore_eos = v.flag(),
     },
     ParamSpec {
+        key: "drop_turns",
+        section: Section::Generation,
+        range: Range::Int(0, 1000),
+        help: "oldest turns a follow-up leaves out",
+        get: |s| s.generation.drop_turns.to_string(),
+        set: |s, v| s.generation.drop_turns = v.int() as u32,
+    },
+    ParamSpec {
         key: "thinking_tags",
         section: Section::Generation,
         range: Range::List,

@@ -93,6 +93,9 @@ pub fn markdown(run: &StoredRun) -> String {
         if run.outputs.len() == 1 { "" } else { "s" },
         run.state.as_str()
     );
+    if !run.turns.is_empty() {
+        let _ = writeln!(out, "{} turns: each model was given its own earlier answers.\n", run.turns.len() + 1);
+    }
     let _ = writeln!(out, "**Prompt**\n\n{}\n", quote_block(&run.prompt));
     if !run.system_prompt.is_empty() {
         let _ = writeln!(out, "**System prompt**\n\n{}\n", quote_block(&run.system_prompt));
@@ -143,6 +146,20 @@ pub fn markdown(run: &StoredRun) -> String {
             }
         }
     }
+    for t in &run.turns {
+        let _ = writeln!(out, "## Turn {}\n\n**Prompt**\n\n{}\n", t.turn + 1, quote_block(&t.prompt));
+        for o in &t.outputs {
+            let _ = writeln!(out, "### {}. {} · {}\n", o.slot + 1, o.label, o.model.engine);
+            if !o.text.is_empty() {
+                let f = fence(&o.text);
+                let _ = writeln!(out, "{f}text\n{}\n{f}\n", o.text.trim_end_matches('\n'));
+            }
+            if let Some(e) = &o.error {
+                let _ = writeln!(out, "> **{}:** {e}\n", if o.status == Status::Failed { "Failed" } else { "Note" });
+            }
+            let _ = writeln!(out, "_{}_\n", o.stats.as_ref().map_or_else(|| o.status.to_string(), |s| s.summary()));
+        }
+    }
     if !run.votes.is_empty() {
         let _ = writeln!(out, "## Votes\n");
         for v in &run.votes {
@@ -167,15 +184,18 @@ fn csv_field(s: &str) -> String {
 
 pub fn csv(run: &StoredRun) -> String {
     let mut out = String::from(
-        "run,started_at,prompt,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,votes,error,thinking,text\n",
+        "run,started_at,prompt,turn,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,votes,error,thinking,text\n",
     );
-    for o in &run.outputs {
+    let turns = std::iter::once((1, run.prompt.as_str(), &run.outputs))
+        .chain(run.turns.iter().map(|t| (t.turn + 1, t.prompt.as_str(), &t.outputs)));
+    for (o, turn, prompt) in turns.flat_map(|(n, p, outs)| outs.iter().map(move |o| (o, n, p))) {
         let s = o.stats.clone().unwrap_or_default();
         let stop = s.stop_reason.as_ref().map(|r| r.label()).unwrap_or_default();
         let fields = [
             run.id.to_string(),
             run.started_at.clone(),
-            run.prompt.clone(),
+            prompt.to_string(),
+            turn.to_string(),
             o.slot.to_string(),
             o.label.clone(),
             o.model.name.clone(),
@@ -212,25 +232,35 @@ pub fn text(run: &StoredRun) -> String {
     if !run.system_prompt.is_empty() {
         let _ = writeln!(out, "System: {}", run.system_prompt);
     }
-    for o in &run.outputs {
-        let _ = writeln!(out, "\n── {} · {} · {} ──", o.label, o.model.engine, o.status);
-        if !o.thinking.is_empty() {
-            let _ = writeln!(out, "[thinking]\n{}\n[answer]", o.thinking.trim_end_matches('\n'));
+    let turns = std::iter::once((run.prompt.as_str(), &run.outputs)).chain(run.turns.iter().map(|t| (t.prompt.as_str(), &t.outputs)));
+    for (k, (prompt, outputs)) in turns.enumerate() {
+        if k > 0 {
+            let _ = writeln!(out, "\n══ Turn {} ══\nPrompt: {prompt}", k + 1);
         }
-        if !o.text.is_empty() {
-            let _ = writeln!(out, "{}", o.text.trim_end_matches('\n'));
-        }
-        if let Some(e) = &o.error {
-            let _ = writeln!(out, "[{e}]");
-        }
-        if let Some(s) = &o.stats {
-            let _ = writeln!(out, "[{}]", s.summary());
+        for o in outputs {
+            text_answer(&mut out, o);
         }
     }
     for v in &run.votes {
         let _ = writeln!(out, "\nVote ({}, {}): {}", v.voter, v.created_at, describe(v, &|s| label(run, s)));
     }
     out
+}
+
+fn text_answer(out: &mut String, o: &StoredOutput) {
+    let _ = writeln!(out, "\n── {} · {} · {} ──", o.label, o.model.engine, o.status);
+    if !o.thinking.is_empty() {
+        let _ = writeln!(out, "[thinking]\n{}\n[answer]", o.thinking.trim_end_matches('\n'));
+    }
+    if !o.text.is_empty() {
+        let _ = writeln!(out, "{}", o.text.trim_end_matches('\n'));
+    }
+    if let Some(e) = &o.error {
+        let _ = writeln!(out, "[{e}]");
+    }
+    if let Some(s) = &o.stats {
+        let _ = writeln!(out, "[{}]", s.summary());
+    }
 }
 
 /// The label of slot `slot` in `run`.

@@ -289,7 +289,8 @@ fn body(out: &mut String, run: &StoredRun) {
         run.state.as_str(),
         esc(&run.device)
     );
-    let _ = write!(out, "<h2>Prompt</h2><div class=\"prompt\">{}</div>", esc(&run.prompt));
+    let first = if run.turns.is_empty() { "Prompt".to_string() } else { format!("Turn 1 of {}", run.turns.len() + 1) };
+    let _ = write!(out, "<h2>{first}</h2><div class=\"prompt\">{}</div>", esc(&run.prompt));
     if !run.system_prompt.is_empty() {
         let _ = write!(out, "<h2>System prompt</h2><div class=\"prompt\">{}</div>", esc(&run.system_prompt));
     }
@@ -299,6 +300,15 @@ fn body(out: &mut String, run: &StoredRun) {
         answer(out, o);
     }
     out.push_str("</section>");
+    // Follow-up turns: each prompt, then the answers side by side.
+    for t in &run.turns {
+        let _ = write!(out, "<h2>Turn {}</h2><div class=\"prompt\">{}</div>", t.turn + 1, esc(&t.prompt));
+        let _ = write!(out, "<section class=\"answers\" style=\"grid-template-columns:repeat({n},minmax(0,1fr))\">");
+        for o in &t.outputs {
+            answer(out, o);
+        }
+        out.push_str("</section>");
+    }
     stats(out, run);
     diffs(out, run);
     if !run.votes.is_empty() {

@@ -10,6 +10,7 @@ pub mod export;
 pub mod html;
 pub mod matrix;
 pub mod recorder;
+pub mod turns;
 pub mod votes;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,28 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX votes_run ON votes(run_id);",
     // A judge's verdict beside its vote: scores per criterion and its reason.
     "ALTER TABLE votes ADD COLUMN detail TEXT;",
+    // Follow-up turns of a comparison (`turns.rs`); turn 0 stays in `runs`
+    // and `outputs`.
+    "CREATE TABLE turns (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        prompt TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, turn)
+    );
+    CREATE TABLE turn_outputs (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        rendered_prompt TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        thinking TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT,
+        stats TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, turn, slot)
+    );",
 ];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
@@ -181,6 +204,9 @@ pub struct StoredRun {
     /// Blind votes (and judges' verdicts) on this comparison.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub votes: Vec<votes::Vote>,
+    /// Follow-up turns, in order (the first turn is `prompt` and `outputs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<turns::StoredTurn>,
 }
 
 /// A row of `history list`.
@@ -385,6 +411,7 @@ impl Store {
         }
         let state = self.state_of(&state, pid, &host);
         let votes = self.votes(id)?;
+        let turns = self.turns(id, &outputs, &mut problems)?;
         Ok(Some(StoredRun {
             id,
             started_at,
@@ -399,6 +426,7 @@ impl Store {
             outputs,
             problems,
             votes,
+            turns,
         }))
     }
 

@@ -27,6 +27,8 @@ pub enum Msg {
         system: String,
         entries: Vec<RunEntry>,
         batch: Option<String>,
+        /// A follow-up turn of this stored comparison (one prompt).
+        continues: Option<i64>,
     },
     Event(EngineEvent),
     /// Flush everything and mark this process's unfinished runs interrupted
@@ -89,6 +91,8 @@ struct Writer {
     ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>,
     outputs: HashMap<(i64, usize), Output>,
     device: String,
+    /// The follow-up turn being recorded, by stored comparison.
+    turns: HashMap<i64, usize>,
 }
 
 /// What is recorded of a model: identity and a cheap content fingerprint.
@@ -108,7 +112,7 @@ pub fn model_record(e: &RunEntry) -> ModelRecord {
 
 impl Writer {
     fn new(store: Store, problem: Arc<Mutex<Option<String>>>, ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>) -> Writer {
-        Writer { store, problem, ids, outputs: HashMap::new(), device: crate::gpu::run_device() }
+        Writer { store, problem, ids, outputs: HashMap::new(), device: crate::gpu::run_device(), turns: HashMap::new() }
     }
 
     fn report(&self, what: &str, e: impl std::fmt::Display) {
@@ -138,7 +142,12 @@ impl Writer {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Begin { run, prompts, system, entries, batch } => self.begin(run, &prompts, &system, &entries, batch.as_deref()),
+            Msg::Begin { run, prompts, system, entries, batch, continues: None } => {
+                self.begin(run, &prompts, &system, &entries, batch.as_deref())
+            }
+            Msg::Begin { run, prompts, entries, continues: Some(id), .. } => {
+                self.begin_turn(run, id, prompts.first().map_or("", String::as_str), &entries)
+            }
             Msg::Event(ev) => self.event(ev),
             Msg::Flush(ack) => {
                 self.flush();
@@ -191,13 +200,48 @@ impl Writer {
         }
     }
 
+    /// A follow-up of stored comparison `id`: its next turn.
+    fn begin_turn(&mut self, run: RunId, id: i64, prompt: &str, entries: &[RunEntry]) {
+        let result = (|| -> rusqlite::Result<usize> {
+            let turn = self.store.begin_turn(id, prompt)?;
+            let tx = self.store.conn().transaction()?;
+            for slot in 0..entries.len() {
+                tx.execute(
+                    "INSERT INTO turn_outputs (run_id, turn, slot, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, turn as i64, slot as i64, Status::Queued.as_str(), now()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(turn)
+        })();
+        match result {
+            Ok(turn) => {
+                self.turns.insert(id, turn);
+                if let Ok(mut ids) = self.ids.lock() {
+                    ids.insert((run, 0), id);
+                }
+            }
+            Err(e) => self.report("starting a follow-up", e),
+        }
+    }
+
+    /// Where answers of comparison `id` go: the first turn's table, or the
+    /// follow-ups' with the turn.
+    fn table(&self, id: i64) -> (&'static str, String) {
+        match self.turns.get(&id) {
+            Some(t) => ("turn_outputs", format!(" AND turn = {t}")),
+            None => ("outputs", String::new()),
+        }
+    }
+
     fn id(&self, run: RunId, prompt: usize) -> Option<i64> {
         self.ids.lock().ok()?.get(&(run, prompt)).copied()
     }
 
     fn status(&mut self, id: i64, slot: usize, status: Status) {
+        let (table, turn) = self.table(id);
         if let Err(e) = self.store.conn().execute(
-            "UPDATE outputs SET status = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
+            &format!("UPDATE {table} SET status = ?3, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2{turn}"),
             params![id, slot as i64, status.as_str(), now()],
         ) {
             self.report("updating a status", e);
@@ -226,10 +270,13 @@ impl Writer {
 
     fn finish(&mut self, key: (i64, usize), answer: &Answer) {
         let stats = answer.stats.as_ref();
+        let (table, turn) = self.table(key.0);
         let result = self.store.conn().execute(
-            "UPDATE outputs SET status = ?3, error = ?4, stats = ?5,
+            &format!(
+                "UPDATE {table} SET status = ?3, error = ?4, stats = ?5,
                     rendered_prompt = COALESCE(?6, rendered_prompt), text = ?7, updated_at = ?8, thinking = ?9
-             WHERE run_id = ?1 AND slot = ?2",
+                 WHERE run_id = ?1 AND slot = ?2{turn}"
+            ),
             params![
                 key.0,
                 key.1 as i64,
@@ -252,11 +299,13 @@ impl Writer {
         let ids: Vec<i64> =
             self.ids.lock().map(|ids| ids.iter().filter(|((r, _), _)| *r == run).map(|(_, id)| *id).collect()).unwrap_or_default();
         for id in ids {
+            let (table, turn) = self.table(id);
+            self.turns.remove(&id);
             let unfinished = [Status::Cancelled, Status::Queued, Status::Loading, Status::Generating].map(|s| format!("'{s}'")).join(", ");
             let sql = format!(
                 "UPDATE runs SET finished_at = ?2, state = CASE
-                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status = '{failed}') THEN '{failed_run}'
-                    WHEN EXISTS (SELECT 1 FROM outputs WHERE run_id = ?1 AND status IN ({unfinished})) THEN '{cancelled_run}'
+                    WHEN EXISTS (SELECT 1 FROM {table} WHERE run_id = ?1{turn} AND status = '{failed}') THEN '{failed_run}'
+                    WHEN EXISTS (SELECT 1 FROM {table} WHERE run_id = ?1{turn} AND status IN ({unfinished})) THEN '{cancelled_run}'
                     ELSE '{complete}' END
                  WHERE id = ?1 AND state = '{running}'",
                 failed = Status::Failed,
@@ -274,13 +323,20 @@ impl Writer {
 
     /// Write the text of every answer that grew since the last flush.
     fn flush(&mut self) {
-        let dirty: Vec<((i64, usize), String, String)> = self
+        let turns = &self.turns;
+        let dirty: Vec<((i64, usize), String, String, String)> = self
             .outputs
             .iter_mut()
             .filter(|(_, o)| o.dirty)
             .map(|(k, o)| {
                 o.dirty = false;
-                (*k, o.answer.text.clone(), o.answer.thinking.clone())
+                let sql = match turns.get(&k.0) {
+                    Some(t) => format!(
+                        "UPDATE turn_outputs SET text = ?3, thinking = ?5, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2 AND turn = {t}"
+                    ),
+                    None => "UPDATE outputs SET text = ?3, thinking = ?5, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2".to_string(),
+                };
+                (*k, o.answer.text.clone(), o.answer.thinking.clone(), sql)
             })
             .collect();
         if dirty.is_empty() {
@@ -288,11 +344,8 @@ impl Writer {
         }
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.store.conn().transaction()?;
-            for ((id, slot), text, thinking) in &dirty {
-                tx.execute(
-                    "UPDATE outputs SET text = ?3, thinking = ?5, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2",
-                    params![id, *slot as i64, text, now(), thinking],
-                )?;
+            for ((id, slot), text, thinking, sql) in &dirty {
+                tx.execute(sql, params![id, *slot as i64, text, now(), thinking])?;
             }
             tx.commit()
         })();

@@ -99,6 +99,8 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
             let stop = s.stop_reason.as_ref().map(|r| format!(" · {}", r.label())).unwrap_or_default();
             let (load, peak) = if s.remote {
                 ("remote".to_string(), "n/a".to_string())
+            } else if s.resident {
+                ("resident".to_string(), human_bytes(s.peak_rss_bytes))
             } else {
                 (format!("load {:.2} s", s.load_ms / 1e3), human_bytes(s.peak_rss_bytes))
             };
@@ -109,7 +111,13 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
             let mem = if s.remote { "remote".to_string() } else { human_bytes(s.peak_rss_bytes).replace(' ', "") };
             let border = format!(" {:.1} t/s · {} tok · {mem} ", s.decode_tps, s.generated_tokens);
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0}ms")).unwrap_or_default();
-            let mut inner = if s.remote { format!("served{ttft}") } else { format!("load {:.2}s{ttft}", s.load_ms / 1e3) };
+            let mut inner = if s.remote {
+                format!("served{ttft}")
+            } else if s.resident {
+                format!("resident{ttft}")
+            } else {
+                format!("load {:.2}s{ttft}", s.load_ms / 1e3)
+            };
             if inner.chars().count() + stop.chars().count() <= width {
                 inner.push_str(&stop);
             }

@@ -16,9 +16,15 @@ pub fn progress(app: &App) -> String {
     if let Some(done) = run.finished {
         let failed = run.columns.iter().filter(|c| c.answer.status == Status::Failed).count();
         let secs = (done - run.started).as_secs_f64();
-        return match failed {
+        let done = match failed {
             0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
             f => format!("done · {f} of {n} failed · {secs:.1} s"),
+        };
+        // What stays loaded for a follow-up (not while names are hidden).
+        return match app.resident.len() {
+            0 => done,
+            _ if run.hidden() => format!("{done} · {} loaded", app.resident.len()),
+            _ => format!("{done} · loaded: {}", app.resident.join(", ")),
         };
     }
     let elapsed = app.now.saturating_duration_since(run.started).as_secs_f64();

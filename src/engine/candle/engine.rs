@@ -76,7 +76,7 @@ fn load(entry: &RunEntry, progress: super::super::LoadProgress) -> Result<Box<dy
 fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationParams) -> Result<Tokens, Error> {
     let v = Vocabulary::load(&entry.model)?;
     let params = GenerationParams { raw: !template, ..params.clone() };
-    let text = crate::engine::template::render(&v.template, text, &params)?;
+    let text = crate::engine::template::render(&v.template, &[], text, &params)?;
     let ids = v.tokenize(&text)?;
     let pieces = ids.iter().map(|&t| v.tok.piece(t)).collect();
     Ok(Tokens { text, ids, pieces })

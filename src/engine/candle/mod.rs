@@ -42,6 +42,9 @@ pub struct CandleBackend {
     template: super::template::Loaded,
     device: Device,
     max_len: usize,
+    /// The tokens the model's KV cache holds, from position 0; a prompt
+    /// that extends them (a follow-up) feeds only what comes after.
+    held: Vec<u32>,
 }
 
 /// The device the settings ask for; `auto` is CUDA or Metal when compiled
@@ -169,7 +172,7 @@ impl CandleBackend {
                 header.check_bounds().map_err(fail)?;
                 let arch = header.architecture().unwrap_or_default().to_string();
                 let model = model::load_gguf(&info.path, &arch, &device, max_len, progress).map_err(fail)?;
-                Ok(CandleBackend { model, tok, template, device, max_len })
+                Ok(CandleBackend { model, tok, template, device, max_len, held: Vec::new() })
             }
             Format::Remote => Err(Error::UnsupportedFormat(format!("{} is served remotely, not by candle", info.name))),
             Format::Safetensors | Format::Pytorch => {
@@ -192,7 +195,7 @@ impl CandleBackend {
                 let checkpoint = cfg.get("torch_dtype").or_else(|| cfg.get("dtype")).and_then(|v| v.as_str());
                 let dt = dtype(settings.dtype, checkpoint, &device);
                 let model = model::load_hf(dir, model_type, &cfg, dt, &device).map_err(fail)?;
-                Ok(CandleBackend { model, tok, template, device, max_len })
+                Ok(CandleBackend { model, tok, template, device, max_len, held: Vec::new() })
             }
         }
     }
@@ -243,15 +246,19 @@ fn apply_min_p(logits: &mut [f32], min_p: f32, temperature: f32) {
 }
 
 impl Backend for CandleBackend {
-    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
-        super::template::render(&self.template, prompt, params)
+    fn render(&self, turns: &[super::Turn], prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+        super::template::render(&self.template, turns, prompt, params)
     }
 
     fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
         let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
         let tokens = self.tokenize(rendered)?;
         super::template::check_fits(tokens.len(), self.max_len)?;
-        self.model.clear(&self.device).map_err(inference)?;
+        let held = std::mem::take(&mut self.held);
+        let reused = if self.model.reuses_prefix() && tokens.len() > held.len() && tokens.starts_with(&held) { held.len() } else { 0 };
+        if reused == 0 {
+            self.model.clear(&self.device).map_err(inference)?;
+        }
         let sampling = if params.temperature <= 0.0 {
             Sampling::ArgMax
         } else {
@@ -271,8 +278,9 @@ impl Backend for CandleBackend {
 
         sink.start();
         let t0 = Instant::now();
-        let input = Tensor::new(tokens.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
-        let mut logits = self.model.forward(&input, 0).map_err(inference)?;
+        let input = Tensor::new(&tokens[reused..], &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
+        let mut logits = self.model.forward(&input, reused).map_err(inference)?;
+        let mut fed = tokens.clone();
         let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
         let mut pos = tokens.len();
         let mut eos = false;
@@ -307,9 +315,21 @@ impl Backend for CandleBackend {
             }
             let input = Tensor::new(&[next], &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
             logits = self.model.forward(&input, pos).map_err(inference)?;
+            fed.push(next);
             pos += 1;
         }
-        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos, ..PromptReport::default() })
+        self.held = fed;
+        Ok(PromptReport {
+            prompt_tokens: (tokens.len() - reused) as u64,
+            reused_tokens: reused as u64,
+            prompt_ms,
+            eos,
+            ..PromptReport::default()
+        })
+    }
+
+    fn cached_tokens(&self) -> usize {
+        self.held.len()
     }
 }
 

@@ -30,6 +30,14 @@ pub enum Model {
 type CResult<T> = candle_core::Result<T>;
 
 impl Model {
+    /// Whether a prompt can be fed after what the cache holds (position
+    /// `pos` > 0 with several tokens): the GGUF models computed here mask by
+    /// absolute position, and Gemma 3 is fed one token at a time; candle's
+    /// Hugging Face Llama builds a square mask that only fits an empty cache.
+    pub fn reuses_prefix(&self) -> bool {
+        matches!(self, Model::QLlama(_) | Model::QGemma3(_) | Model::Gemma3(_))
+    }
+
     /// Logits for the last position of `tokens`, placed at `pos`.
     pub fn forward(&mut self, tokens: &Tensor, pos: usize) -> CResult<Vec<f32>> {
         let logits = match self {

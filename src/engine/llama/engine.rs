@@ -95,7 +95,7 @@ fn load(entry: &RunEntry, progress: crate::engine::LoadProgress) -> Result<Box<d
 fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationParams) -> Result<Tokens, Error> {
     let m = LlamaCpp::load_vocab(&entry.model, &entry.settings.backend)?;
     let params = GenerationParams { raw: !template, ..params.clone() };
-    let text = m.render(text, &params)?;
+    let text = m.render(&[], text, &params)?;
     let ids: Vec<u32> = m.tokenize(&text).into_iter().map(|t| t as u32).collect();
     let pieces = ids.iter().map(|&t| m.piece(t as i32)).collect();
     Ok(Tokens { text, ids, pieces })
@@ -123,7 +123,7 @@ mod tests {
         };
         let mut settings = crate::params::Settings::default();
         settings.backend.n_gpu_layers = n_gpu_layers;
-        RunEntry { label: "m".into(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None }
+        RunEntry { label: "m".into(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None, history: Vec::new() }
     }
 
     #[test]

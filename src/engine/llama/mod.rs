@@ -1,8 +1,12 @@
 //! llama.cpp through `llama-cpp-2`: GGUF models on CPU or GPU.
 //!
-//! The backend keeps only the model; a context (KV cache) is created per
-//! generation because `LlamaContext` borrows the model. llama.cpp's logs go
-//! to tracing (`logs`); sampling and UTF-8 assembly are in `sampler`.
+//! The backend keeps the model and, once it has answered, its context (the
+//! KV cache) with the tokens it holds: the next prompt (a follow-up, which
+//! starts with the conversation so far) processes only what follows the
+//! common prefix, as llama-server's prompt cache does. `LlamaContext`
+//! borrows the model, so the model lives in a leaked box that `Drop` frees
+//! after the context. llama.cpp's logs go to tracing (`logs`); sampling and
+//! UTF-8 assembly are in `sampler`.
 //!
 //! Context parameters follow llama-server's defaults (flash attention
 //! `auto`, f16 cache, batches of 2048 computed 512 at a time, a sliding
@@ -43,7 +47,11 @@ use logs::{clean, take_errors};
 use sampler::Sampler;
 
 pub struct LlamaCpp {
-    model: LlamaModel,
+    /// Freed in `Drop`, after `cache` (whose context borrows it).
+    model: &'static LlamaModel,
+    /// The generation context and the tokens its KV cache holds, in order
+    /// from position 0.
+    cache: Option<(LlamaContext<'static>, Vec<i32>)>,
     name: String,
     settings: BackendSettings,
     template: super::template::Loaded,
@@ -139,7 +147,8 @@ impl LlamaCpp {
             .ok()
             .map(|src| ChatTemplate::new(&src, &bos_text, &eos_text).map_err(|e| e.to_string()));
         drop(vocab);
-        Ok(LlamaCpp { model, name: info.name.clone(), settings: settings.clone(), template, bos_text })
+        let model: &'static LlamaModel = Box::leak(Box::new(model));
+        Ok(LlamaCpp { model, cache: None, name: info.name.clone(), settings: settings.clone(), template, bos_text })
     }
 
     fn n_ctx(&self) -> u32 {
@@ -181,7 +190,7 @@ impl LlamaCpp {
         let tokens = self.tokenize(prompt);
         let n_ctx = self.n_ctx();
         super::template::check_fits(tokens.len() + forced.len(), n_ctx as usize)?;
-        let mut ctx = self.context(n_ctx)?;
+        let mut ctx = self.context(n_ctx, false)?;
         let n_batch = ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(n_batch, 1);
         let last = tokens.len() - 1;
@@ -203,7 +212,10 @@ impl LlamaCpp {
         Ok(out)
     }
 
-    fn context(&self, n_ctx: u32) -> Result<LlamaContext<'_>, Error> {
+    /// A context; `swa_full`: a sliding-window cache as large as the
+    /// context (llama-server's `--swa-full`: the same logits, and a follow-up
+    /// can reuse the whole conversation, not only the window's last tokens).
+    fn context(&self, n_ctx: u32, swa_full: bool) -> Result<LlamaContext<'static>, Error> {
         let threads = i32::try_from(super::effective_threads(self.settings.threads)).unwrap_or(1);
         // As llama-server: logical batches of 2048 tokens computed in
         // physical ones of `batch_size` (512), and a sliding-window cache
@@ -213,7 +225,7 @@ impl LlamaCpp {
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(N_BATCH.max(ubatch).min(n_ctx))
             .with_n_ubatch(ubatch)
-            .with_swa_full(false)
+            .with_swa_full(swa_full)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         take_errors();
@@ -231,33 +243,101 @@ impl LlamaCpp {
 }
 
 impl Backend for LlamaCpp {
-    fn render(&self, prompt: &str, params: &GenerationParams) -> Result<String, Error> {
-        super::template::render(&self.template, prompt, params)
+    fn render(&self, turns: &[super::Turn], prompt: &str, params: &GenerationParams) -> Result<String, Error> {
+        super::template::render(&self.template, turns, prompt, params)
     }
 
     fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
         let n_ctx = self.n_ctx();
         let tokens = self.tokenize(rendered);
         super::template::check_fits(tokens.len(), n_ctx as usize)?;
-        let mut ctx = self.context(n_ctx)?;
+        let (mut ctx, mut held) = match self.cache.take() {
+            Some(c) => c,
+            None => (self.context(n_ctx, true)?, Vec::new()),
+        };
+        // Reuse the cache up to where it and the new prompt part (at least
+        // one token is decoded, for its logits); drop the rest. Only when the
+        // prompt continues the cached one (a follow-up): a shared template
+        // header alone saves little, and the same prompt computed in other
+        // batches may break a near-tie the other way than from scratch.
+        let mut reused = held.iter().zip(&tokens).take_while(|(a, b)| a == b).count().min(tokens.len() - 1);
+        if reused * 2 < tokens.len() {
+            reused = 0;
+        }
+        if reused < held.len() && !ctx.clear_kv_cache_seq(Some(0), Some(reused as u32), None).unwrap_or(false) {
+            ctx.clear_kv_cache();
+            reused = 0;
+        }
+        held.truncate(reused);
+        let result = self.decode(&mut ctx, &mut held, &tokens, reused, params, seed, sink);
+        // The cache now holds the prompt and the answer (a follow-up starts
+        // with both). Its numbers were computed in other batches than a
+        // from-scratch run would use, which rounds differently: a near-tie
+        // may break the other way (tests/conversation.rs checks that both
+        // are greedy answers). What it holds is known only when decoding
+        // went through.
+        if result.is_ok() {
+            self.cache = Some((ctx, held));
+        }
+        result
+    }
+
+    fn cached_tokens(&self) -> usize {
+        self.cache.as_ref().map_or(0, |(_, held)| held.len())
+    }
+}
+
+impl Drop for LlamaCpp {
+    fn drop(&mut self) {
+        // The context borrows the model: it goes first.
+        self.cache = None;
+        // SAFETY: `model` came from `Box::leak` in `open` and nothing else
+        // refers to it once the context is gone.
+        unsafe { drop(Box::from_raw(std::ptr::from_ref(self.model).cast_mut())) };
+    }
+}
+
+impl LlamaCpp {
+    /// Decode `tokens` from position `reused` (the cache holds those
+    /// before), then generate; `held` follows what the cache holds.
+    #[allow(clippy::too_many_arguments)]
+    fn decode(
+        &self,
+        ctx: &mut LlamaContext<'static>,
+        held: &mut Vec<i32>,
+        tokens: &[i32],
+        reused: usize,
+        params: &GenerationParams,
+        seed: u32,
+        sink: &mut Sink<'_>,
+    ) -> Result<PromptReport, Error> {
+        let n_ctx = ctx.n_ctx();
         let n_batch = ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(n_batch, 1);
         let inference = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+        let report = |prompt_ms: f64, eos: bool| PromptReport {
+            prompt_tokens: (tokens.len() - reused) as u64,
+            reused_tokens: reused as u64,
+            prompt_ms,
+            eos,
+            ..PromptReport::default()
+        };
 
         sink.start();
         let t0 = Instant::now();
         let last = tokens.len() - 1;
         // Never more than n_batch tokens per decode: llama.cpp aborts otherwise.
-        for (c, chunk) in tokens.chunks(n_batch).enumerate() {
+        for chunk in tokens[reused..].chunks(n_batch) {
             if sink.interrupted() {
-                return Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms: ms(t0), eos: false, ..PromptReport::default() });
+                return Ok(report(ms(t0), false));
             }
             batch.clear();
-            for (i, t) in chunk.iter().enumerate() {
-                let pos = c * n_batch + i;
+            for t in chunk {
+                let pos = held.len() + batch.n_tokens() as usize;
                 batch.add(LlamaToken(*t), pos as i32, &[0], pos == last).map_err(|e| inference(&e))?;
             }
             ctx.decode(&mut batch).map_err(|e| inference(&e))?;
+            held.extend_from_slice(chunk);
         }
         let prompt_ms = ms(t0);
 
@@ -265,11 +345,11 @@ impl Backend for LlamaCpp {
         let mut sampler = Sampler::new(params, seed, self.model.n_vocab());
         let mut utf8 = Utf8Stream::default();
         let mut piece = Vec::with_capacity(32);
-        let mut n_past = tokens.len();
+        let mut n_past = held.len();
         let mut logits_idx = batch.n_tokens() - 1;
         let mut eos = false;
         loop {
-            let token = sampler.sample(&ctx, logits_idx);
+            let token = sampler.sample(ctx, logits_idx);
             if vocab.is_eog(token) && !params.ignore_eos {
                 eos = true;
                 break;
@@ -287,6 +367,7 @@ impl Backend for LlamaCpp {
             batch.clear();
             batch.add(token, n_past as i32, &[0], true).map_err(|e| inference(&e))?;
             ctx.decode(&mut batch).map_err(|e| inference(&e))?;
+            held.push(token.0);
             n_past += 1;
             logits_idx = 0;
         }
@@ -294,7 +375,7 @@ impl Backend for LlamaCpp {
         if !rest.is_empty() {
             sink.flush_text(&rest);
         }
-        Ok(PromptReport { prompt_tokens: tokens.len() as u64, prompt_ms, eos, ..PromptReport::default() })
+        Ok(report(prompt_ms, eos))
     }
 }
 

@@ -1,0 +1,194 @@
+//! Conversations: a follow-up (`Ctrl-F`) sends the editor's prompt to every
+//! column's model as the next turn, each with its own earlier answers (not
+//! the others'). The columns keep the earlier turns above the new answer;
+//! the history records the turn in the same comparison.
+
+use super::{App, Column, Effect, RunView};
+use crate::engine::Turn;
+use crate::engine::answer::{Answer, Status};
+use crate::store::{StoredOutput, StoredRun, turns::StoredTurn};
+use crate::theme::Theme;
+
+/// The Markdown a column shows above its answer: each earlier turn's
+/// prompt (quoted) and answer, then the current prompt.
+pub fn transcript(earlier: &[(String, Answer)], current: &str) -> String {
+    if earlier.is_empty() {
+        return String::new();
+    }
+    let quote = |n: usize, p: &str| {
+        let mut q = format!("> **▶ turn {n}**\n");
+        for line in p.lines() {
+            q.push_str(&format!("> {line}\n"));
+        }
+        q
+    };
+    let mut t = String::new();
+    for (i, (prompt, answer)) in earlier.iter().enumerate() {
+        t.push_str(&quote(i + 1, prompt));
+        t.push('\n');
+        match answer.status {
+            Status::Finished | Status::Cancelled if !answer.text.is_empty() => t.push_str(answer.text.trim_end()),
+            Status::Failed => t.push_str(&format!("*(this turn failed: {})*", answer.error.as_deref().unwrap_or("no reason given"))),
+            s => t.push_str(&format!("*(no answer: {s})*")),
+        }
+        // Close an unclosed fence so it cannot swallow what follows.
+        if answer.text.matches("```").count() % 2 == 1 {
+            t.push_str("\n```");
+        }
+        t.push_str("\n\n---\n\n");
+    }
+    t.push_str(&quote(earlier.len() + 1, current));
+    t.push('\n');
+    t
+}
+
+impl Column {
+    /// Start the next turn: the answer so far joins the earlier turns.
+    pub fn next_turn(&mut self, asked: &str, prompt: &str, now: std::time::Instant, theme: &Theme) {
+        let width = self.wrap.width();
+        let mut next = Column::new(self.label.clone(), self.engine, self.entry, width, now, theme);
+        next.slot = self.slot;
+        next.raw = self.raw;
+        next.earlier = std::mem::take(&mut self.earlier);
+        next.earlier.push((asked.to_string(), std::mem::take(&mut self.answer)));
+        next.set_turns(prompt, theme);
+        *self = next;
+    }
+
+    /// Lay out the transcript of the earlier turns before `prompt`.
+    pub fn set_turns(&mut self, prompt: &str, theme: &Theme) {
+        self.transcript = transcript(&self.earlier, prompt);
+        self.transcript_md.reset(&self.transcript, self.wrap.width(), theme);
+    }
+
+    /// The conversation this column's model has had: the turns it answered.
+    pub fn conversation(&self, current: Option<&str>) -> Vec<Turn> {
+        let done = |p: &str, a: &Answer| (a.status == Status::Finished).then(|| Turn { user: p.to_string(), assistant: a.text.clone() });
+        let mut turns: Vec<Turn> = self.earlier.iter().filter_map(|(p, a)| done(p, a)).collect();
+        turns.extend(current.and_then(|p| done(p, &self.answer)));
+        turns
+    }
+}
+
+impl App {
+    /// `Ctrl-F`: the editor's prompt as the next turn of the conversation on screen.
+    pub(super) fn follow_up(&mut self) -> Vec<Effect> {
+        let prompt = self.prompt_text();
+        let why_not = match &self.run {
+            None => Some("a follow-up continues the comparison on screen: run one first (F5)"),
+            Some(_) if self.run_active() => Some("a run is in progress: Esc cancels it"),
+            Some(_) if prompt.trim().is_empty() => Some("type the follow-up in the editor, then Ctrl-F"),
+            Some(r) if r.entries.len() < r.columns.len() => {
+                Some("this comparison's models cannot all be found now; F5 runs the prompt afresh")
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why_not {
+            self.notice = Some(why.into());
+            return vec![];
+        }
+        let (now, theme) = (self.now, self.theme);
+        let id = self.next_run;
+        self.next_run += 1;
+        let Some(run) = self.run.as_mut() else { return vec![] };
+        let entries: Vec<_> = (0..run.entries.len())
+            .map(|slot| {
+                let mut e = run.entries[slot].clone();
+                e.history = run.columns.iter().find(|c| c.slot == slot).map(|c| c.conversation(Some(&run.prompt))).unwrap_or_default();
+                e
+            })
+            .collect();
+        let failed: Vec<String> = run.columns.iter().filter(|c| c.answer.status == Status::Failed).map(|c| c.label.clone()).collect();
+        let asked = std::mem::replace(&mut run.prompt, prompt.clone());
+        for c in &mut run.columns {
+            c.next_turn(&asked, &prompt, now, &theme);
+        }
+        let follows = Some((run.stored, run.id));
+        run.id = id;
+        run.started = now;
+        run.finished = None;
+        run.judge = None;
+        let turn = run.columns.first().map_or(1, |c| c.earlier.len() + 1);
+        self.launched(&prompt);
+        self.notice = Some(if failed.is_empty() {
+            format!("turn {turn}: each model gets its own earlier answers")
+        } else {
+            format!("turn {turn}: {} failed last turn and is asked again without it", failed.join(", "))
+        });
+        vec![Effect::Run { id, prompt, entries, follows }]
+    }
+}
+
+impl RunView {
+    /// The comparison as a stored run, for exporting when the history store
+    /// is not available: every turn of the conversation.
+    pub fn to_stored(&self) -> StoredRun {
+        let earlier = self.columns.first().map_or(0, |c| c.earlier.len());
+        let prompt_of = |k: usize| self.columns.first().and_then(|c| c.earlier.get(k)).map_or(self.prompt.clone(), |(p, _)| p.clone());
+        let outputs = |k: usize| {
+            let mut outs: Vec<StoredOutput> = self
+                .columns
+                .iter()
+                .map(|c| {
+                    let answer = if k < c.earlier.len() { &c.earlier[k].1 } else { &c.answer };
+                    let entry = self.entries.get(c.slot);
+                    StoredOutput {
+                        slot: c.slot,
+                        label: c.label.clone(),
+                        model: entry.map(crate::store::recorder::model_record).unwrap_or_default(),
+                        settings: entry.map(|e| e.settings.clone()),
+                        rendered_prompt: answer.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
+                        text: answer.text.clone(),
+                        thinking: answer.thinking.clone(),
+                        status: answer.status,
+                        error: answer.error.clone(),
+                        stats: answer.stats.clone(),
+                    }
+                })
+                .collect();
+            outs.sort_by_key(|o| o.slot);
+            outs
+        };
+        StoredRun {
+            id: self.stored.unwrap_or(0),
+            started_at: crate::store::now(),
+            finished_at: None,
+            state: if self.active() { crate::store::RunState::Running } else { crate::store::RunState::Complete },
+            prompt: prompt_of(0),
+            system_prompt: self.system.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            host: crate::store::hostname(),
+            device: crate::gpu::run_device(),
+            batch: None,
+            outputs: outputs(0),
+            problems: Vec::new(),
+            votes: Vec::new(),
+            turns: (1..=earlier)
+                .map(|k| StoredTurn { turn: k, prompt: prompt_of(k), started_at: String::new(), outputs: outputs(k) })
+                .collect(),
+        }
+    }
+}
+
+/// A stored comparison's columns' earlier turns: every turn but the last,
+/// per slot.
+pub fn earlier_of(stored: &StoredRun, slot: usize) -> Vec<(String, Answer)> {
+    let prompts = stored.prompts();
+    let answers = stored.answers_of(slot);
+    let n = prompts.len().saturating_sub(1);
+    prompts.into_iter().zip(answers).take(n).map(|(p, o)| (p.to_string(), o.map(answer_of).unwrap_or_default())).collect()
+}
+
+/// A stored answer as the columns hold it (what was still running when the
+/// process stopped reads as cancelled).
+pub fn answer_of(o: &StoredOutput) -> Answer {
+    Answer {
+        status: if o.status.is_final() { o.status } else { Status::Cancelled },
+        text: o.text.clone(),
+        thinking: o.thinking.clone(),
+        stats: o.stats.clone(),
+        error: o.error.clone(),
+        load_ms: o.stats.as_ref().map(|s| s.load_ms),
+        progress: None,
+    }
+}
