@@ -114,7 +114,7 @@ pub fn load(explicit: Option<&Path>, dirs: &Dirs) -> Result<Loaded, Vec<Error>> 
         Some(p) => (p.to_path_buf(), true),
         None => (dirs.config_file(), false),
     };
-    match std::fs::read_to_string(&path) {
+    match crate::paths::read_text(&path, crate::paths::METADATA_CAP) {
         Ok(text) => {
             let config = parse(&text, Some(&path))?;
             Ok(Loaded { config, source: Some(path) })
@@ -185,11 +185,13 @@ fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Optio
         let path = [section.to_string(), key];
         errors.push(Error::Validation { location: at(find_span(doc, &path)), message: format!("{section}.{message}") });
     }
-    let ranges: [(&[&str], u64, u64, u64); 4] = [
+    let ranges: [(&[&str], u64, u64, u64); 5] = [
         (&["models", "max_depth"], config.models.max_depth.into(), 1, 64),
         (&["models", "max_entries"], config.models.max_entries, 1, 100_000_000),
         (&["ui", "max_fps"], config.ui.max_fps.into(), 1, 240),
         (&["memory", "reserve_mib"], config.memory.reserve_mib, 0, 1 << 24),
+        // 2^30 MiB is an exbibyte: any more would wrap when counted in bytes.
+        (&["memory", "limit_mib"], config.memory.limit_mib, 0, 1 << 30),
     ];
     for (path, value, lo, hi) in ranges {
         if value < lo || value > hi {

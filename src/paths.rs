@@ -93,3 +93,80 @@ mod tests {
         assert_eq!(expand("~user/x"), PathBuf::from("~user/x"));
     }
 }
+
+/// Open `path` for reading only if it is a regular file: a FIFO, a device
+/// or a socket where a model, manifest, config or prompt file is expected
+/// would block `open` or a read forever. The open itself does not block
+/// (O_NONBLOCK), and is switched back to blocking once checked.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}, not a regular file: nothing to read")));
+    }
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this function owns.
+    unsafe {
+        let fd = file.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+/// A regular file's text, refused beyond `cap` bytes (a runaway or hostile
+/// file must not take all memory).
+pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is {len} bytes, more than the {cap} this file may have", path.display()),
+        ));
+    }
+    let mut text = String::with_capacity(len as usize);
+    file.take(cap + 1).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The most a metadata file (config.json, a manifest, a tokenizer config) may hold.
+pub const METADATA_CAP: u64 = 64 << 20;
+/// The most a prompt or batch file may hold.
+pub const PROMPTS_CAP: u64 = 256 << 20;
+
+#[cfg(test)]
+mod special_files {
+    #[test]
+    fn fifos_and_folders_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.gguf");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a path in a fresh temporary folder.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = super::open_regular(&fifo).unwrap_err().to_string();
+        assert!(e.contains("a FIFO, not a regular file"), "{e}");
+        let e = super::read_text(dir.path(), 10).unwrap_err().to_string();
+        assert!(e.contains("a folder"), "{e}");
+        let f = dir.path().join("big.json");
+        std::fs::write(&f, "x".repeat(100)).unwrap();
+        assert!(super::read_text(&f, 10).unwrap_err().to_string().contains("more than the 10"));
+        assert_eq!(super::read_text(&f, 100).unwrap().len(), 100);
+    }
+}

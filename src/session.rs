@@ -48,6 +48,17 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// The exit status of a run this signal cut short: 128 + the signal's
+    /// number, as shells report it (130 SIGINT, 143 SIGTERM, 129 SIGHUP),
+    /// so a script tells it from "a model failed" (1).
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Ending::Interrupt => 130,
+            Ending::Terminate => 143,
+            Ending::Hangup => 129,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Ending::Interrupt => "interrupted",

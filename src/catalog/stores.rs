@@ -50,7 +50,7 @@ pub fn hf_cache(limits: &Limits) -> Vec<(PathBuf, Found)> {
 
 fn hf_snapshot(repo: &Path) -> Option<PathBuf> {
     let snapshots = repo.join("snapshots");
-    if let Ok(rev) = std::fs::read_to_string(repo.join("refs/main")) {
+    if let Ok(rev) = crate::paths::read_text(&repo.join("refs/main"), 4096) {
         let dir = snapshots.join(rev.trim());
         if dir.is_dir() {
             return Some(dir);
@@ -117,7 +117,7 @@ fn ollama_store(dir: &Path) -> Found {
 }
 
 fn ollama_blob(dir: &Path, manifest: &Path) -> Result<PathBuf, String> {
-    let text = std::fs::read_to_string(manifest).map_err(|e| format!("manifest: {e}"))?;
+    let text = crate::paths::read_text(manifest, crate::paths::METADATA_CAP).map_err(|e| format!("manifest: {e}"))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("manifest: {e}"))?;
     let layers = json.get("layers").and_then(|l| l.as_array()).ok_or("manifest has no layers")?;
     let digest = layers

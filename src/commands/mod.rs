@@ -53,4 +53,6 @@ pub mod exit {
     pub const MODEL_FAILED: u8 = 1;
     /// Bad flags, spec or config.
     pub const USAGE: u8 = 2;
+    // A `versus run` cut short by a signal exits 128 + its number: 130
+    // (SIGINT), 143 (SIGTERM), 129 (SIGHUP); see `session::Ending`.
 }

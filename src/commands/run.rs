@@ -34,7 +34,7 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
         return Ok(p.clone());
     }
     if let Some(f) = &args.prompt_file {
-        return std::fs::read_to_string(f).map_err(|e| Error::io(f, e));
+        return crate::paths::read_text(f, crate::paths::PROMPTS_CAP).map_err(|e| Error::io(f, e));
     }
     super::read_stdin("no prompt: give -p TEXT, --prompt-file FILE, --prompts FILE, or pipe it on standard input")
 }
@@ -42,7 +42,7 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
 /// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or
 /// else one prompt per line. Blank lines are skipped.
 pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::paths::read_text(path, crate::paths::PROMPTS_CAP).map_err(|e| Error::io(path, e))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let as_json: Option<Vec<String>> = lines
         .iter()
@@ -120,7 +120,7 @@ fn judge_entry(ctx: &Context, catalog: &crate::catalog::Catalog, text: &str) -> 
 
 /// (prompt, model label) pairs already finished in a results file.
 fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(path) else { return HashSet::new() };
+    let Ok(text) = crate::paths::read_text(path, crate::paths::PROMPTS_CAP) else { return HashSet::new() };
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["status"] == Status::Finished.as_str())
@@ -244,8 +244,8 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         eprintln!("versus: {p}");
     }
     drop(session);
-    if ending.is_some() {
-        return exit::OK;
+    if let Some(why) = ending {
+        return why.exit_status();
     }
     if outcomes.values().all(|o| o.status != Status::Failed) { exit::OK } else { exit::MODEL_FAILED }
 }

@@ -143,9 +143,12 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
         }
     }
     let in_ram = est.total().saturating_sub(on_gpu);
-    let reserve = config.reserve_mib << 20;
-    let available =
-        if config.limit_mib > 0 { (config.limit_mib << 20).saturating_sub(held) } else { available_bytes().saturating_sub(reserve) };
+    let reserve = config.reserve_mib.saturating_mul(1 << 20);
+    let available = if config.limit_mib > 0 {
+        config.limit_mib.saturating_mul(1 << 20).saturating_sub(held)
+    } else {
+        available_bytes().saturating_sub(reserve)
+    };
     if in_ram > available {
         return Err(Error::InsufficientMemory {
             model: entry.label.clone(),

@@ -450,7 +450,7 @@ pub fn fingerprint(files: &[PathBuf]) -> String {
     const EDGE: u64 = 4 << 20;
     let mut h = Sha256::new();
     for f in files {
-        let Ok(mut file) = std::fs::File::open(f) else { continue };
+        let Ok(mut file) = crate::paths::open_regular(f) else { continue };
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         h.update(size.to_le_bytes());
         let mut buf = vec![0u8; EDGE.min(size) as usize];

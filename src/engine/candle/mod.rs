@@ -94,10 +94,11 @@ fn chat_template(source: Option<String>, tok: &Tok) -> super::template::Loaded {
 /// `chat_template` of `tokenizer_config.json` (a string, or a list of named
 /// templates of which "default" is used).
 fn folder_template(dir: &std::path::Path) -> Option<String> {
-    if let Ok(t) = std::fs::read_to_string(dir.join("chat_template.jinja")) {
+    if let Ok(t) = crate::paths::read_text(&dir.join("chat_template.jinja"), crate::paths::METADATA_CAP) {
         return Some(t);
     }
-    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer_config.json")).ok()?).ok()?;
+    let cfg: serde_json::Value =
+        serde_json::from_str(&crate::paths::read_text(&dir.join("tokenizer_config.json"), crate::paths::METADATA_CAP).ok()?).ok()?;
     match cfg.get("chat_template")? {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Array(list) => list

@@ -248,7 +248,7 @@ pub fn from_folder(dir: &Path, config: &serde_json::Value) -> Result<Tok, String
 /// it when it is there but unreadable (its BOS/EOS facts would otherwise
 /// be silently lost).
 fn optional_json(path: &Path) -> Result<serde_json::Value, String> {
-    match std::fs::read_to_string(path) {
+    match crate::paths::read_text(path, crate::paths::METADATA_CAP) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| format!("{} does not parse: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::Value::Null),
         Err(e) => Err(format!("{}: {e}", path.display())),
