@@ -131,6 +131,9 @@ pub enum HistoryCmd {
         /// Write to FILE instead of standard output
         #[arg(short = 'o', long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace FILE when it exists
+        #[arg(long, requires = "out")]
+        force: bool,
     },
     /// Delete a comparison
     Rm { id: i64 },
@@ -194,6 +197,9 @@ pub struct RunArgs {
     /// Batch: skip (prompt, model) pairs already finished in --out
     #[arg(long, requires = "out")]
     pub resume: bool,
+    /// Batch: replace an existing --out file (without it, versus refuses)
+    #[arg(long, requires = "out", conflicts_with = "resume")]
+    pub force: bool,
 
     /// Do not save this run in the history
     #[arg(long)]

@@ -26,6 +26,18 @@ pub fn visible(c: char) -> char {
     if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }
 }
 
+/// Text from a model, a file or a server on its way to a terminal outside
+/// the TUI: control characters other than newline and tab (the start of
+/// escape sequences that set the window title, clear the screen or write
+/// the clipboard) become U+FFFD.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(|c| if bad(c) { '\u{FFFD}' } else { c }).collect())
+}
+
 /// A line as drawn: tabs as four spaces, control characters as U+FFFD.
 pub fn sanitize(line: &str) -> String {
     let mut out = String::with_capacity(line.len());

@@ -110,3 +110,53 @@ fn a_memory_budget_that_would_wrap_is_refused_with_its_place() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("memory.limit_mib") && stderr(&out).contains("config.toml:2"), "{}", stderr(&out));
 }
+
+#[test]
+fn nothing_clobbers_an_input_or_an_existing_file() {
+    let sb = Sandbox::new();
+    let prompts = sb.path().join("prompts.txt");
+    std::fs::write(&prompts, "one\ntwo\n").unwrap();
+    let p = prompts.to_str().unwrap();
+    let out = bounded(&sb, &["run", "-m", "x", "--prompts", p, "--out", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is the --prompts file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&prompts).unwrap(), "one\ntwo\n", "the prompts are intact");
+    let results = sb.path().join("results.jsonl");
+    std::fs::write(&results, "{\"kept\": true}\n").unwrap();
+    let out = bounded(&sb, &["run", "-m", "x", "--prompts", p, "--out", results.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume continues it, --force replaces it"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&results).unwrap(), "{\"kept\": true}\n");
+    let report = sb.path().join("report.md");
+    std::fs::write(&report, "mine").unwrap();
+    let out = bounded(&sb, &["history", "export", "1", "-o", report.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force replaces it"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "mine");
+}
+
+#[test]
+fn escape_sequences_never_reach_a_terminal() {
+    let hostile = "title\x1b]0;pwned\x07 clip\x1b]52;c;aGk=\x07 clear\x1b[2J\r\nnext\tline";
+    let safe = versus::wrap::terminal_safe(hostile);
+    assert!(!safe.contains('\x1b') && !safe.contains('\x07') && !safe.contains('\r'), "{safe:?}");
+    assert!(safe.contains("\nnext\tline"), "newlines and tabs stay: {safe:?}");
+    assert!(matches!(versus::wrap::terminal_safe("plain\ntext"), std::borrow::Cow::Borrowed(_)));
+}
+
+#[test]
+fn a_hostile_model_name_reaches_a_terminal_harmless() {
+    use versus::catalog::gguf::write::{W, write_gguf};
+    let sb = Sandbox::new();
+    let dir = sb.path().join("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let kv = vec![("general.architecture", W::Str("llama\x1b]0;arch-title\x07")), ("tokenizer.ggml.tokens", W::StrArray(&["<s>", "a"]))];
+    write_gguf(&dir.join("evil\x1b]0;pwned\x07\x1b[2J.gguf"), &kv, &[("token_embd.weight", &[8, 2])]).unwrap();
+    let mut t = sb.pty(&["list", dir.to_str().unwrap()], 160, 40);
+    t.wait_exit(Duration::from_secs(30));
+    let raw = String::from_utf8_lossy(&t.raw).into_owned();
+    assert!(raw.contains("evil"), "the model is listed: {raw:?}");
+    for seq in ["\x1b]0;pwned", "\x1b]0;arch-title", "\x1b[2J"] {
+        assert!(!raw.contains(seq), "{seq:?} reached the terminal: {raw:?}");
+    }
+}

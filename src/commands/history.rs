@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
             } else {
                 let _ = writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  MODELS", "ID", "STARTED", "STATE", "PROMPT");
                 for r in runs {
-                    let prompt: String = r.prompt.replace('\n', " ").chars().take(40).collect();
+                    let prompt: String = crate::wrap::sanitize(&r.prompt.replace('\n', " ")).chars().take(40).collect();
                     let started: String = r.started_at.chars().take(19).collect::<String>().replace('T', " ");
                     let _ =
                         writeln!(out, "{:>5}  {:<20}  {:<11}  {:<40}  {}", r.id, started, r.state.as_str(), prompt, r.models.join(", "));
@@ -49,13 +49,17 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
         }
         HistoryCmd::Show { id } => match store.get(*id) {
             Ok(Some(run)) => {
-                let _ = write!(out, "{}", export::text(&run));
+                super::print_text(&export::text(&run));
                 exit::OK
             }
             Ok(None) => missing(*id),
             Err(e) => db_err(e),
         },
-        HistoryCmd::Export { ids, format, out: file } => {
+        HistoryCmd::Export { ids, format, out: file, force } => {
+            if let Some(f) = file.as_ref().filter(|f| f.exists() && !force) {
+                eprintln!("versus: {} exists; --force replaces it", f.display());
+                return exit::USAGE;
+            }
             let runs = match super::report::stored_runs(&mut store, ids) {
                 Ok(r) => r,
                 Err(code) => return code,
@@ -77,7 +81,7 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
                     }
                 },
                 None => {
-                    let _ = out.write_all(text.as_bytes());
+                    super::print_text(&text);
                     exit::OK
                 }
             }

@@ -1,7 +1,5 @@
 //! `versus list`: every discovered model as a table, or JSON.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::catalog::{Catalog, ModelInfo};
@@ -98,6 +96,6 @@ pub fn no_models_help(catalog: &Catalog) -> String {
 
 pub fn run(catalog: &Catalog, as_json: bool) -> u8 {
     let text = if as_json { json(catalog) + "\n" } else { table(catalog) };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    super::print_text(&text);
     super::exit::OK
 }

@@ -33,6 +33,16 @@ impl Context {
     }
 }
 
+/// Write `text` to standard output; on a terminal its control characters
+/// are neutralised first (`wrap::terminal_safe`): model output, GGUF
+/// metadata and stored prompts are untrusted. Piped output is left exact.
+pub fn print_text(text: &str) {
+    use std::io::{IsTerminal, Write};
+    let mut out = std::io::stdout().lock();
+    let _ = if out.is_terminal() { out.write_all(crate::wrap::terminal_safe(text).as_bytes()) } else { out.write_all(text.as_bytes()) };
+    let _ = out.flush();
+}
+
 /// Standard input as text, unless it is a terminal (then `hint` says what
 /// to give instead: nobody types a prompt into a waiting command by chance).
 pub fn read_stdin(hint: &str) -> Result<String, crate::error::Error> {

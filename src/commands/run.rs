@@ -142,6 +142,23 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    // Before anything runs: the results file may not clobber an input or
+    // earlier results.
+    if let (Some(out), Some(prompts_file)) = (&args.out, &args.prompts) {
+        let same = match (std::fs::canonicalize(out), std::fs::canonicalize(prompts_file)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return usage(Error::Usage(format!(
+                "--out {} is the --prompts file: its prompts would be overwritten by their results",
+                out.display()
+            )));
+        }
+        if out.exists() && !args.resume && !args.force {
+            return usage(Error::Usage(format!("{} exists: --resume continues it, --force replaces it", out.display())));
+        }
+    }
     // Discovery once (it may ask every configured server for its models).
     let catalog = ctx.discover(&args.scan);
     let found = match args.continue_id {
@@ -445,7 +462,12 @@ impl Printer<'_> {
         let mut out = std::io::stdout().lock();
         while self.turn < n {
             let chunk = std::mem::take(&mut self.pending[self.turn]);
-            let _ = out.write_all(chunk.as_bytes());
+            // Model output on a terminal cannot send it escape sequences.
+            let _ = if std::io::IsTerminal::is_terminal(&out) {
+                out.write_all(crate::wrap::terminal_safe(&chunk).as_bytes())
+            } else {
+                out.write_all(chunk.as_bytes())
+            };
             if !self.complete[self.turn] {
                 break;
             }

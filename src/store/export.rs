@@ -272,7 +272,10 @@ fn label(run: &StoredRun, slot: usize) -> String {
 pub fn write_files(run: &StoredRun, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let stamp: String = run.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-    let base = dir.join(format!("versus-{}-{stamp}", run.id));
+    // Never replace an earlier export: the next free "-2", "-3"… instead.
+    let name = |k: usize| if k < 2 { format!("versus-{}-{stamp}", run.id) } else { format!("versus-{}-{stamp}-{k}", run.id) };
+    let free = (1..).map(|k| dir.join(name(k))).find(|b| !b.with_extension("md").exists() && !b.with_extension("json").exists());
+    let base = free.unwrap_or_else(|| dir.join(name(0)));
     let md = base.with_extension("md");
     let json = base.with_extension("json");
     std::fs::write(&md, markdown(run)).map_err(|e| format!("{}: {e}", md.display()))?;
