@@ -249,7 +249,7 @@ fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Optio
         if !(ep.url.starts_with("http://") || ep.url.starts_with("https://")) {
             errors.push(Error::Validation {
                 location: at("url"),
-                message: format!("endpoints.url = {:?} must start with http:// or https://", ep.url),
+                message: format!("endpoints.url = {:?} must start with http:// or https://", crate::engine::remote::redact(&ep.url)),
             });
         }
         if !(1..=86_400).contains(&ep.timeout_secs) {

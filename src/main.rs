@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
     let log = logging::init(&dirs.state_dir, filter);
     terminal::install_panic_hook(versus::engine::scheduler::CAUGHT_THREADS);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "start");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().map(|a| versus::engine::remote::redact(&a)).collect::<Vec<_>>(), "start");
 
     let ctx = Context { dirs, config: loaded, log };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

@@ -162,7 +162,8 @@ fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String
     let endpoint = match config.endpoints.iter().find(|e| e.name == at) {
         Some(e) => e.clone(),
         None if is_url(at) => crate::engine::remote::EndpointConfig {
-            name: at.to_string(),
+            // The name is shown and stored: no credentials in it.
+            name: crate::engine::remote::redact(at),
             url: at.to_string(),
             api_key_env: None,
             model: None,
@@ -211,13 +212,17 @@ pub fn entry_from_stored(o: &crate::store::StoredOutput, endpoints: &[EndpointCo
     let engine = EngineKind::parse(&o.model.engine).ok_or_else(|| gone(format!("unknown engine `{}`", o.model.engine)))?;
     if engine == EngineKind::Remote {
         let (model, ep_name) = o.model.name.rsplit_once('@').unwrap_or(("", o.model.name.as_str()));
-        let endpoint = endpoints.iter().find(|e| e.name == ep_name || e.url == o.model.path).cloned().unwrap_or_else(|| EndpointConfig {
-            name: ep_name.to_string(),
-            url: o.model.path.clone(),
-            api_key_env: None,
-            model: None,
-            timeout_secs: 120,
-        });
+        let endpoint = endpoints
+            .iter()
+            .find(|e| e.name == ep_name || e.url == o.model.path || crate::engine::remote::redact(&e.url) == o.model.path)
+            .cloned()
+            .unwrap_or_else(|| EndpointConfig {
+                name: ep_name.to_string(),
+                url: o.model.path.clone(),
+                api_key_env: None,
+                model: None,
+                timeout_secs: 120,
+            });
         let model_info = crate::engine::remote::remote_model(&endpoint, model);
         let target = crate::engine::remote::Target { model: model.to_string(), endpoint };
         return Ok(RunEntry {

@@ -160,3 +160,48 @@ fn a_hostile_model_name_reaches_a_terminal_harmless() {
         assert!(!raw.contains(seq), "{seq:?} reached the terminal: {raw:?}");
     }
 }
+
+#[test]
+fn credentials_never_reach_output_history_or_log() {
+    use std::io::Write;
+    // A server that lists one model and refuses every chat request, echoing
+    // the key it was sent.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (first, _) = common::server::read_request(&stream);
+            let mut out = stream;
+            let (status, body) = if first.starts_with("GET") {
+                ("200 OK", "{\"data\": [{\"id\": \"m\"}]}".to_string())
+            } else {
+                ("401 Unauthorized", "{\"error\": {\"message\": \"invalid key sk-SECRET1234 for user bob\"}}".to_string())
+            };
+            let _ = write!(
+                out,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[[endpoints]]\nname = \"srv\"\nurl = \"http://bob:hunter2@127.0.0.1:{port}/v1\"\napi_key_env = \"VERSUS_TEST_KEY\"\n"),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let run =
+        sb.command().env("VERSUS_TEST_KEY", "sk-SECRET1234").args(["--config", c, "run", "-m", "m@srv", "-p", "hi"]).output().unwrap();
+    let url_spec = format!("m@http://bob:hunter2@127.0.0.1:{port}/v1");
+    let direct = sb.command().args(["run", "-m", &url_spec, "-p", "hi"]).output().unwrap();
+    let doctor = sb.command().env("VERSUS_TEST_KEY", "sk-SECRET1234").args(["--config", c, "doctor"]).output().unwrap();
+    let export = sb.run(&["history", "export", "1", "2", "--format", "json"]);
+    let everything = [&run, &direct, &doctor, &export].map(|o| format!("{}{}", stdout(o), stderr(o))).join("\n") + &sb.log();
+    assert!(stderr(&run).contains("refused the API key"), "{}", stderr(&run));
+    assert!(stdout(&export).contains("***@127.0.0.1"), "the URL is recorded, redacted: {}", stdout(&export));
+    for secret in ["hunter2", "sk-SECRET1234"] {
+        assert!(!everything.contains(secret), "{secret} leaked:\n{everything}");
+    }
+}

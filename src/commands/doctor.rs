@@ -90,7 +90,9 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
             let served: Vec<&crate::catalog::ModelInfo> = catalog
                 .models
                 .iter()
-                .filter(|m| m.format == crate::catalog::Format::Remote && m.path.as_os_str() == ep.url.as_str())
+                .filter(|m| {
+                    m.format == crate::catalog::Format::Remote && m.path.as_os_str() == crate::engine::remote::redact(&ep.url).as_str()
+                })
                 .collect();
             let state = match served.iter().find_map(|m| m.error.clone()) {
                 Some(e) => e,
@@ -101,7 +103,7 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
                 Some(v) => format!(", ${v} is not set"),
                 None => String::new(),
             };
-            let _ = writeln!(out, "  {:<12}{}  {state}{key}", ep.name, ep.url);
+            let _ = writeln!(out, "  {:<12}{}  {state}{key}", ep.name, crate::engine::remote::redact(&ep.url));
             if let Some(w) = crate::engine::remote::insecure_warning(&ep.url) {
                 let _ = writeln!(out, "              warning: {w}");
             }

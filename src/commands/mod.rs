@@ -2,6 +2,7 @@
 //! status; none of them touches the TUI.
 
 pub mod doctor;
+pub mod follow;
 pub mod history;
 pub mod judge;
 pub mod leaderboard;

@@ -71,42 +71,6 @@ pub fn entries(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalog)
         .collect()
 }
 
-/// `--continue ID`: the saved comparison's models (or -m's, slot by slot),
-/// each with its own conversation so far.
-fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalog, id: i64) -> Result<Vec<RunEntry>, Error> {
-    let store =
-        crate::store::Store::open(&ctx.dirs.history_db()).map_err(|e| Error::Usage(format!("cannot open the history store: {e}")))?;
-    let stored = store
-        .get(id)
-        .map_err(|e| Error::Usage(format!("history store: {e}")))?
-        .ok_or_else(|| Error::Usage(format!("no comparison #{id} to continue (see `versus history list`)")))?;
-    let mut out = if args.models.is_empty() {
-        let global = args.overrides();
-        let mut out = Vec::new();
-        for o in &stored.outputs {
-            let mut e = crate::spec::entry_from_stored(o, &ctx.config.config.endpoints)?;
-            for (k, v) in &global {
-                e.settings.set(k, v).map_err(|err| Error::Usage(format!("--{}: {err}", k.replace('_', "-"))))?;
-            }
-            out.push(e);
-        }
-        out
-    } else {
-        entries(ctx, args, catalog)?
-    };
-    if out.len() != stored.outputs.len() {
-        return Err(Error::Usage(format!(
-            "comparison #{id} has {} models but {} were given with -m: give one per model, in its order, or none",
-            stored.outputs.len(),
-            out.len()
-        )));
-    }
-    for (slot, e) in out.iter_mut().enumerate() {
-        e.history = stored.conversation(slot);
-    }
-    Ok(out)
-}
-
 /// The judge's entry: greedy unless its spec sets a temperature.
 fn judge_entry(ctx: &Context, catalog: &crate::catalog::Catalog, text: &str) -> Result<RunEntry, Error> {
     let spec = crate::spec::parse(text)?;
@@ -162,7 +126,7 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     // Discovery once (it may ask every configured server for its models).
     let catalog = ctx.discover(&args.scan);
     let found = match args.continue_id {
-        Some(id) => continued(ctx, args, &catalog, id),
+        Some(id) => super::follow::continued(ctx, args, &catalog, id),
         None => entries(ctx, args, &catalog),
     };
     let mut entries = match found {

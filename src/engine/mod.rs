@@ -8,6 +8,7 @@
 pub mod answer;
 pub mod kind;
 pub mod memory;
+pub mod redact;
 pub mod registry;
 pub mod remote;
 pub mod resident;

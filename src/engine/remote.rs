@@ -15,6 +15,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use super::redact::redact;
 use super::sink::{Flow, Sink};
 use super::{Backend, PromptReport, StopReason};
 use crate::error::Error;
@@ -53,7 +54,7 @@ pub fn discover_endpoints(endpoints: &[EndpointConfig]) -> Vec<crate::catalog::M
         match list_models(ep, std::time::Duration::from_secs(3)) {
             Ok(ids) if !ids.is_empty() => out.extend(ids.iter().map(|id| remote_model(ep, id))),
             Ok(_) => out.push(crate::catalog::ModelInfo { error: Some("the endpoint lists no models".into()), ..remote_model(ep, "") }),
-            Err(e) => out.push(crate::catalog::ModelInfo { error: Some(e.to_string()), ..remote_model(ep, "") }),
+            Err(e) => out.push(crate::catalog::ModelInfo { error: Some(scrub(ep, e).to_string()), ..remote_model(ep, "") }),
         }
     }
     out
@@ -64,7 +65,7 @@ pub fn remote_model(ep: &EndpointConfig, model: &str) -> crate::catalog::ModelIn
     crate::catalog::ModelInfo {
         name: if model.is_empty() { ep.name.clone() } else { format!("{model}@{}", ep.name) },
         format: crate::catalog::Format::Remote,
-        path: std::path::PathBuf::from(&ep.url),
+        path: std::path::PathBuf::from(redact(&ep.url)),
         files: Vec::new(),
         source: crate::catalog::Source::Endpoint,
         size_bytes: 0,
@@ -101,13 +102,33 @@ pub fn target_for(model: &crate::catalog::ModelInfo, endpoints: &[EndpointConfig
     Some(Target { endpoint, model })
 }
 
+/// An error of endpoint `ep` as it may be shown and stored: no credentials
+/// from its URL, and not its API key (a server may echo it back).
+fn scrub(ep: &EndpointConfig, e: Error) -> Error {
+    match e {
+        Error::Inference(s) => {
+            let mut s = redact(&s);
+            if let Some(key) = api_key(ep).filter(|k| k.len() >= 4) {
+                s = s.replace(&key, "***");
+            }
+            Error::Inference(s)
+        }
+        other => other,
+    }
+}
+
 /// A warning for `http://` to a host that is not this machine.
 pub fn insecure_warning(url: &str) -> Option<String> {
     let rest = url.strip_prefix("http://")?;
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or(host);
-    let local = host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
-    (!local).then(|| format!("{url}: plain http to another machine; prompts, answers and any API key travel unencrypted"))
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if hostport.starts_with('[') {
+        hostport.split(']').next().map_or(hostport, |h| &hostport[..h.len() + 1])
+    } else {
+        hostport.split(':').next().unwrap_or("")
+    };
+    let local = host == "localhost" || host.starts_with("127.") || host == "[::1]";
+    (!local).then(|| format!("{}: plain http to another machine; prompts, answers and any API key travel unencrypted", redact(url)))
 }
 
 /// The key for `ep`, read from its environment variable now.
@@ -303,7 +324,7 @@ impl Remote {
                     .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(1)
                     .min(10);
-                tracing::info!(url = %ep.url, %status, wait, "retrying once");
+                tracing::info!(url = %redact(&ep.url), %status, wait, "retrying once");
                 tokio::time::sleep(Duration::from_secs(wait)).await;
                 if sink.interrupted() {
                     return Ok(PromptReport::default());
@@ -426,8 +447,9 @@ impl Backend for Remote {
     }
 
     fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
-        self.check_model()?;
-        self.rt.block_on(self.stream(rendered, params, seed, sink))
+        let ep = self.target.endpoint.clone();
+        self.check_model().map_err(|e| scrub(&ep, e))?;
+        self.rt.block_on(self.stream(rendered, params, seed, sink)).map_err(|e| scrub(&ep, e))
     }
 }
 

@@ -1,0 +1,45 @@
+//! `versus run --continue ID`: the next turn of a saved comparison. Each
+//! model answers with its own earlier turns (`StoredRun::conversation`); the
+//! run is recorded as a turn of the same comparison (`Comparison::continues`).
+
+use crate::cli::RunArgs;
+use crate::engine::RunEntry;
+use crate::error::Error;
+
+use super::Context;
+
+/// `--continue ID`: the saved comparison's models (or -m's, slot by slot),
+/// each with its own conversation so far.
+pub fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalog, id: i64) -> Result<Vec<RunEntry>, Error> {
+    let store =
+        crate::store::Store::open(&ctx.dirs.history_db()).map_err(|e| Error::Usage(format!("cannot open the history store: {e}")))?;
+    let stored = store
+        .get(id)
+        .map_err(|e| Error::Usage(format!("history store: {e}")))?
+        .ok_or_else(|| Error::Usage(format!("no comparison #{id} to continue (see `versus history list`)")))?;
+    let mut out = if args.models.is_empty() {
+        let global = args.overrides();
+        let mut out = Vec::new();
+        for o in &stored.outputs {
+            let mut e = crate::spec::entry_from_stored(o, &ctx.config.config.endpoints)?;
+            for (k, v) in &global {
+                e.settings.set(k, v).map_err(|err| Error::Usage(format!("--{}: {err}", k.replace('_', "-"))))?;
+            }
+            out.push(e);
+        }
+        out
+    } else {
+        super::run::entries(ctx, args, catalog)?
+    };
+    if out.len() != stored.outputs.len() {
+        return Err(Error::Usage(format!(
+            "comparison #{id} has {} models but {} were given with -m: give one per model, in its order, or none",
+            stored.outputs.len(),
+            out.len()
+        )));
+    }
+    for (slot, e) in out.iter_mut().enumerate() {
+        e.history = stored.conversation(slot);
+    }
+    Ok(out)
+}
