@@ -28,6 +28,9 @@ pub struct Comparison {
     pub batch: Option<String>,
     /// A follow-up: the stored comparison this run is the next turn of.
     pub continues: Option<i64>,
+    /// With `continues`: this run answers that comparison's turn N again
+    /// (a retry of the models that failed it) instead of a new turn.
+    pub retry: Option<usize>,
 }
 
 /// What a session reports.
@@ -126,6 +129,7 @@ impl Session {
                 entries: c.entries.clone(),
                 batch: c.batch,
                 continues: c.continues,
+                retry: c.retry,
             });
         }
         if let Some(engine) = &self.engine {

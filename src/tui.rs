@@ -241,9 +241,10 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
 /// Carry out one effect; what the app answers may hold more.
 fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) -> Vec<Effect> {
     match effect {
-        Effect::Run { id, prompt, entries, follows } => {
+        Effect::Run { id, prompt, entries, follows, retry } => {
             let continues = follows.and_then(|(stored, run)| stored.or_else(|| session.stored_id(run, 0)));
-            session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues });
+            let retry = retry.filter(|_| continues.is_some());
+            session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues, retry });
         }
         Effect::Cancel(id) => session.cancel(id),
         Effect::Copy(text) => copy_osc52(&text),
@@ -303,7 +304,7 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
             }
         }
         Effect::Judge { id, prompts, entry } => {
-            session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None, continues: None })
+            session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None, continues: None, retry: None })
         }
         Effect::Matrix(id) => {
             let table = stores.read(session).and_then(|mut s| {

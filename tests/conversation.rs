@@ -27,7 +27,7 @@ fn a_follow_up_sends_each_model_its_own_turns_and_keeps_them_on_screen() {
     ctrl(&mut a, 'l');
     typ(&mut a, "Now in one sentence.");
     let effects = ctrl(&mut a, 'f');
-    let Some(Effect::Run { id: next, prompt, entries, follows }) = effects.first() else { panic!("{effects:?}") };
+    let Some(Effect::Run { id: next, prompt, entries, follows, .. }) = effects.first() else { panic!("{effects:?}") };
     assert_ne!(*next, id);
     assert_eq!(prompt, "Now in one sentence.");
     assert_eq!(*follows, Some((None, id)), "the same comparison, found through the run it follows");
@@ -310,5 +310,99 @@ fn a_reopened_conversation_shows_its_turns_and_continues() {
             assert_eq!(entries[1].history, vec![Turn { user: "Q2".into(), assistant: "A2 of m1".into() }]);
         }
         other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_failed_model_is_offered_a_retry_of_its_turn_alone() {
+    let mut a = app(models(), 140, 44);
+    let id = in_progress(&mut a);
+    finish(&mut a, id, true);
+    let shown = {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 44)).unwrap();
+        term.draw(|f| versus::ui::draw(f, &a)).unwrap();
+        term.backend().to_string()
+    };
+    assert!(shown.contains("1 of 3 failed") && shown.contains("F6 retries"), "offered: {shown}");
+    let before: Vec<String> = a.run.as_ref().unwrap().columns.iter().map(|c| c.answer.text.clone()).collect();
+    let effects = a.handle(versus::app::Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::F(6),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    let Some(Effect::Run { id: retry, prompt, entries, follows, retry: Some(0) }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(prompt, "Explain in one paragraph why the sky is blue.", "the same turn's prompt");
+    assert_eq!(*follows, Some((None, id)));
+    assert_eq!(entries[0].prompts, Some(vec![]), "the finished ones are not asked again");
+    assert_eq!(entries[1].prompts, Some(vec![]));
+    assert_eq!(entries[2].prompts, None);
+    let run = a.run.as_ref().unwrap();
+    assert_eq!(run.columns[2].answer.text, "", "the failed column starts over");
+    assert_eq!(run.columns[0].answer.text, before[0], "the others keep their answers");
+    engine(&mut a, *retry, 2, EventKind::Loaded { load_ms: 1.0, rss_bytes: 0 });
+    engine(&mut a, *retry, 2, EventKind::answer("Now it works."));
+    engine(&mut a, *retry, 2, EventKind::Finished { stats: stats(3, 10.0) });
+    engine(&mut a, *retry, 3, EventKind::RunDone);
+    let run = a.run.as_ref().unwrap();
+    assert_eq!(run.columns[2].answer.text, "Now it works.");
+    assert_eq!(run.columns[0].answer.text, before[0]);
+    assert!(run.finished.is_some());
+}
+
+#[test]
+fn a_retry_is_recorded_in_the_turn_it_retries() {
+    use versus::engine::answer::Status;
+    use versus::store::recorder::{Msg, Recorder};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite3");
+    let rec = Recorder::start(versus::store::Store::open(&db).unwrap()).unwrap();
+    let entry = |name: &str| greedy_entry(name);
+    let entries = vec![entry("a"), entry("b")];
+    let ev = |run: u64, slot: usize, kind: EventKind| Msg::Event(EngineEvent { run, slot, prompt: 0, kind });
+    rec.send(Msg::Begin {
+        run: 1,
+        prompts: vec!["Q".into()],
+        system: String::new(),
+        entries: entries.clone(),
+        batch: None,
+        continues: None,
+        retry: None,
+    });
+    rec.send(ev(1, 0, EventKind::answer("fine")));
+    rec.send(ev(1, 0, EventKind::Finished { stats: Stats::default() }));
+    rec.send(ev(1, 1, EventKind::Failed { error: versus::error::Error::Inference("boom".into()), stats: None }));
+    rec.send(ev(1, 2, EventKind::RunDone));
+    rec.flush(std::time::Duration::from_secs(5));
+    let id = rec.stored_id(1, 0).expect("stored");
+    let mut again = entries.clone();
+    again[0].prompts = Some(vec![]);
+    rec.send(Msg::Begin {
+        run: 2,
+        prompts: vec!["Q".into()],
+        system: String::new(),
+        entries: again,
+        batch: None,
+        continues: Some(id),
+        retry: Some(0),
+    });
+    rec.send(ev(2, 1, EventKind::answer("better")));
+    rec.send(ev(2, 1, EventKind::Finished { stats: Stats::default() }));
+    rec.send(ev(2, 2, EventKind::RunDone));
+    rec.flush(std::time::Duration::from_secs(5));
+    let run = versus::store::Store::open(&db).unwrap().get(id).unwrap().unwrap();
+    assert!(run.turns.is_empty(), "a retry is not a new turn");
+    assert_eq!((run.outputs[0].text.as_str(), run.outputs[0].status), ("fine", Status::Finished));
+    assert_eq!((run.outputs[1].text.as_str(), run.outputs[1].status), ("better", Status::Finished));
+    assert_eq!(run.state, versus::store::RunState::Complete);
+}
+
+fn greedy_entry(name: &str) -> RunEntry {
+    RunEntry {
+        label: name.into(),
+        model: model(name, "llama", "Q4_K_M", 1000),
+        engine: EngineKind::Llama,
+        settings: versus::params::Settings::default(),
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
     }
 }

@@ -71,6 +71,12 @@ impl Column {
 }
 
 impl App {
+    /// A fresh run id.
+    fn take_run_id(&mut self) -> crate::engine::RunId {
+        self.next_run += 1;
+        self.next_run - 1
+    }
+
     /// `Ctrl-F`: the editor's prompt as the next turn of the conversation on screen.
     pub(super) fn follow_up(&mut self) -> Vec<Effect> {
         let prompt = self.prompt_text();
@@ -87,9 +93,7 @@ impl App {
             self.notice = Some(why.into());
             return vec![];
         }
-        let (now, theme) = (self.now, self.theme);
-        let id = self.next_run;
-        self.next_run += 1;
+        let (now, theme, id) = (self.now, self.theme, self.take_run_id());
         let Some(run) = self.run.as_mut() else { return vec![] };
         let entries: Vec<_> = (0..run.entries.len())
             .map(|slot| {
@@ -103,23 +107,78 @@ impl App {
         for c in &mut run.columns {
             c.next_turn(&asked, &prompt, now, &theme);
         }
-        let follows = Some((run.stored, run.id));
-        run.id = id;
-        run.started = now;
-        run.finished = None;
-        run.judge = None;
+        let follows = Some(run.restart(id, now));
         let turn = run.columns.first().map_or(1, |c| c.earlier.len() + 1);
         self.launched(&prompt);
         self.notice = Some(if failed.is_empty() {
             format!("turn {turn}: each model gets its own earlier answers")
         } else {
-            format!("turn {turn}: {} failed last turn and is asked again without it", failed.join(", "))
+            format!("turn {turn}: {} failed last turn and is asked without it (F6 before a follow-up retries it)", failed.join(", "))
         });
-        vec![Effect::Run { id, prompt, entries, follows }]
+        vec![Effect::Run { id, prompt, entries, follows, retry: None }]
+    }
+}
+
+impl App {
+    /// `F6`: ask the models that failed the turn on screen again, with the
+    /// same prompt and their own earlier turns; the others keep their answers.
+    pub(super) fn retry_failed(&mut self) -> Vec<Effect> {
+        let why_not = match &self.run {
+            None => Some("nothing to retry"),
+            Some(_) if self.run_active() => Some("a run is in progress: Esc cancels it"),
+            Some(r) if !r.columns.iter().any(|c| c.answer.status == Status::Failed) => Some("no model failed this turn"),
+            Some(r) if r.entries.len() < r.columns.len() => Some("this comparison's models cannot all be found now"),
+            Some(_) => None,
+        };
+        if let Some(why) = why_not {
+            self.notice = Some(why.into());
+            return vec![];
+        }
+        let (now, theme, id) = (self.now, self.theme, self.take_run_id());
+        let Some(run) = self.run.as_mut() else { return vec![] };
+        let failed: Vec<usize> = run.columns.iter().filter(|c| c.answer.status == Status::Failed).map(|c| c.slot).collect();
+        let entries: Vec<_> = (0..run.entries.len())
+            .map(|slot| {
+                let mut e = run.entries[slot].clone();
+                match run.columns.iter().find(|c| c.slot == slot) {
+                    Some(c) if failed.contains(&slot) => e.history = c.conversation(None),
+                    _ => e.prompts = Some(Vec::new()),
+                }
+                e
+            })
+            .collect();
+        let names: Vec<String> = run.columns.iter().filter(|c| failed.contains(&c.slot)).map(|c| c.label.clone()).collect();
+        let prompt = run.prompt.clone();
+        for c in run.columns.iter_mut().filter(|c| failed.contains(&c.slot)) {
+            let earlier = std::mem::take(&mut c.earlier);
+            let mut fresh = Column::new(c.label.clone(), c.engine, c.entry, c.wrap.width(), now, &theme);
+            fresh.slot = c.slot;
+            fresh.raw = c.raw;
+            fresh.earlier = earlier;
+            fresh.set_turns(&prompt, &theme);
+            *c = fresh;
+        }
+        let turn = run.columns.first().map_or(0, |c| c.earlier.len());
+        let follows = Some(run.restart(id, now));
+        self.launched(&prompt);
+        self.notice = Some(format!("asking {} again", names.join(", ")));
+        vec![Effect::Run { id, prompt, entries, follows, retry: Some(turn) }]
     }
 }
 
 impl RunView {
+    /// The view becomes run `id`, starting now (a follow-up or a retry of
+    /// the same comparison); returns what it follows: (its stored id, if
+    /// known, and the run it was).
+    fn restart(&mut self, id: crate::engine::RunId, now: std::time::Instant) -> (Option<i64>, crate::engine::RunId) {
+        let before = (self.stored, self.id);
+        self.id = id;
+        self.started = now;
+        self.finished = None;
+        self.judge = None;
+        before
+    }
+
     /// The comparison as a stored run, for exporting when the history store
     /// is not available: every turn of the conversation.
     pub fn to_stored(&self) -> StoredRun {

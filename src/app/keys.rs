@@ -77,6 +77,7 @@ impl App {
         match action {
             Action::Run => return self.start_run(),
             Action::FollowUp => return self.follow_up(),
+            Action::Retry => return self.retry_failed(),
             Action::Cancel => {
                 if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
                     return vec![Effect::Cancel(run.id)];

@@ -69,7 +69,7 @@ impl App {
         });
         self.active_column = 0;
         self.launched(&prompt);
-        vec![Effect::Run { id, prompt, entries, follows: None }]
+        vec![Effect::Run { id, prompt, entries, follows: None, retry: None }]
     }
 
     /// After a run starts on screen (fresh or a follow-up): no diff, the

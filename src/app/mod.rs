@@ -84,6 +84,9 @@ pub enum Effect {
         /// A follow-up: (the stored comparison, if known, and the run it
         /// follows, whose stored comparison the session knows).
         follows: Option<(Option<i64>, RunId)>,
+        /// With `follows`: answer that comparison's turn N again (the
+        /// models that failed it) instead of adding a turn.
+        retry: Option<usize>,
     },
     /// Set the cancel flag of this run.
     Cancel(RunId),

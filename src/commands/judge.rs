@@ -38,7 +38,10 @@ pub async fn judge(
     if plan.prompts.is_empty() {
         return plan.conclude(&HashMap::new(), criteria);
     }
-    session.start_unrecorded(id, Comparison { prompts: plan.prompts.clone(), entries: vec![judge.clone()], batch: None, continues: None });
+    session.start_unrecorded(
+        id,
+        Comparison { prompts: plan.prompts.clone(), entries: vec![judge.clone()], batch: None, continues: None, retry: None },
+    );
     let mut replies: HashMap<usize, Answer> = HashMap::new();
     loop {
         match session.next().await {

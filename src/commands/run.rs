@@ -178,7 +178,10 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         eprintln!("versus: {p}");
     }
     let batch_name = args.prompts.as_ref().map(|p| p.display().to_string());
-    session.start(1, Comparison { prompts: prompts.clone(), entries: entries.clone(), batch: batch_name, continues: args.continue_id });
+    session.start(
+        1,
+        Comparison { prompts: prompts.clone(), entries: entries.clone(), batch: batch_name, continues: args.continue_id, retry: None },
+    );
 
     let mode = if batch {
         Mode::Batch { results, progress: progress_bar(pairs, args.out.is_some()) }

@@ -120,8 +120,12 @@ impl Queue {
     /// remote ones concurrently beside them.
     pub fn run(&mut self, req: &RunRequest, events: &UnboundedSender<EngineEvent>) {
         let (mem, loader) = (self.mem.clone(), self.loader.clone());
+        // Entries with nothing to answer (a batch resumed, a retry of
+        // the others) stay as they are on screen.
         for (slot, e) in req.entries.iter().enumerate() {
-            send(events, req.id, slot, prompts_of(req, e).first().copied().unwrap_or(0), EventKind::Queued);
+            if let Some(&p) = prompts_of(req, e).first() {
+                send(events, req.id, slot, p, EventKind::Queued);
+            }
         }
         // Remote entries use no local memory: each streams on a thread of its
         // own while the local queue runs; the last part to finish ends the run.

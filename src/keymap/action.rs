@@ -100,6 +100,7 @@ macro_rules! actions {
 actions! {
     Run => "run", Global, ["f5", "ctrl-r", "alt-enter", "ctrl-enter"], "run the prompt on the selected models";
     FollowUp => "follow_up", Global, ["ctrl-f", "alt-f"], "send the prompt as a follow-up: each model gets its own earlier turns";
+    Retry => "retry", Global, ["f6", "alt-r"], "ask the models that failed this turn again (the others keep their answers)";
     Cancel => "cancel", Global, ["esc"], "cancel the run (answers so far are kept)";
     FocusNext => "focus_next", Global, ["tab"], "next pane";
     FocusPrev => "focus_prev", Global, ["shift-tab"], "previous pane";

@@ -29,6 +29,9 @@ pub enum Msg {
         batch: Option<String>,
         /// A follow-up turn of this stored comparison (one prompt).
         continues: Option<i64>,
+        /// With `continues`: answer its turn N again (the entries that
+        /// have no prompt are left as they are).
+        retry: Option<usize>,
     },
     Event(EngineEvent),
     /// Flush everything and mark this process's unfinished runs interrupted
@@ -142,9 +145,10 @@ impl Writer {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Begin { run, prompts, system, entries, batch, continues: None } => {
+            Msg::Begin { run, prompts, system, entries, batch, continues: None, .. } => {
                 self.begin(run, &prompts, &system, &entries, batch.as_deref())
             }
+            Msg::Begin { run, entries, continues: Some(id), retry: Some(turn), .. } => self.begin_retry(run, id, turn, &entries),
             Msg::Begin { run, prompts, entries, continues: Some(id), .. } => {
                 self.begin_turn(run, id, prompts.first().map_or("", String::as_str), &entries)
             }
@@ -222,6 +226,40 @@ impl Writer {
                 }
             }
             Err(e) => self.report("starting a follow-up", e),
+        }
+    }
+
+    /// A retry of turn `turn` of stored comparison `id`: the entries that
+    /// answer again start over as queued; the others keep their answers.
+    fn begin_retry(&mut self, run: RunId, id: i64, turn: usize, entries: &[RunEntry]) {
+        let (table, cond) = if turn == 0 { ("outputs", String::new()) } else { ("turn_outputs", format!(" AND turn = {turn}")) };
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.store.conn().transaction()?;
+            for (slot, e) in entries.iter().enumerate() {
+                if e.prompts.as_ref().is_some_and(Vec::is_empty) {
+                    continue;
+                }
+                tx.execute(
+                    &format!("UPDATE {table} SET status = ?3, text = '', thinking = '', error = NULL, stats = NULL, updated_at = ?4 WHERE run_id = ?1 AND slot = ?2{cond}"),
+                    params![id, slot as i64, Status::Queued.as_str(), now()],
+                )?;
+            }
+            tx.execute(
+                "UPDATE runs SET state = 'running', finished_at = NULL, pid = ?2, host = ?3 WHERE id = ?1",
+                params![id, i64::from(std::process::id()), super::hostname()],
+            )?;
+            tx.commit()
+        })();
+        match result {
+            Ok(()) => {
+                if turn > 0 {
+                    self.turns.insert(id, turn);
+                }
+                if let Ok(mut ids) = self.ids.lock() {
+                    ids.insert((run, 0), id);
+                }
+            }
+            Err(e) => self.report("starting a retry", e),
         }
     }
 

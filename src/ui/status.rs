@@ -18,7 +18,10 @@ pub fn progress(app: &App) -> String {
         let secs = (done - run.started).as_secs_f64();
         let done = match failed {
             0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
-            f => format!("done · {f} of {n} failed · {secs:.1} s"),
+            f => {
+                let key = app.keymap.label(Action::Retry);
+                format!("done · {f} of {n} failed · {secs:.1} s · {} retries", key.split('/').next().unwrap_or(&key))
+            }
         };
         // What stays loaded for a follow-up (not while names are hidden).
         return match app.resident.len() {
