@@ -77,6 +77,13 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
             crate::engine::registry::local_labels()
         )));
     }
+    // An empty name would match any model by prefix: say so instead. (A
+    // served model may leave it empty: the endpoint's own model is meant.)
+    if model.trim().is_empty() && at.as_deref().is_none_or(|a| EngineKind::parse(a).is_some()) {
+        return Err(Error::Usage(format!(
+            "in model spec `{text}`: no model name; give one from `versus list` (a unique prefix is enough) or a path"
+        )));
+    }
     Ok(ModelSpec { model, at, overrides })
 }
 

@@ -205,3 +205,34 @@ fn credentials_never_reach_output_history_or_log() {
         assert!(!everything.contains(secret), "{secret} leaked:\n{everything}");
     }
 }
+
+#[test]
+fn store_metadata_cannot_lead_outside_the_store_and_empty_names_are_refused() {
+    let sb = Sandbox::new();
+    let ollama = sb.path().join("ollama");
+    let m = ollama.join("manifests/registry.ollama.ai/library/evil");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::create_dir_all(ollama.join("blobs")).unwrap();
+    std::fs::write(
+        m.join("latest"),
+        r#"{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"../../../../etc/hostname"}]}"#,
+    )
+    .unwrap();
+    let hub = sb.path().join("hub");
+    let repo = hub.join("models--org--evil");
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots")).unwrap();
+    std::fs::write(repo.join("refs/main"), "../../../../etc").unwrap();
+    let out = sb.command().env("OLLAMA_MODELS", &ollama).env("HF_HUB_CACHE", &hub).args(["list", "--json"]).output().unwrap();
+    let text = stdout(&out);
+    assert!(!text.contains("/etc/hostname\"") && !text.contains("\"/etc\""), "followed out of the store: {text}");
+    assert!(text.contains("not a sha256 digest"), "{text}");
+
+    let demo_dir = sb.path().join("one");
+    std::fs::create_dir_all(&demo_dir).unwrap();
+    for spec in ["@llama", ",temperature=0", " "] {
+        let out = bounded(&sb, &["run", "--scan", demo_dir.to_str().unwrap(), "-m", spec, "-p", "hi"]);
+        assert_eq!(out.status.code(), Some(2), "{spec:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("no model name") || stderr(&out).contains("empty model spec"), "{spec:?}: {}", stderr(&out));
+    }
+}

@@ -50,7 +50,12 @@ pub fn hf_cache(limits: &Limits) -> Vec<(PathBuf, Found)> {
 
 fn hf_snapshot(repo: &Path) -> Option<PathBuf> {
     let snapshots = repo.join("snapshots");
-    if let Ok(rev) = crate::paths::read_text(&repo.join("refs/main"), 4096) {
+    // A revision is one name: `../..` or a path would lead out of the cache.
+    let rev = crate::paths::read_text(&repo.join("refs/main"), 4096).ok().filter(|r| {
+        let r = r.trim();
+        !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') && !r.contains("..")
+    });
+    if let Some(rev) = rev {
         let dir = snapshots.join(rev.trim());
         if dir.is_dir() {
             return Some(dir);
@@ -126,6 +131,12 @@ fn ollama_blob(dir: &Path, manifest: &Path) -> Result<PathBuf, String> {
         .and_then(|l| l.get("digest"))
         .and_then(|d| d.as_str())
         .ok_or("manifest has no model layer")?;
+    // A digest is "sha256:" and hex; anything else (a path, `..`) could
+    // point outside the store.
+    let hex = digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    if hex.is_none() {
+        return Err(format!("manifest names the model layer {digest:?}, which is not a sha256 digest"));
+    }
     let blob = dir.join("blobs").join(digest.replace(':', "-"));
     if !blob.is_file() {
         return Err(format!("model blob {} is missing", blob.display()));
