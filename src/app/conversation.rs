@@ -113,14 +113,18 @@ impl App {
         self.notice = Some(if failed.is_empty() {
             format!("turn {turn}: each model gets its own earlier answers")
         } else {
-            format!("turn {turn}: {} failed last turn and is asked without it (F6 before a follow-up retries it)", failed.join(", "))
+            format!(
+                "turn {turn}: {} failed last turn and is asked without it ({} before a follow-up retries it)",
+                failed.join(", "),
+                self.keymap.label(crate::keymap::Action::Retry)
+            )
         });
         vec![Effect::Run { id, prompt, entries, follows, retry: None }]
     }
 }
 
 impl App {
-    /// `F6`: ask the models that failed the turn on screen again, with the
+    /// `retry` (F6): ask the models that failed the turn on screen again, with the
     /// same prompt and their own earlier turns; the others keep their answers.
     pub(super) fn retry_failed(&mut self) -> Vec<Effect> {
         let why_not = match &self.run {

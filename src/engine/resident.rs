@@ -82,9 +82,8 @@ impl Residents {
     /// Unload the least recently used model; its label, or None when empty.
     pub fn evict(&mut self) -> Option<String> {
         let i = self.models.iter().enumerate().min_by_key(|(_, m)| m.used).map(|(i, _)| i)?;
-        let gone = self.models.remove(i);
-        tracing::info!(model = %gone.label, "unloaded to make room");
-        Some(gone.label)
+        // The caller logs what it unloaded, and for which model.
+        Some(self.models.remove(i).label)
     }
 
     /// What the loaded models are expected to take.

@@ -1,9 +1,9 @@
 //! The sequential scheduler: one named thread owns whatever model is loaded
 //! and runs each entry of a run in turn: memory check → load → generate →
 //! drop (or keep it loaded, `resident.rs`) → next. Models still loaded from
-//! an earlier run go first and answer without a load. A failure (error or panic) becomes that entry's `Failed`
-//! event and the next entry runs; cancellation is checked on every token and
-//! between entries.
+//! an earlier run go first and answer without a load. A failure (error or
+//! panic) becomes that entry's `Failed` event and the next entry runs;
+//! cancellation is checked on every token and between entries.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
@@ -252,7 +252,8 @@ fn run_entry(
     // peak-memory reading while a local model is being measured beside it.
     let local = super::registry::info(entry.engine).local;
     let key = resident::key(entry);
-    if let Some(r) = keep.residents.take(&key).filter(|_| local) {
+    // Only a local model can be held (a remote one is never taken out).
+    if let Some(r) = local.then(|| keep.residents.take(&key)).flatten() {
         tracing::info!(model = %entry.label, "still loaded: no load");
         memory::reset_peak();
         let gpu = crate::gpu::used_bytes(0).unwrap_or(0);

@@ -18,10 +18,10 @@ pub fn progress(app: &App) -> String {
         let secs = (done - run.started).as_secs_f64();
         let done = match failed {
             0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
-            f => {
-                let key = app.keymap.label(Action::Retry);
-                format!("done · {f} of {n} failed · {secs:.1} s · {} retries", key.split('/').next().unwrap_or(&key))
-            }
+            f => match app.keymap.keys(Action::Retry).first() {
+                Some(key) => format!("done · {f} of {n} failed · {secs:.1} s · {key} retries"),
+                None => format!("done · {f} of {n} failed · {secs:.1} s"),
+            },
         };
         // What stays loaded for a follow-up (not while names are hidden).
         return match app.resident.len() {

@@ -345,7 +345,6 @@ impl LlamaCpp {
         let mut sampler = Sampler::new(params, seed, self.model.n_vocab());
         let mut utf8 = Utf8Stream::default();
         let mut piece = Vec::with_capacity(32);
-        let mut n_past = held.len();
         let mut logits_idx = batch.n_tokens() - 1;
         let mut eos = false;
         loop {
@@ -360,15 +359,15 @@ impl LlamaCpp {
             if sink.token(token.0 as u32, &text) == Flow::Stop {
                 break;
             }
-            if n_past >= n_ctx as usize {
+            // `held` is what the cache holds: its length is the next position.
+            if held.len() >= n_ctx as usize {
                 sink.context_full();
                 break;
             }
             batch.clear();
-            batch.add(token, n_past as i32, &[0], true).map_err(|e| inference(&e))?;
+            batch.add(token, held.len() as i32, &[0], true).map_err(|e| inference(&e))?;
             ctx.decode(&mut batch).map_err(|e| inference(&e))?;
             held.push(token.0);
-            n_past += 1;
             logits_idx = 0;
         }
         let rest = utf8.finish();
