@@ -89,7 +89,13 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl AsRef<std::path::Path>, err: impl std::fmt::Display) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), message: err.to_string() }
+        // "No such file or directory (os error 2)" → "no such file or directory".
+        let message = err.to_string();
+        let message = match message.find(" (os error") {
+            Some(i) => message[..i].to_lowercase(),
+            None => message,
+        };
+        Error::Io { path: path.as_ref().display().to_string(), message }
     }
 
     /// Configuration and usage errors exit with status 2 in the CLI.

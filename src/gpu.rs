@@ -48,6 +48,12 @@ pub fn used_bytes(index: u32) -> Option<u64> {
     nvml.device_by_index(index).ok()?.memory_info().ok().map(|m| m.used)
 }
 
+/// Memory used on every GPU together now: a model spread over several
+/// shows in its before/after figures.
+pub fn used_all() -> u64 {
+    gpus().iter().map(|g| g.used).fold(0, u64::saturating_add)
+}
+
 /// One line for `versus doctor`.
 /// What ran a comparison, as the history records it: "cuda: NVIDIA H200"
 /// when this build computes on an NVIDIA GPU and one is present, else "cpu".

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cpu;
 pub mod engine;
 pub mod error;
 pub mod gpu;

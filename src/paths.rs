@@ -146,6 +146,20 @@ pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
     Ok(text)
 }
 
+/// What went wrong, in words: the OS's message without "(os error N)".
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_lowercase(),
+        None => text,
+    }
+}
+
+/// `path: what went wrong`, for messages about one file.
+pub fn io_message(path: &Path, e: &std::io::Error) -> String {
+    format!("{}: {}", path.display(), io_reason(e))
+}
+
 /// The most a metadata file (config.json, a manifest, a tokenizer config) may hold.
 pub const METADATA_CAP: u64 = 64 << 20;
 /// The most a prompt or batch file may hold.

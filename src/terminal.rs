@@ -79,6 +79,61 @@ pub fn emergency_restore() {
     release_stderr();
 }
 
+/// The terminal's settings before raw mode, for the crash handler.
+static SAVED_TERMIOS: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+
+/// What `emergency_restore` sends, as one write a signal handler can make:
+/// bracketed paste off, keyboard flags popped, main screen, cursor shown.
+const RESTORE_SEQUENCE: &[u8] = b"\x1b[?2004l\x1b[<1u\x1b[?1049l\x1b[?25h";
+
+/// Restore the terminal when the process dies from a signal that no Rust
+/// code sees: an abort (allocation failure, a C++ exception escaping
+/// llama.cpp, ggml's own abort), a segfault or bus error in a C library.
+/// Call before raw mode is entered; the handler puts the saved settings
+/// back, says what happened on the real stderr, then lets the signal do
+/// what it does by default (a core dump where enabled).
+pub fn install_crash_restore() {
+    // SAFETY: tcgetattr fills a termios we own; sigaction installs a handler
+    // that only makes async-signal-safe calls (write, tcsetattr, dup2, raise).
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut t) == 0 {
+            let _ = SAVED_TERMIOS.set(t);
+        }
+        for sig in [libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = crash_handler as *const () as usize;
+            // One shot (the default comes back for the re-raise), on the
+            // alternate stack Rust sets up (a stack overflow lands here).
+            action.sa_flags = libc::SA_RESETHAND | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn crash_handler(sig: libc::c_int) {
+    // SAFETY: only async-signal-safe calls on memory that lives for ever.
+    unsafe {
+        if TUI_ACTIVE.swap(false, Ordering::SeqCst) {
+            libc::write(1, RESTORE_SEQUENCE.as_ptr().cast(), RESTORE_SEQUENCE.len());
+            if let Some(t) = SAVED_TERMIOS.get() {
+                libc::tcsetattr(0, libc::TCSANOW, t);
+            }
+            let saved = SAVED_STDERR.swap(-1, Ordering::SeqCst);
+            if saved >= 0 {
+                libc::dup2(saved, 2);
+            }
+            let msg: &[u8] = match sig {
+                libc::SIGABRT => b"\nversus: aborted (out of memory, or an engine gave up); the log has what came before\n",
+                _ => b"\nversus: crashed in native code; the log has what came before\n",
+            };
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+        }
+        libc::raise(sig);
+    }
+}
+
 /// Install a panic hook that restores the terminal and logs the panic. A
 /// panic on a thread whose name starts with one of `caught` (the engine's
 /// threads) is left to that thread's `catch_unwind`, where it becomes that

@@ -38,6 +38,7 @@ fn enter(log: Option<&std::path::Path>) -> std::io::Result<(Guard, Term)> {
     // From here on nothing may write to the screen behind ratatui's back:
     // fd 2 (C libraries, stray prints) goes to the log file.
     crate::terminal::capture_stderr(log.unwrap_or(std::path::Path::new("/dev/null")))?;
+    crate::terminal::install_crash_restore();
     crate::terminal::set_tui_active(true);
     let guard = Guard;
     crossterm::terminal::enable_raw_mode()?;

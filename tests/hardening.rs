@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Sandbox, stderr, stdout};
 
@@ -19,16 +19,8 @@ fn mkfifo(path: &Path) {
 
 /// Run versus, killing it after 30 s: a hang is a failure, not a stuck test.
 fn bounded(sb: &Sandbox, args: &[&str]) -> Output {
-    let mut child = sb.command().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("versus {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("output")
+    let child = sb.command().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    common::finish_within_30s(child, &format!("versus {args:?}"))
 }
 
 #[test]
@@ -135,6 +127,45 @@ fn nothing_clobbers_an_input_or_an_existing_file() {
     assert_eq!(std::fs::read_to_string(&report).unwrap(), "mine");
 }
 
+/// A JSON lines batch with one bad line names the line instead of sending
+/// every line as literal text; a resumed batch ends a line cut short and
+/// counts duplicate prompts one by one.
+#[test]
+fn batch_files_report_bad_lines_and_resume_exactly() {
+    let sb = Sandbox::new();
+    let demo = common::demo_model();
+    let d = demo.to_str().unwrap();
+    let bad = sb.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"prompt\": \"one\"}\n\n{\"prompt\": two}\n").unwrap();
+    let out = bounded(&sb, &["run", "-m", d, "--prompts", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad.jsonl line 3: not JSON"), "{}", stderr(&out));
+
+    let _g = common::model_lock();
+    let prompts = sb.path().join("same.txt");
+    std::fs::write(&prompts, "Hi\nHi\n").unwrap();
+    let results = sb.path().join("results.jsonl");
+    let (p, r) = (prompts.to_str().unwrap(), results.to_str().unwrap());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-m", d, "--prompts", p, "--out", r, "--max-tokens", "2"];
+        args.extend_from_slice(extra);
+        bounded(&sb, &args)
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&results).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    // Killed while writing the second result: half a line, no newline.
+    std::fs::write(&results, format!("{}\n{}", lines[0], &lines[1][..lines[1].len() / 2])).unwrap();
+    let out = run(&["--resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&results).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).expect("the new result is a line of its own");
+    assert_eq!(last["prompt_index"], 1, "the duplicate prompt got its own result: {text}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+}
+
 #[test]
 fn escape_sequences_never_reach_a_terminal() {
     let hostile = "title\x1b]0;pwned\x07 clip\x1b]52;c;aGk=\x07 clear\x1b[2J\r\nnext\tline";
@@ -235,4 +266,29 @@ fn store_metadata_cannot_lead_outside_the_store_and_empty_names_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{spec:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("no model name") || stderr(&out).contains("empty model spec"), "{spec:?}: {}", stderr(&out));
     }
+}
+
+/// A model whose file name is not UTF-8 is found and read by its real name
+/// (shown with U+FFFD); a folder that cannot be read is named in the note.
+#[test]
+fn non_utf8_names_and_unreadable_folders() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let models = sb.path().join("models");
+    std::fs::create_dir_all(models.join("locked")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.gguf");
+    std::fs::copy(common::demo_model(), models.join(name)).unwrap();
+    std::fs::set_permissions(models.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = bounded(&sb, &["list", "--json", models.to_str().unwrap()]);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let model = list.as_array().and_then(|a| a.iter().find(|m| m["name"] == "caf\u{fffd}")).unwrap_or_else(|| panic!("{list}"));
+    assert!(model["error"].is_null(), "read by its real name: {model}");
+    assert_eq!(model["architecture"], "gemma3");
+    // root reads any folder; the note can only be checked as another user.
+    if std::fs::read_dir(models.join("locked")).is_err() {
+        let out = bounded(&sb, &["list", models.to_str().unwrap()]);
+        assert!(stdout(&out).contains("skipped unreadable") && stdout(&out).contains("locked"), "{}", stdout(&out));
+    }
+    std::fs::set_permissions(models.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }

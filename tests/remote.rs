@@ -8,11 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::server::Server;
-use common::{Sandbox, stderr, stdout};
-
-fn summaries(out: &str) -> Vec<serde_json::Value> {
-    out.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v["event"] == "summary").collect()
-}
+use common::{Sandbox, stderr, stdout, summaries};
 
 fn config(sb: &Sandbox, endpoints: &[(&str, &str, Option<&str>)]) -> String {
     let mut text = String::new();

@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 
 use versus::catalog::describe_path;
-use versus::catalog::gguf::write::copy_metadata_only;
+use versus::catalog::gguf::write::{copy_metadata_only, copy_metadata_without};
 use versus::config::Config;
 use versus::engine::candle::Vocabulary;
 use versus::engine::llama::LlamaCpp;
@@ -223,4 +223,18 @@ fn tokenize_command_prints_ids_and_pieces() {
     // A remote model cannot be tokenized here; a missing one is a usage error.
     let out = sb.run(&["tokenize", "no-such-model", "-p", "x"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+}
+
+/// A vocabulary without BOS (T5-style: llama.cpp reports -1) loads. Asking
+/// llama.cpp for the text of token -1 throws a C++ exception, which would
+/// cross into Rust and abort the process.
+#[test]
+fn a_vocabulary_without_bos_loads_instead_of_aborting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t5-style.gguf");
+    copy_metadata_without(&common::demo_chat_model(), &path, &[("tokenizer.ggml.model", "t5")], &["tokenizer.ggml.bos_token_id"])
+        .expect("write the vocabulary");
+    let l = llama(&path);
+    assert_eq!(l.piece(-1), "");
+    assert!(!l.tokenize("hello world").is_empty());
 }

@@ -119,3 +119,21 @@ fn demo_screen_compares_two_models_with_one_key() {
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("no-such-model"), "{}", common::stderr(&out));
 }
+
+/// An abort no Rust code sees (allocation failure, a C++ exception escaping
+/// an engine, ggml giving up) still puts the terminal back and says so.
+#[test]
+fn an_abort_restores_the_terminal() {
+    let demo = common::demo_model();
+    let sb = Sandbox::new();
+    let cfg = config(&sb);
+    let mut t = sb.pty(&["--config", &cfg, demo.to_str().unwrap()], 80, 24);
+    t.wait_for("the model list", Duration::from_secs(20), |s| s.contains("gemma-3-270m"));
+    assert!(t.parser.screen().alternate_screen());
+    let pid = t.child.process_id().expect("pid");
+    unsafe { libc::kill(pid as i32, libc::SIGABRT) };
+    assert!(t.wait_exit(Duration::from_secs(10)).is_some(), "the process ends");
+    assert!(!t.parser.screen().alternate_screen());
+    assert!(t.cooked());
+    assert!(t.screen().contains("versus: aborted"), "{}", t.screen());
+}

@@ -5,8 +5,9 @@
 //! or hostile header gives an error instead of a huge allocation.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufReader, Read};
+
+use reader::Reader;
 use std::path::Path;
 
 const MAGIC: &[u8; 4] = b"GGUF";
@@ -103,6 +104,13 @@ pub struct TensorInfo {
     pub offset: u64,
 }
 
+impl TensorInfo {
+    /// The number of elements; None when the product overflows.
+    pub fn elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d))
+    }
+}
+
 /// Everything before the tensor data.
 #[derive(Debug, Clone)]
 pub struct Header {
@@ -129,9 +137,18 @@ pub fn has_magic(path: &Path) -> bool {
 
 impl Header {
     pub fn read(path: &Path, arrays: Arrays) -> Result<Header, String> {
-        let file = crate::paths::open_regular(path).map_err(|e| e.to_string())?;
-        let file_size = file.metadata().map_err(|e| e.to_string())?.len();
-        let mut r = Reader { inner: BufReader::with_capacity(64 * 1024, file), pos: 0, file_size, depth: 0 };
+        let file = crate::paths::open_regular(path).map_err(|e| crate::paths::io_message(path, &e))?;
+        let file_size = file.metadata().map_err(|e| crate::paths::io_message(path, &e))?.len();
+        Header::parse(BufReader::with_capacity(64 * 1024, file), file_size, arrays)
+    }
+
+    /// The header of a GGUF file held in memory (the fuzz target's entry).
+    pub fn from_bytes(bytes: &[u8], arrays: Arrays) -> Result<Header, String> {
+        Header::parse(std::io::Cursor::new(bytes), bytes.len() as u64, arrays)
+    }
+
+    fn parse<R: reader::Source>(inner: R, file_size: u64, arrays: Arrays) -> Result<Header, String> {
+        let mut r = Reader { inner, pos: 0, file_size, depth: 0 };
         let mut magic = [0u8; 4];
         r.bytes(&mut magic).map_err(|_| "empty or truncated file (no GGUF header)".to_string())?;
         if &magic != MAGIC {
@@ -165,7 +182,10 @@ impl Header {
             let offset = r.u64()?;
             tensors.push(TensorInfo { name, dims, ggml_type, offset });
         }
-        let alignment = metadata.get("general.alignment").and_then(Value::as_u64).unwrap_or(32).max(1);
+        let alignment = metadata.get("general.alignment").and_then(Value::as_u64).unwrap_or(32);
+        if !alignment.is_power_of_two() || alignment > 1 << 30 {
+            return Err(format!("corrupt GGUF header (general.alignment = {alignment}, not a power of two)"));
+        }
         let data_offset = r.pos.div_ceil(alignment) * alignment;
         Ok(Header { version, metadata, tensors, data_offset, file_size })
     }
@@ -194,17 +214,20 @@ impl Header {
 
     /// Sum of the elements of every tensor.
     pub fn parameter_count(&self) -> u64 {
-        self.tensors.iter().map(|t| t.dims.iter().product::<u64>()).sum()
+        self.tensors.iter().map(|t| t.elements().unwrap_or(u64::MAX)).fold(0, u64::saturating_add)
     }
 
     /// The end of the furthest tensor, when the types are known; a file shorter
     /// than that is truncated.
     pub fn data_end(&self) -> Option<u64> {
+        // Saturating: a hostile offset near 2^64 or a dims product that
+        // overflows must read as "past the end", never wrap to a small number.
         let mut end = self.data_offset;
         for t in &self.tensors {
-            let n: u64 = t.dims.iter().product();
+            let n = t.elements().unwrap_or(u64::MAX);
             let (block, bytes) = ggml_type_size(t.ggml_type)?;
-            end = end.max(self.data_offset + t.offset + n.div_ceil(block) * bytes);
+            let size = n.div_ceil(block).saturating_mul(bytes);
+            end = end.max(self.data_offset.saturating_add(t.offset).saturating_add(size));
         }
         Some(end)
     }
@@ -299,136 +322,7 @@ pub fn file_type_name(ft: u64) -> Option<&'static str> {
     })
 }
 
-struct Reader {
-    inner: BufReader<File>,
-    pos: u64,
-    file_size: u64,
-    /// How deep in arrays of arrays the reader is.
-    depth: u32,
-}
-
-impl Reader {
-    fn bytes(&mut self, buf: &mut [u8]) -> Result<(), String> {
-        self.inner.read_exact(buf).map_err(|_| format!("truncated GGUF header (ends at byte {})", self.pos))?;
-        self.pos += buf.len() as u64;
-        Ok(())
-    }
-
-    fn skip(&mut self, n: u64) -> Result<(), String> {
-        if self.pos + n > self.file_size {
-            return Err(format!("truncated GGUF header (ends at byte {})", self.file_size));
-        }
-        let delta = i64::try_from(n).map_err(|_| "corrupt GGUF header".to_string())?;
-        self.inner.seek_relative(delta).map_err(|e| e.to_string())?;
-        self.pos += n;
-        Ok(())
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let mut b = [0u8; 4];
-        self.bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        let mut b = [0u8; 8];
-        self.bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let len = self.u64()?;
-        if len > MAX_STRING || self.pos + len > self.file_size {
-            return Err(format!("corrupt GGUF header (string of {len} bytes at byte {})", self.pos));
-        }
-        let mut buf = vec![0u8; len as usize];
-        self.bytes(&mut buf)?;
-        Ok(String::from_utf8_lossy(&buf).into_owned())
-    }
-
-    fn scalar_size(ty: u32) -> Option<u64> {
-        Some(match ty {
-            0 | 1 | 7 => 1,
-            2 | 3 => 2,
-            4..=6 => 4,
-            10..=12 => 8,
-            _ => return None,
-        })
-    }
-
-    fn value(&mut self, ty: u32, arrays: Arrays) -> Result<Value, String> {
-        let mut b8 = [0u8; 8];
-        Ok(match ty {
-            0 => {
-                self.bytes(&mut b8[..1])?;
-                Value::U8(b8[0])
-            }
-            1 => {
-                self.bytes(&mut b8[..1])?;
-                Value::I8(b8[0] as i8)
-            }
-            2 => {
-                self.bytes(&mut b8[..2])?;
-                Value::U16(u16::from_le_bytes([b8[0], b8[1]]))
-            }
-            3 => {
-                self.bytes(&mut b8[..2])?;
-                Value::I16(i16::from_le_bytes([b8[0], b8[1]]))
-            }
-            4 => Value::U32(self.u32()?),
-            5 => Value::I32(self.u32()? as i32),
-            6 => Value::F32(f32::from_bits(self.u32()?)),
-            7 => {
-                self.bytes(&mut b8[..1])?;
-                Value::Bool(b8[0] != 0)
-            }
-            8 => Value::String(self.string()?),
-            9 => {
-                let elem_type = self.u32()?;
-                let len = self.u64()?;
-                if len > MAX_ARRAY {
-                    return Err(format!("corrupt GGUF header (array of {len} items)"));
-                }
-                // Arrays of arrays are read by recursion: a hostile file
-                // nesting them a million deep would overflow the stack.
-                if elem_type == 9 {
-                    self.depth += 1;
-                    if self.depth > MAX_NESTING {
-                        return Err(format!("corrupt GGUF header (arrays nested more than {MAX_NESTING} deep)"));
-                    }
-                }
-                let v = match (arrays, Self::scalar_size(elem_type)) {
-                    (Arrays::Skip, Some(size)) => {
-                        self.skip(len * size)?;
-                        Value::SkippedArray { elem_type, len }
-                    }
-                    (Arrays::Skip, None) => {
-                        for _ in 0..len {
-                            self.value(elem_type, Arrays::Skip)?;
-                        }
-                        Value::SkippedArray { elem_type, len }
-                    }
-                    (Arrays::Keep, _) => {
-                        let mut items = Vec::with_capacity(len.min(1 << 20) as usize);
-                        for _ in 0..len {
-                            items.push(self.value(elem_type, Arrays::Keep)?);
-                        }
-                        Value::Array(items)
-                    }
-                };
-                if elem_type == 9 {
-                    self.depth -= 1;
-                }
-                v
-            }
-            10 => Value::U64(self.u64()?),
-            11 => Value::I64(self.u64()? as i64),
-            12 => Value::F64(f64::from_bits(self.u64()?)),
-            other => return Err(format!("corrupt GGUF header (unknown value type {other})")),
-        })
-    }
-}
-
+mod reader;
 pub mod write;
 
 #[cfg(test)]

@@ -113,30 +113,47 @@ pub fn read_safetensors_header(path: &Path) -> Result<SafetensorsHeader, String>
     let mut len = [0u8; 8];
     file.read_exact(&mut len).map_err(|_| format!("{name}: truncated safetensors file (no header)"))?;
     let n = u64::from_le_bytes(len);
-    if n > MAX_HEADER || 8 + n > size {
+    if n > MAX_HEADER || n.saturating_add(8) > size {
         return Err(format!("{name}: corrupt or truncated safetensors header ({n} bytes declared, file has {size})"));
     }
     let mut buf = vec![0u8; n as usize];
     file.read_exact(&mut buf).map_err(|e| format!("{name}: {e}"))?;
-    let json: Json = serde_json::from_slice(&buf).map_err(|e| format!("{name}: bad safetensors header: {e}"))?;
-    let obj = json.as_object().ok_or_else(|| format!("{name}: bad safetensors header"))?;
+    parse_safetensors_header(&buf, size).map_err(|e| format!("{name}: {e}"))
+}
+
+/// The JSON header of a safetensors file of `file_size` bytes (also the fuzz
+/// target's entry). Sizes saturate: a hostile `data_offsets` end near 2^64
+/// or a shape whose product overflows reads as past the end of the file.
+pub fn parse_safetensors_header(header: &[u8], file_size: u64) -> Result<SafetensorsHeader, String> {
+    let json: Json = serde_json::from_slice(header).map_err(|e| format!("bad safetensors header: {e}"))?;
+    let obj = json.as_object().ok_or_else(|| "bad safetensors header (not a JSON object)".to_string())?;
     let mut out = SafetensorsHeader { tensors: 0, parameters: 0, dtype: None, data_bytes: 0 };
     for (key, info) in obj {
         if key == "__metadata__" {
             continue;
         }
         out.tensors += 1;
-        let shape: u64 = info.get("shape").and_then(Json::as_array).map(|dims| dims.iter().filter_map(Json::as_u64).product()).unwrap_or(0);
-        out.parameters += shape;
+        let dims = info.get("shape").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        let shape = dims.iter().try_fold(1u64, |n, d| d.as_u64().and_then(|d| n.checked_mul(d)));
+        let Some(shape) = shape else {
+            return Err(format!("corrupt safetensors header (tensor {key:?} has shape {})", info.get("shape").unwrap_or(&Json::Null)));
+        };
+        out.parameters = out.parameters.saturating_add(shape);
         if out.dtype.is_none() {
             out.dtype = info.get("dtype").and_then(Json::as_str).map(str::to_string);
         }
-        if let Some(end) = info.get("data_offsets").and_then(|o| o.get(1)).and_then(Json::as_u64) {
-            out.data_bytes = out.data_bytes.max(end);
+        let offsets = info.get("data_offsets").and_then(Json::as_array);
+        if let Some([start, end]) = offsets.map(Vec::as_slice) {
+            match (start.as_u64(), end.as_u64()) {
+                (Some(s), Some(e)) if s <= e => out.data_bytes = out.data_bytes.max(e),
+                _ => return Err(format!("corrupt safetensors header (tensor {key:?} has data_offsets [{start}, {end}])")),
+            }
         }
     }
-    if 8 + n + out.data_bytes > size {
-        return Err(format!("{name}: truncated safetensors file (tensor data needs {} bytes, file has {size})", 8 + n + out.data_bytes));
+    let header_len = header.len() as u64;
+    let needed = out.data_bytes.saturating_add(header_len).saturating_add(8);
+    if needed > file_size {
+        return Err(format!("truncated safetensors file (tensor data needs {needed} bytes, file has {file_size})"));
     }
     Ok(out)
 }

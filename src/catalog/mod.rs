@@ -92,8 +92,10 @@ pub struct ModelInfo {
     pub name: String,
     pub format: Format,
     /// The GGUF file (first shard of a split file) or the model folder.
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     /// Every file of the model (shards, weight files).
+    #[serde(serialize_with = "lossy_paths")]
     pub files: Vec<PathBuf>,
     pub source: Source,
     pub size_bytes: u64,
@@ -140,10 +142,21 @@ pub struct ModelsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Root {
     pub source: Source,
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub models: usize,
     /// "not present", "unreadable: …", "stopped at 200000 entries", …
     pub note: Option<String>,
+}
+
+/// A path as JSON: a name that is not UTF-8 is shown with U+FFFD (serde
+/// refuses such a path, which would empty a whole `list --json`).
+fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+fn lossy_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
 }
 
 /// The result of a scan.

@@ -3,6 +3,7 @@
 //! entry limits and symlink-loop protection, then describe each model.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -39,9 +40,9 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
         }
     };
     if meta.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = root.file_name().map(OsStr::to_os_string).unwrap_or_default();
         let parent = root.parent().unwrap_or(Path::new("."));
-        if let Some(model) = gguf_group(parent, &[name.clone()], source, name_prefix).into_iter().next() {
+        if let Some(model) = gguf_group(parent, &[name], source, name_prefix).into_iter().next() {
             found.models.push(model);
         } else {
             found.models.push(errored(root, source, Format::Gguf, "not a GGUF file (a .gguf file or a model folder is expected)"));
@@ -52,6 +53,8 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
     let mut visited: HashSet<(u64, u64)> = HashSet::new();
     let mut stack: Vec<(PathBuf, u32)> = vec![(root.to_path_buf(), 0)];
     let mut entries_seen: u64 = 0;
+    // Folders below the root that could not be read, said in the root's note.
+    let mut unreadable: Vec<String> = Vec::new();
     while let Some((dir, depth)) = stack.pop() {
         let Ok(dmeta) = std::fs::metadata(&dir) else { continue };
         if !visited.insert((dmeta.dev(), dmeta.ino())) {
@@ -63,30 +66,35 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
                 if dir == root {
                     found.note = Some(format!("unreadable: {e}"));
                 } else {
-                    tracing::debug!(dir = %dir.display(), error = %e, "skipping unreadable folder");
+                    tracing::info!(dir = %dir.display(), error = %e, "skipping unreadable folder");
+                    unreadable.push(format!("{} ({})", dir.display(), crate::paths::io_reason(&e)));
                 }
                 continue;
             }
         };
-        let mut names: Vec<String> = Vec::new();
+        // Names as the OS gives them: a name that is not UTF-8 is shown
+        // lossily but opened by its real bytes.
+        let mut names: Vec<OsString> = Vec::new();
         for entry in read.flatten() {
             entries_seen += 1;
             if entries_seen > limits.max_entries {
                 found.note = Some(format!("stopped after {} entries (models.max_entries)", limits.max_entries));
                 break;
             }
-            names.push(entry.file_name().to_string_lossy().into_owned());
+            names.push(entry.file_name());
         }
         names.sort();
-        if hf::is_model_folder(&names) {
+        let shown: Vec<String> = names.iter().map(|n| n.to_string_lossy().into_owned()).collect();
+        if hf::is_model_folder(&shown) {
             found.models.push(describe_hf(&dir, source, name_prefix));
             continue;
         }
-        let ggufs: Vec<String> = names.iter().filter(|n| n.to_ascii_lowercase().ends_with(".gguf")).cloned().collect();
+        let is_gguf = |n: &str| n.to_ascii_lowercase().ends_with(".gguf");
+        let ggufs: Vec<OsString> = names.iter().zip(&shown).filter(|(_, s)| is_gguf(s)).map(|(n, _)| n.clone()).collect();
         found.models.extend(gguf_group(&dir, &ggufs, source, name_prefix));
         if depth < limits.max_depth {
-            for n in names.iter().rev() {
-                if n.starts_with('.') || n.to_ascii_lowercase().ends_with(".gguf") {
+            for (n, s) in names.iter().zip(&shown).rev() {
+                if s.starts_with('.') || is_gguf(s) {
                     continue;
                 }
                 let p = dir.join(n);
@@ -100,6 +108,11 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
         if entries_seen > limits.max_entries {
             break;
         }
+    }
+    if !unreadable.is_empty() && found.note.is_none() {
+        let more = if unreadable.len() > 3 { format!(" and {} more", unreadable.len() - 3) } else { String::new() };
+        unreadable.truncate(3);
+        found.note = Some(format!("{} models; skipped unreadable {}{more}", found.models.len(), unreadable.join(", ")));
     }
     found
 }
@@ -120,14 +133,15 @@ fn is_projector(file: &str) -> bool {
 }
 
 /// Describe the GGUF files of one folder, one model per file or split group.
-fn gguf_group(dir: &Path, files: &[String], source: Source, prefix: Option<&str>) -> Vec<ModelInfo> {
+fn gguf_group(dir: &Path, files: &[OsString], source: Source, prefix: Option<&str>) -> Vec<ModelInfo> {
     let mut singles = Vec::new();
-    let mut splits: BTreeMap<(String, u32), Vec<(u32, String)>> = BTreeMap::new();
+    let mut splits: BTreeMap<(String, u32), Vec<(u32, OsString)>> = BTreeMap::new();
     for f in files {
-        if is_projector(f) {
+        let shown = f.to_string_lossy();
+        if is_projector(&shown) {
             continue;
         }
-        match split_parts(f) {
+        match split_parts(&shown) {
             Some((base, idx, total)) => splits.entry((base.to_string(), total)).or_default().push((idx, f.clone())),
             None => singles.push(f.clone()),
         }
@@ -135,7 +149,8 @@ fn gguf_group(dir: &Path, files: &[String], source: Source, prefix: Option<&str>
     let mut out = Vec::new();
     for f in singles {
         let path = dir.join(&f);
-        let stem = f.rsplit_once('.').map_or(f.as_str(), |(s, _)| s).to_string();
+        let shown = f.to_string_lossy();
+        let stem = shown.rsplit_once('.').map_or(&*shown, |(s, _)| s).to_string();
         out.push(describe_gguf(&path, vec![path.clone()], &stem, source, prefix));
     }
     for ((base, total), mut parts) in splits {

@@ -33,6 +33,11 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         "  cpu         {physical} physical cores, {logical} logical{}",
         if brand.is_empty() { String::new() } else { format!(" ({brand})") }
     );
+    let (kernels, slow) = crate::cpu::doctor();
+    let _ = writeln!(out, "  kernels     {kernels}");
+    if let Some(w) = slow {
+        let _ = writeln!(out, "              warning: {w}");
+    }
     let _ = writeln!(
         out,
         "  threads     {} by default (backend.threads = {})",

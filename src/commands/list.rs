@@ -19,7 +19,10 @@ pub fn json(catalog: &Catalog) -> String {
         .iter()
         .map(|m| Listed { model: m, engines: crate::engine::engines_for(&m).iter().map(|e| e.label()).collect(), size: m.size_label() })
         .collect();
-    serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string_pretty(&rows).unwrap_or_else(|e| {
+        tracing::error!("list --json: {e}");
+        "[]".into()
+    })
 }
 
 pub fn table(catalog: &Catalog) -> String {

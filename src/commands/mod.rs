@@ -1,6 +1,7 @@
 //! Headless subcommands. Each takes the loaded context and returns an exit
 //! status; none of them touches the TUI.
 
+pub mod batch;
 pub mod doctor;
 pub mod follow;
 pub mod history;

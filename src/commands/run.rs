@@ -12,9 +12,8 @@
 //! and SIGHUP cancel the run, flush the store with the run marked
 //! interrupted, and exit 0.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
@@ -26,6 +25,7 @@ use crate::engine::{EngineEvent, EventKind, RunEntry, Stats};
 use crate::error::Error;
 use crate::session::{Comparison, Ending, Next, Session};
 
+use super::batch::{finished_pairs, open_results, read_prompts};
 use super::{Context, exit};
 
 /// The prompt from -p, --prompt-file or standard input.
@@ -37,26 +37,6 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
         return crate::paths::read_text(f, crate::paths::PROMPTS_CAP).map_err(|e| Error::io(f, e));
     }
     super::read_stdin("no prompt: give -p TEXT, --prompt-file FILE, --prompts FILE, or pipe it on standard input")
-}
-
-/// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or
-/// else one prompt per line. Blank lines are skipped.
-pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
-    let text = crate::paths::read_text(path, crate::paths::PROMPTS_CAP).map_err(|e| Error::io(path, e))?;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let as_json: Option<Vec<String>> = lines
-        .iter()
-        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
-            Ok(serde_json::Value::String(s)) => Some(s),
-            Ok(serde_json::Value::Object(o)) => o.get("prompt").and_then(|p| p.as_str()).map(str::to_string),
-            _ => None,
-        })
-        .collect();
-    let prompts = as_json.unwrap_or_else(|| lines.iter().map(|l| l.to_string()).collect());
-    if prompts.is_empty() {
-        return Err(Error::Usage(format!("{}: no prompts in the file", path.display())));
-    }
-    Ok(prompts)
 }
 
 /// Parse and resolve every -m spec against the catalog.
@@ -80,16 +60,6 @@ fn judge_entry(ctx: &Context, catalog: &crate::catalog::Catalog, text: &str) -> 
     }
     e.label = format!("{} (judge)", e.label);
     Ok(e)
-}
-
-/// (prompt, model label) pairs already finished in a results file.
-fn finished_pairs(path: &Path) -> HashSet<(String, String)> {
-    let Ok(text) = crate::paths::read_text(path, crate::paths::PROMPTS_CAP) else { return HashSet::new() };
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["status"] == Status::Finished.as_str())
-        .filter_map(|v| Some((v["prompt"].as_str()?.to_string(), v["model"]["name"].as_str()?.to_string())))
-        .collect()
 }
 
 pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
@@ -139,9 +109,9 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     };
     if args.resume {
         if let Some(out) = &args.out {
-            let done = finished_pairs(out);
+            let done = finished_pairs(out, &prompts);
             for e in &mut entries {
-                let todo: Vec<usize> = (0..prompts.len()).filter(|&p| !done.contains(&(prompts[p].clone(), e.label.clone()))).collect();
+                let todo: Vec<usize> = (0..prompts.len()).filter(|&p| !done.contains(&(p, e.label.clone()))).collect();
                 e.prompts = Some(todo);
             }
         }
@@ -157,13 +127,10 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         return exit::OK;
     }
     let results: Box<dyn Write> = match (&args.out, args.resume) {
-        (Some(f), resume) => {
-            let file = std::fs::OpenOptions::new().create(true).write(true).append(resume).truncate(!resume).open(f);
-            match file {
-                Ok(f) => Box::new(f),
-                Err(e) => return usage(Error::io(f, e)),
-            }
-        }
+        (Some(f), resume) => match open_results(f, resume) {
+            Ok(f) => Box::new(f),
+            Err(e) => return usage(Error::io(f, e)),
+        },
         (None, _) => Box::new(std::io::stdout()),
     };
 
@@ -253,8 +220,18 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
     let mut outcomes: HashMap<(usize, usize), Answer> = HashMap::new();
     let mut ending = None;
     let mut run = None;
+    // After a signal the run has this long to end; an engine stuck in a
+    // call that never returns must not keep the process alive.
+    let mut deadline = None;
     loop {
-        match session.next().await {
+        let next = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, session.next()).await {
+                Ok(next) => next,
+                Err(_) => leave_now(session, ending.unwrap_or(Ending::Interrupt), "the engine did not stop in time"),
+            },
+            None => session.next().await,
+        };
+        match next {
             Next::Event(ev) => {
                 run = Some(ev.run);
                 printer.event(&ev, &mut outcomes, session);
@@ -265,15 +242,32 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
             Next::Ending(why) if ending.is_none() => {
                 ending = Some(why);
                 eprintln!("versus: {}; cancelling the run and saving what was generated", why.describe());
-                session.interrupt(Duration::from_secs(5));
+                session.interrupt(Duration::from_secs(1));
+                deadline = Some(tokio::time::Instant::now() + SIGNAL_GRACE);
             }
-            Next::Ending(_) => {}
+            Next::Ending(why) => leave_now(session, why, "a second signal"),
             Next::Closed => break,
         }
     }
     let history = run.and_then(|r| session.stored_id(r, 0));
     printer.finish(&outcomes, history);
     (outcomes, ending)
+}
+
+/// How long a run has to end after a signal before versus leaves without it.
+const SIGNAL_GRACE: Duration = Duration::from_millis(1500);
+
+/// Leave at once: what was generated is already saved (the recorder is
+/// flushed here), and the engine thread is left to the exit. `_exit` skips
+/// C++ static destructors, which would tear down a backend the stuck thread
+/// is still inside.
+fn leave_now(session: &Session, why: Ending, what: &str) -> ! {
+    eprintln!("versus: {what}; leaving without waiting for the engine (what was generated is saved)");
+    session.flush(Duration::from_millis(300));
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process; nothing runs after it.
+    unsafe { libc::_exit(i32::from(why.exit_status())) }
 }
 
 fn model_json(entries: &[RunEntry], slot: usize) -> serde_json::Value {

@@ -81,7 +81,7 @@ pub struct Estimate {
 
 impl Estimate {
     pub fn total(&self) -> u64 {
-        self.weights + self.kv_cache + self.overhead
+        self.weights.saturating_add(self.kv_cache).saturating_add(self.overhead)
     }
 }
 
@@ -107,9 +107,48 @@ pub fn kv_values_per_token(model: &crate::catalog::ModelInfo) -> u64 {
 /// GPU memory kept free for the driver, the display and other processes.
 pub const GPU_RESERVE: u64 = 512 << 20;
 
-/// Free memory of the first GPU, when there is one.
-pub fn gpu_free() -> Option<u64> {
-    crate::gpu::gpus().into_iter().next().map(|g| g.free)
+/// The GPUs a model may use, and their free memory together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// Free bytes over `gpus`, less `GPU_RESERVE` for each GPU past the
+    /// first: the one reserve the callers take off leaves each GPU its own.
+    pub free: u64,
+    pub gpus: Vec<u32>,
+    /// "GPU memory (#1 NVIDIA H200)", "GPU memory (#0, #1 together)".
+    pub what: String,
+}
+
+/// Where a model's GPU part may go: `main_gpu` alone when it runs on one
+/// GPU, every GPU when llama.cpp spreads it (`split_mode` layer or row), so
+/// that a model that fits only across two GPUs is placed across them.
+/// None without a GPU; an error for a `main_gpu` the machine does not have.
+pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool) -> Result<Option<Placement>, String> {
+    if gpus.is_empty() {
+        return Ok(None);
+    }
+    let Some(main) = gpus.iter().find(|g| g.index == main_gpu) else {
+        let have: Vec<String> = gpus.iter().map(|g| format!("#{}", g.index)).collect();
+        return Err(format!("main_gpu = {main_gpu}, but this machine's GPUs are {}", have.join(", ")));
+    };
+    if !spread || gpus.len() == 1 {
+        return Ok(Some(Placement {
+            free: main.free,
+            gpus: vec![main.index],
+            what: format!("GPU memory (#{} {})", main.index, main.name),
+        }));
+    }
+    let extra = (gpus.len() as u64 - 1).saturating_mul(GPU_RESERVE);
+    let free = gpus.iter().map(|g| g.free).fold(0u64, u64::saturating_add).saturating_sub(extra);
+    let names: Vec<String> = gpus.iter().map(|g| format!("#{}", g.index)).collect();
+    Ok(Some(Placement { free, gpus: gpus.iter().map(|g| g.index).collect(), what: format!("GPU memory ({} together)", names.join(", ")) }))
+}
+
+/// `place` for an entry on this machine's GPUs now: llama.cpp spreads a
+/// model unless its split_mode is none; candle runs on one device.
+pub fn placement(entry: &RunEntry) -> Result<Option<Placement>, Error> {
+    let b = &entry.settings.backend;
+    let spread = entry.engine == super::EngineKind::Llama && b.split_mode != crate::params::SplitMode::None;
+    place(&crate::gpu::gpus(), b.main_gpu, spread).map_err(|reason| Error::ModelLoad { model: entry.label.clone(), reason })
 }
 
 /// Refuse a model that would not fit: the part that goes to the GPU against
@@ -127,15 +166,15 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
     if !config.guard || !engine.local {
         return Ok(est);
     }
-    let gpu_free = gpu_free();
-    let gpu_share = (engine.gpu_share)(entry, gpu_free);
+    let place = placement(entry)?;
+    let gpu_share = (engine.gpu_share)(entry, place.as_ref().map(|p| p.free));
     let on_gpu = ((est.weights + est.kv_cache) as f64 * gpu_share) as u64 + if gpu_share > 0.0 { est.overhead } else { 0 };
-    if let (Some(free), true) = (gpu_free, gpu_share > 0.0) {
-        let room = free.saturating_sub(GPU_RESERVE);
+    if let (Some(p), true) = (&place, gpu_share > 0.0) {
+        let room = p.free.saturating_sub(GPU_RESERVE);
         if on_gpu > room {
             return Err(Error::InsufficientMemory {
                 model: entry.label.clone(),
-                what: "GPU memory".into(),
+                what: p.what.clone(),
                 needed: on_gpu,
                 available: room,
                 gpu_hint: engine.gpu_hint.into(),
@@ -164,6 +203,34 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::GpuInfo;
+
+    fn gpus(free_gib: &[u64]) -> Vec<GpuInfo> {
+        free_gib
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| GpuInfo { index: i as u32, name: format!("GPU{i}"), total: 80 << 30, free: f << 30, used: (80 - f) << 30 })
+            .collect()
+    }
+
+    /// Scripted device lists: one GPU, a spread over two, main_gpu alone,
+    /// and a main_gpu the machine does not have.
+    #[test]
+    fn models_are_placed_on_the_gpus_they_may_use() {
+        assert_eq!(place(&[], 0, true), Ok(None));
+        let one = place(&gpus(&[40]), 0, true).unwrap().unwrap();
+        assert_eq!((one.free, one.gpus.clone()), (40 << 30, vec![0]));
+        // 60 GiB fits on neither of two GPUs with 40 free, but across both.
+        let two = place(&gpus(&[40, 40]), 0, true).unwrap().unwrap();
+        assert_eq!(two.gpus, vec![0, 1]);
+        assert_eq!(two.free, (80 << 30) - GPU_RESERVE);
+        assert!(two.free - GPU_RESERVE >= 60 << 30 && (40u64 << 30) - GPU_RESERVE < 60 << 30);
+        assert_eq!(two.what, "GPU memory (#0, #1 together)");
+        let alone = place(&gpus(&[10, 40]), 1, false).unwrap().unwrap();
+        assert_eq!((alone.free, alone.gpus.clone(), alone.what.as_str()), (40 << 30, vec![1], "GPU memory (#1 GPU1)"));
+        let err = place(&gpus(&[10, 40]), 2, false).unwrap_err();
+        assert!(err.contains("main_gpu = 2") && err.contains("#0, #1"), "{err}");
+    }
 
     #[test]
     fn proc_readings_are_plausible() {

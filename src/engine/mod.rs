@@ -16,6 +16,7 @@ pub mod scheduler;
 #[cfg(test)]
 mod scripted;
 pub mod sink;
+pub mod sse;
 pub mod support;
 pub mod template;
 pub mod think;

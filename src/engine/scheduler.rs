@@ -6,15 +6,12 @@
 //! cancellation is checked on every token and between entries.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
-
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 use super::resident::{self, KeepLoaded, Residents};
 use super::{EngineEvent, EventKind, RunEntry, RunRequest, Sink, Stats, StopReason, memory};
@@ -88,11 +85,23 @@ impl Engine {
     }
 }
 
+/// How long dropping the engine waits for its thread to finish the current
+/// step: a cancelled run stops within a token, but a call into an engine
+/// that never returns (a C++ loop, a stuck driver) must not hold up quitting.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+
 impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.tx.send(Command::Shutdown);
-        if let Some(t) = self.thread.take() {
+        let Some(t) = self.thread.take() else { return };
+        let start = Instant::now();
+        while !t.is_finished() && start.elapsed() < STOP_WAIT {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if t.is_finished() {
             let _ = t.join();
+        } else {
+            tracing::warn!("the inference thread did not stop within {STOP_WAIT:?}; leaving it behind");
         }
     }
 }
@@ -256,7 +265,7 @@ fn run_entry(
     if let Some(r) = local.then(|| keep.residents.take(&key)).flatten() {
         tracing::info!(model = %entry.label, "still loaded: no load");
         memory::reset_peak();
-        let gpu = crate::gpu::used_bytes(0).unwrap_or(0);
+        let gpu = crate::gpu::used_all();
         let loaded =
             Loaded { ms: 0.0, rss_before: memory::rss_bytes(), gpu_before: gpu, gpu_loaded: gpu, estimate: r.estimate, resident: true };
         send(events, req.id, slot, first, EventKind::Loaded { load_ms: 0.0, rss_bytes: 0 });
@@ -277,7 +286,7 @@ fn run_entry(
         memory::reset_peak();
     }
     let rss_before = if local { memory::rss_bytes() } else { 0 };
-    let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
+    let gpu_now = || if local { crate::gpu::used_all() } else { 0 };
     let gpu_before = gpu_now();
     let t_load = Instant::now();
     let loaded = catch_unwind(AssertUnwindSafe(|| loader(entry, load_progress(events, req, slot, first))));
@@ -332,7 +341,7 @@ fn answer_all(
     loaded: Loaded,
 ) {
     let local = super::registry::info(entry.engine).local;
-    let gpu_now = || if local { crate::gpu::used_bytes(0).unwrap_or(0) } else { 0 };
+    let gpu_now = || if local { crate::gpu::used_all() } else { 0 };
     let (load_ms, rss_before, gpu_before, gpu_loaded) = (loaded.ms, loaded.rss_before, loaded.gpu_before, loaded.gpu_loaded);
     let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
     for (i, &p) in prompts.iter().enumerate() {
@@ -388,7 +397,7 @@ fn generate_one(
     rss_before: u64,
 ) -> (Result<(), Error>, Stats) {
     let params = &entry.settings.generation;
-    let seed = params.seed.unwrap_or_else(rand_seed);
+    let seed = params.seed.unwrap_or_else(crate::params::random_seed);
     let timeout = entry.settings.backend.timeout_secs;
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
     let mut stats = Stats { load_ms, seed: Some(seed), rss_before_bytes: rss_before, ..Stats::default() };
@@ -480,13 +489,6 @@ fn report(
         (Ok(()), _) => EventKind::Finished { stats },
     };
     send(events, run, slot, prompt, kind);
-}
-
-/// A seed from the clock and the process id; good enough to vary runs, and
-/// recorded so that any run can be reproduced.
-fn rand_seed() -> u32 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
-    nanos ^ std::process::id().rotate_left(16)
 }
 
 #[cfg(test)]

@@ -3,12 +3,28 @@
 //! `strftime_now`), with minijinja. Both engines use this one renderer, so the
 //! same model gets the same prompt through llama.cpp and candle.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use minijinja::{Environment, ErrorKind, Value, context};
 
 use crate::error::Error;
 
+/// Template instructions one render may run. A real template spends a few
+/// hundred per message; this stops a template that loops for ever within
+/// about a second.
+const FUEL: u64 = 20_000_000;
+/// The longest prompt a template may produce; far beyond any context.
+const MAX_OUTPUT: usize = 16 << 20;
+/// Macro calls nested deeper than this fail (minijinja's own limit is 500,
+/// which can overflow a 2 MiB thread stack first).
+const MAX_RECURSION: usize = 64;
+/// A render that takes longer fails, whatever it is doing; its thread runs
+/// out of fuel on its own.
+const DEADLINE: Duration = Duration::from_secs(5);
+
 pub struct ChatTemplate {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
     bos: String,
     eos: String,
 }
@@ -22,6 +38,9 @@ impl ChatTemplate {
             .build()
             .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
         env.set_syntax(syntax);
+        // A template comes from the model file, so it is untrusted code.
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(MAX_RECURSION);
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", |msg: String| -> Result<Value, minijinja::Error> {
@@ -30,7 +49,7 @@ impl ChatTemplate {
         env.add_function("strftime_now", |fmt: String| strftime_now(&fmt));
         env.add_template_owned("chat", source.to_string())
             .map_err(|e| Error::Tokenization(format!("chat template does not parse: {e}")))?;
-        Ok(ChatTemplate { env, bos: bos.to_string(), eos: eos.to_string() })
+        Ok(ChatTemplate { env: Arc::new(env), bos: bos.to_string(), eos: eos.to_string() })
     }
 
     /// Render one user turn (after an optional system turn), ending with the
@@ -51,18 +70,53 @@ impl ChatTemplate {
             messages.push(context! { role => "assistant", content => t.assistant.as_str() });
         }
         messages.push(context! { role => "user", content => user });
-        let tmpl = self.env.get_template("chat").map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
-        tmpl.render(context! {
+        let ctx = context! {
             messages => messages,
             add_generation_prompt => true,
             bos_token => self.bos.as_str(),
             eos_token => self.eos.as_str(),
-        })
-        .map_err(|e| {
-            let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
-            Error::Tokenization(format!("chat template failed: {detail}; use raw mode to bypass it"))
-        })
+        };
+        // On its own thread, so that a deadline holds whatever the template
+        // does; the engine thread (and a signal's exit) never waits past it.
+        let env = Arc::clone(&self.env);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("chat-template".into())
+            .spawn(move || {
+                let _ = tx.send(render_capped(&env, ctx));
+            })
+            .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
+        let fail = |why: String| Error::Tokenization(format!("chat template failed: {why}; use raw mode to bypass it"));
+        match rx.recv_timeout(DEADLINE) {
+            Ok(result) => result.map_err(fail),
+            Err(_) => Err(fail(format!("it ran longer than {} s", DEADLINE.as_secs()))),
+        }
     }
+}
+
+/// Renders into a buffer that refuses to grow past `MAX_OUTPUT`.
+fn render_capped(env: &Environment<'static>, ctx: Value) -> Result<String, String> {
+    struct Capped(Vec<u8>);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + buf.len() > MAX_OUTPUT {
+                return Err(std::io::Error::other("too long"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let tmpl = env.get_template("chat").map_err(|e| e.to_string())?;
+    let mut out = Capped(Vec::new());
+    tmpl.render_captured_to(ctx, &mut out).map(drop).map_err(|e| match e.kind() {
+        ErrorKind::WriteFailure => format!("its output passed {} MiB", MAX_OUTPUT >> 20),
+        ErrorKind::OutOfFuel => "it ran too long (out of fuel: a loop without end?)".to_string(),
+        _ => e.detail().map(str::to_string).unwrap_or_else(|| e.to_string()),
+    })?;
+    String::from_utf8(out.0).map_err(|e| e.to_string())
 }
 
 /// The current local time through C's strftime, as templates expect.
@@ -191,5 +245,24 @@ mod tests {
     #[test]
     fn bad_templates_are_errors() {
         assert!(ChatTemplate::new("{% if %}", "", "").is_err());
+    }
+
+    /// Hostile templates end with a message, promptly, on a test thread's
+    /// small stack: a loop without end, output without end, deep recursion.
+    #[test]
+    fn hostile_templates_fail_cleanly() {
+        let cases = [
+            ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", "out of fuel"),
+            ("{% for a in range(100000) %}{% for b in range(100000) %}{{ 'x' * 1000 }}{% endfor %}{% endfor %}", "output passed"),
+            ("{{ 'x' * 100000000 }}", "output passed"),
+            ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion"),
+        ];
+        for (src, want) in cases {
+            let t = ChatTemplate::new(src, "", "").unwrap();
+            let started = std::time::Instant::now();
+            let err = t.render("", "hi").unwrap_err().to_string();
+            assert!(err.contains(want) && err.contains("raw mode"), "{src}: {err}");
+            eprintln!("{want}: {:?}", started.elapsed());
+        }
     }
 }

@@ -75,6 +75,19 @@ pub enum Device {
     Metal,
 }
 
+/// How llama.cpp spreads a model over several GPUs (its `--split-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitMode {
+    /// Whole layers on each GPU, in proportion to their free memory.
+    #[default]
+    Layer,
+    /// Rows of each weight across the GPUs (tensor parallelism).
+    Row,
+    /// Only `main_gpu`.
+    None,
+}
+
 /// The dtype candle loads safetensors weights in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -99,6 +112,12 @@ pub struct BackendSettings {
     pub batch_size: u32,
     pub device: Device,
     pub dtype: DType,
+    /// The GPU a model runs on (candle; llama.cpp with split_mode none), or
+    /// that holds llama.cpp's scratch buffers when it spans several.
+    #[serde(default)]
+    pub main_gpu: u32,
+    #[serde(default)]
+    pub split_mode: SplitMode,
     /// 0: no limit.
     pub timeout_secs: u64,
 }
@@ -112,6 +131,8 @@ impl Default for BackendSettings {
             batch_size: 512,
             device: Device::Auto,
             dtype: DType::Auto,
+            main_gpu: 0,
+            split_mode: SplitMode::Layer,
             timeout_secs: 600,
         }
     }
@@ -227,6 +248,13 @@ pub fn did_you_mean(word: &str, known: &[&str]) -> String {
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| format!(", did you mean `{k}`?"))
         .unwrap_or_default()
+}
+
+/// A seed from the clock and the process id; good enough to vary runs, and
+/// recorded so that any run can be reproduced.
+pub fn random_seed() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+    nanos ^ std::process::id().rotate_left(16)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! flags' help and the config's validation all read this table; tests check
 //! the defaults in `config.example.toml` and the `Default` impls against it.
 
-use super::{DType, Device, Settings, escape, split_bars, trim_float, unescape};
+use super::{DType, Device, Settings, SplitMode, escape, split_bars, trim_float, unescape};
 
 /// Which section of the config a parameter belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +143,7 @@ impl ParamSpec {
 
 const DEVICES: &[&str] = &["auto", "cpu", "cuda", "metal"];
 const DTYPES: &[&str] = &["auto", "f32", "f16", "bf16"];
+const SPLIT_MODES: &[&str] = &["layer", "row", "none"];
 
 /// Every key `Settings::set` accepts, in the order the TUI shows them.
 pub const PARAMS: &[ParamSpec] = &[
@@ -317,6 +318,22 @@ pub const PARAMS: &[ParamSpec] = &[
         help: "candle's device",
         get: |s| DEVICES[s.backend.device as usize].into(),
         set: |s, v| s.backend.device = [Device::Auto, Device::Cpu, Device::Cuda, Device::Metal][v.choice()],
+    },
+    ParamSpec {
+        key: "main_gpu",
+        section: Section::Backend,
+        range: Range::Int(0, 63),
+        help: "GPU index (NVML order)",
+        get: |s| s.backend.main_gpu.to_string(),
+        set: |s, v| s.backend.main_gpu = v.int() as u32,
+    },
+    ParamSpec {
+        key: "split_mode",
+        section: Section::Backend,
+        range: Range::Choice(SPLIT_MODES),
+        help: "llama.cpp over GPUs",
+        get: |s| SPLIT_MODES[s.backend.split_mode as usize].into(),
+        set: |s, v| s.backend.split_mode = [SplitMode::Layer, SplitMode::Row, SplitMode::None][v.choice()],
     },
     ParamSpec {
         key: "dtype",

@@ -139,6 +139,11 @@ pub fn copy_with_strings(src: &Path, dst: &Path, extra: &[(&str, &str)]) -> std:
 /// llama.cpp loads such a file with `vocab_only`; tests use it to give one
 /// real vocabulary another pre-tokenizer.
 pub fn copy_metadata_only(src: &Path, dst: &Path, set: &[(&str, &str)]) -> std::io::Result<()> {
+    copy_metadata_without(src, dst, set, &[])
+}
+
+/// `copy_metadata_only`, leaving out the keys in `remove`.
+pub fn copy_metadata_without(src: &Path, dst: &Path, set: &[(&str, &str)], remove: &[&str]) -> std::io::Result<()> {
     use std::io::Read;
     let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
     let header = Header::read(src, Arrays::Skip).map_err(bad)?;
@@ -151,7 +156,9 @@ pub fn copy_metadata_only(src: &Path, dst: &Path, set: &[(&str, &str)]) -> std::
         let key = String::from_utf8_lossy(head.get(pos + 8..key_end).ok_or_else(|| bad("short header".into()))?).into_owned();
         let ty = read_u32(&head, key_end).map_err(bad)?;
         let end = skip_value(&head, key_end + 4, ty).map_err(bad)?;
-        entries.push((key, head[key_end..end].to_vec()));
+        if !remove.contains(&key.as_str()) {
+            entries.push((key, head[key_end..end].to_vec()));
+        }
         pos = end;
     }
     for (k, v) in set {

@@ -37,14 +37,20 @@ fn estimate(entry: &RunEntry) -> Estimate {
     let model = &entry.model;
     let shape = model.shape.unwrap_or_default();
     let used = memory::context_tokens(entry).min(u64::from(entry.settings.generation.max_tokens) + 2048);
-    let mut est = Estimate { weights: model.size_bytes, kv_cache: memory::kv_values_per_token(model) * used * 4, overhead: 128 << 20 };
+    // candle's models build their rotary tables (sin and cos, f32) for every
+    // position the model declares, at load: a hostile or broken
+    // context_length of 2^32 would otherwise abort on allocation.
+    let positions = model.context_length.unwrap_or(4096);
+    let rotary = positions.saturating_mul(shape.head_dim_k.max(1)).saturating_mul(4);
+    let kv = memory::kv_values_per_token(model).saturating_mul(used).saturating_mul(4);
+    let mut est = Estimate { weights: model.size_bytes, kv_cache: kv, overhead: (128u64 << 20).saturating_add(rotary) };
     match model.format {
         Format::Safetensors | Format::Pytorch => {
             if model.quantization.as_deref().unwrap_or("").contains("16") {
-                est.weights *= 2;
+                est.weights = est.weights.saturating_mul(2);
             }
         }
-        Format::Gguf => est.overhead += shape.vocab * shape.n_embd * 4,
+        Format::Gguf => est.overhead = est.overhead.saturating_add(shape.vocab.saturating_mul(shape.n_embd).saturating_mul(4)),
         Format::Remote => {}
     }
     est

@@ -49,14 +49,16 @@ pub struct CandleBackend {
 
 /// The device the settings ask for; `auto` is CUDA or Metal when compiled
 /// in and present, else the CPU.
-pub fn device(setting: params::Device) -> Result<Device, String> {
+/// The device `setting` names; GPU `index` (the `main_gpu` setting) of several.
+pub fn device(setting: params::Device, index: u32) -> Result<Device, String> {
+    let index = index as usize;
     match setting {
         params::Device::Cpu => Ok(Device::Cpu),
-        params::Device::Cuda => Device::new_cuda(0).map_err(|e| format!("no CUDA device: {}", first_line(&e))),
-        params::Device::Metal => Device::new_metal(0).map_err(|e| format!("no Metal device: {}", first_line(&e))),
+        params::Device::Cuda => Device::new_cuda(index).map_err(|e| format!("no CUDA device #{index}: {}", first_line(&e))),
+        params::Device::Metal => Device::new_metal(index).map_err(|e| format!("no Metal device #{index}: {}", first_line(&e))),
         params::Device::Auto => {
             if candle_core::utils::cuda_is_available() {
-                if let Ok(d) = Device::new_cuda(0) {
+                if let Ok(d) = Device::new_cuda(index) {
                     return Ok(d);
                 }
             }
@@ -155,7 +157,7 @@ impl CandleBackend {
         // The tokenizer first: a vocabulary candle cannot split as llama.cpp
         // does is refused before any weight is read.
         let Vocabulary { tok, template } = Vocabulary::load(info)?;
-        let device = device(settings.device).map_err(fail)?;
+        let device = device(settings.device, settings.main_gpu).map_err(fail)?;
         let threads = super::effective_threads(settings.threads);
         // candle's CPU kernels read this once, when its thread pool starts.
         if std::env::var_os("CANDLE_NUM_THREADS").is_none() {

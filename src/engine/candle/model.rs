@@ -103,7 +103,7 @@ pub fn load_gguf(
     max_len: usize,
     progress: &crate::engine::LoadProgress,
 ) -> Result<Model, String> {
-    let mut file = crate::paths::open_regular(path).map_err(|e| e.to_string())?;
+    let mut file = crate::paths::open_regular(path).map_err(|e| crate::paths::io_message(path, &e))?;
     let ct = gguf_file::Content::read(&mut file).map_err(|e| first_line(&e))?;
     let total = file.metadata().map_or(0, |m| m.len()).saturating_sub(ct.tensor_data_offset);
     let mut counted = Counted { inner: file, read: 0, total, last: 0.0, progress };
@@ -242,14 +242,20 @@ pub fn normalise_config(model_type: &str, cfg: &mut Json) {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(model_type: &str, cfg: &Json) -> Result<T, String> {
-    serde_json::from_value(cfg.clone()).map_err(|e| format!("config.json: {e} (needed for {model_type})"))
+    // serde_path_to_error names the key; serde's own words ("expected
+    // usize") are put as a user would say them.
+    serde_path_to_error::deserialize(cfg.clone()).map_err(|e| {
+        let what =
+            e.inner().to_string().replace("expected usize", "expected a whole number ≥ 0").replace("expected f64", "expected a number");
+        format!("config.json: `{}`: {what} (needed for {model_type})", e.path())
+    })
 }
 
 /// The weight files of a folder, sharded or not.
 pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let index = dir.join("model.safetensors.index.json");
     if index.is_file() {
-        let text = crate::paths::read_text(&index, crate::paths::METADATA_CAP).map_err(|e| e.to_string())?;
+        let text = crate::paths::read_text(&index, crate::paths::METADATA_CAP).map_err(|e| crate::paths::io_message(&index, &e))?;
         let json: Json = serde_json::from_str(&text).map_err(|e| format!("model.safetensors.index.json: {e}"))?;
         let map = json.get("weight_map").and_then(Json::as_object).ok_or("model.safetensors.index.json has no weight_map")?;
         let mut files: Vec<PathBuf> = map.values().filter_map(Json::as_str).map(|f| dir.join(f)).collect();

@@ -88,7 +88,7 @@ fn doctor() -> Vec<String> {
 }
 
 fn load(entry: &RunEntry, progress: crate::engine::LoadProgress) -> Result<Box<dyn Backend>, Error> {
-    let free = if entry.settings.backend.n_gpu_layers != 0 && offloads() { memory::gpu_free() } else { None };
+    let free = if entry.settings.backend.n_gpu_layers != 0 && offloads() { memory::placement(entry)?.map(|p| p.free) } else { None };
     Ok(Box::new(LlamaCpp::load_with(&entry.model, &entry.settings.backend, gpu_layers(entry, free), Some(progress))?))
 }
 

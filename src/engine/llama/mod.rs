@@ -21,7 +21,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::token::LlamaToken;
 
 use super::LoadProgress;
@@ -31,7 +31,7 @@ use super::{Backend, PromptReport};
 use crate::catalog::ModelInfo;
 use crate::catalog::gguf::{Arrays, Header};
 use crate::error::Error;
-use crate::params::{BackendSettings, GenerationParams};
+use crate::params::{BackendSettings, GenerationParams, SplitMode};
 
 mod engine;
 mod logs;
@@ -100,7 +100,17 @@ impl LlamaCpp {
             }
             n => n.unsigned_abs(),
         };
-        let mut params = LlamaModelParams::default().with_n_gpu_layers(n_gpu_layers).with_use_mmap(true).with_vocab_only(vocab_only);
+        let split = match settings.split_mode {
+            SplitMode::Layer => LlamaSplitMode::Layer,
+            SplitMode::Row => LlamaSplitMode::Row,
+            SplitMode::None => LlamaSplitMode::None,
+        };
+        let mut params = LlamaModelParams::default()
+            .with_n_gpu_layers(n_gpu_layers)
+            .with_use_mmap(true)
+            .with_vocab_only(vocab_only)
+            .with_split_mode(split)
+            .with_main_gpu(i32::try_from(settings.main_gpu).unwrap_or(0));
         let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(p) = progress {
             // llama.cpp calls this as tensors load; false makes it give up,

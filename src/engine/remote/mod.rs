@@ -10,7 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -20,6 +19,10 @@ use super::sink::{Flow, Sink};
 use super::{Backend, PromptReport, StopReason};
 use crate::error::Error;
 use crate::params::GenerationParams;
+pub use http::list_models;
+use http::{MAX_ERROR_BODY, api_key, capped_text, client, request, status_error, transport, until_interrupted};
+
+mod http;
 
 /// A remote inference server, named so specs can say `MODEL@NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -131,105 +134,6 @@ pub fn insecure_warning(url: &str) -> Option<String> {
     (!local).then(|| format!("{}: plain http to another machine; prompts, answers and any API key travel unencrypted", redact(url)))
 }
 
-/// The key for `ep`, read from its environment variable now.
-fn api_key(ep: &EndpointConfig) -> Option<String> {
-    ep.api_key_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty())
-}
-
-fn client(ep: &EndpointConfig) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(ep.timeout_secs.max(1)))
-        .build()
-        .map_err(|e| Error::Inference(format!("HTTP client: {e}")))
-}
-
-fn request(client: &reqwest::Client, ep: &EndpointConfig, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    let r = client.request(method, format!("{}{path}", base(&ep.url)));
-    match api_key(ep) {
-        Some(key) => r.bearer_auth(key),
-        None => r,
-    }
-}
-
-/// Turn a transport error into what the user should know: which URL, and
-/// whether it was refused, unknown, or slow.
-fn transport(ep: &EndpointConfig, e: &reqwest::Error) -> Error {
-    let url = &ep.url;
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if e.is_timeout() {
-        Error::Inference(format!("no answer from {url} within {} s (endpoints.timeout_secs)", ep.timeout_secs))
-    } else if e.is_connect() {
-        Error::Inference(format!("cannot connect to {url}: {detail}"))
-    } else {
-        Error::Inference(format!("request to {url} failed: {detail}"))
-    }
-}
-
-/// What a non-success status means for the user.
-fn status_error(ep: &EndpointConfig, status: reqwest::StatusCode, body: &str, model: &str, served: Option<Vec<String>>) -> Error {
-    let message = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message").or_else(|| v.get("error")).or_else(|| v.get("message")).map(|m| match m {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-        })
-        .unwrap_or_else(|| body.chars().take(300).collect());
-    let url = &ep.url;
-    match status.as_u16() {
-        401 | 403 => Error::Inference(match &ep.api_key_env {
-            Some(var) if api_key(ep).is_some() => format!("{url} refused the API key in ${var} (HTTP {status}): {message}"),
-            Some(var) => format!("{url} needs an API key (HTTP {status}); put it in the environment variable {var}"),
-            None => format!(
-                "{url} needs an API key (HTTP {status}); set api_key_env for endpoint `{}` and put the key in that variable",
-                ep.name
-            ),
-        }),
-        404 => Error::Inference(match served {
-            Some(list) if !list.is_empty() => format!("model `{model}` is not served at {url} (HTTP 404); it serves: {}", list.join(", ")),
-            _ => format!("{url}: not found (HTTP 404): {message}"),
-        }),
-        _ => Error::Inference(format!("{url} answered HTTP {status}: {message}")),
-    }
-}
-
-/// The model ids an endpoint serves (GET /models).
-pub fn list_models(ep: &EndpointConfig, timeout: Duration) -> Result<Vec<String>, Error> {
-    let ep = ep.clone();
-    // Discovery runs outside any runtime; a thread keeps it so when called from one.
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::Inference(e.to_string()))?;
-            rt.block_on(async {
-                let client = client(&ep)?;
-                let resp = tokio::time::timeout(timeout, request(&client, &ep, reqwest::Method::GET, "/models").send())
-                    .await
-                    .map_err(|_| Error::Inference(format!("no answer from {} within {} s", ep.url, timeout.as_secs())))?
-                    .map_err(|e| transport(&ep, &e))?;
-                let status = resp.status();
-                let body = resp.text().await.map_err(|e| transport(&ep, &e))?;
-                if !status.is_success() {
-                    return Err(status_error(&ep, status, &body, "", None));
-                }
-                let v: Value = serde_json::from_str(&body).map_err(|e| Error::Inference(format!("{}/models: not JSON ({e})", ep.url)))?;
-                Ok(v.get("data")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string)).collect())
-                    .unwrap_or_default())
-            })
-        })
-        .join()
-        .unwrap_or_else(|_| Err(Error::Inference("listing models panicked".into())))
-    })
-}
-
 pub struct Remote {
     target: Target,
     client: reqwest::Client,
@@ -309,7 +213,13 @@ impl Remote {
         let started = Instant::now();
         let mut retried = false;
         let resp = loop {
-            let resp = request(&self.client, ep, reqwest::Method::POST, &path).json(&body).send().await.map_err(|e| transport(ep, &e))?;
+            // A server that takes the request and never answers is left as
+            // soon as the run is cancelled, not at the read timeout.
+            let send = request(&self.client, ep, reqwest::Method::POST, &path).json(&body).send();
+            let resp = tokio::select! {
+                resp = send => resp.map_err(|e| transport(ep, &e))?,
+                _ = until_interrupted(sink) => return Ok(PromptReport::default()),
+            };
             let status = resp.status();
             if status.is_success() {
                 break resp;
@@ -331,46 +241,78 @@ impl Remote {
                 }
                 continue;
             }
-            let text = resp.text().await.unwrap_or_default();
+            let text = capped_text(resp, MAX_ERROR_BODY).await.unwrap_or_else(|e| e);
             let served = if status.as_u16() == 404 { list_models(ep, Duration::from_secs(3)).ok() } else { None };
             return Err(status_error(ep, status, &text, &self.target.model, served));
         };
 
-        let mut events = resp.bytes_stream().eventsource();
+        let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        if content_type.contains("text/html") {
+            let status = resp.status().as_u16();
+            let page = capped_text(resp, 512).await.unwrap_or_else(|e| e);
+            let page: String = page.chars().filter(|c| !c.is_control()).take(120).collect();
+            return Err(Error::Inference(format!(
+                "{} answered an HTML page (status {status}) instead of an event stream; is the url the API's base (often ending in /v1)? It began: {page}",
+                redact(&ep.url)
+            )));
+        }
+        let mut body = resp.bytes_stream();
+        let mut parser = super::sse::Parser::default();
+        let mut pending = std::collections::VecDeque::new();
+        let mut events_seen = 0usize;
         let mut report = PromptReport::default();
         let mut finished = false;
         let mut draining = false;
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         loop {
-            let event = tokio::select! {
-                ev = events.next() => ev,
-                _ = tick.tick() => {
-                    // Cancel and timeout are seen even while the server is silent;
-                    // returning drops the stream, which closes the connection.
-                    if sink.interrupted() {
-                        return Ok(report);
+            if pending.is_empty() {
+                let chunk = tokio::select! {
+                    chunk = body.next() => chunk,
+                    _ = tick.tick() => {
+                        // Cancel and timeout are seen even while the server is silent;
+                        // returning drops the stream, which closes the connection.
+                        if sink.interrupted() {
+                            return Ok(report);
+                        }
+                        continue;
                     }
-                    continue;
+                };
+                match chunk {
+                    None if finished => break,
+                    None if events_seen == 0 => {
+                        return Err(Error::Inference(format!(
+                            "{} ended its answer without sending any event (content type {content_type:?}, expected text/event-stream)",
+                            redact(&ep.url)
+                        )));
+                    }
+                    None => {
+                        return Err(Error::Inference(format!(
+                            "the stream from {} ended before the answer was complete (the partial answer is kept)",
+                            redact(&ep.url)
+                        )));
+                    }
+                    Some(Err(e)) => {
+                        return Err(Error::Inference(format!(
+                            "the stream from {} broke: {e} (the partial answer is kept)",
+                            redact(&ep.url)
+                        )));
+                    }
+                    Some(Ok(bytes)) => {
+                        let events = parser.push(&bytes).map_err(|e| {
+                            Error::Inference(format!("the stream from {} is malformed: {e} (the partial answer is kept)", redact(&ep.url)))
+                        })?;
+                        pending.extend(events);
+                        continue;
+                    }
                 }
-            };
-            let event = match event {
-                None if finished => break,
-                None => {
-                    return Err(Error::Inference(format!(
-                        "the stream from {} ended before the answer was complete (the partial answer is kept)",
-                        ep.url
-                    )));
-                }
-                Some(Err(e)) => {
-                    return Err(Error::Inference(format!("the stream from {} broke: {e} (the partial answer is kept)", ep.url)));
-                }
-                Some(Ok(ev)) => ev,
-            };
-            if event.data.trim() == "[DONE]" {
+            }
+            let Some(data) = pending.pop_front() else { continue };
+            events_seen += 1;
+            if data.trim() == "[DONE]" {
                 break;
             }
-            let v: Value = serde_json::from_str(&event.data).map_err(|e| {
-                Error::Inference(format!("malformed event from {}: {e}: {}", ep.url, event.data.chars().take(200).collect::<String>()))
+            let v: Value = serde_json::from_str(&data).map_err(|e| {
+                Error::Inference(format!("malformed event from {}: {e}: {}", ep.url, data.chars().take(200).collect::<String>()))
             })?;
             if let Some(err) = v.get("error") {
                 return Err(Error::Inference(format!("{} reported an error mid-answer: {err}", ep.url)));

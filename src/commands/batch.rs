@@ -1,0 +1,92 @@
+//! Batch files: the prompts file a batch reads, and the results file it
+//! appends to and resumes from.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use crate::engine::answer::Status;
+use crate::error::Error;
+
+/// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or
+/// else one prompt per line. Blank lines are skipped. The first line
+/// decides: once it is a JSON prompt, a later line that is not is an error
+/// naming it, rather than every line being sent as literal JSON.
+pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
+    let text = crate::paths::read_text(path, crate::paths::PROMPTS_CAP).map_err(|e| Error::io(path, e))?;
+    let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+    let json_prompt = |l: &str| match serde_json::from_str::<serde_json::Value>(l) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(serde_json::Value::Object(o)) => match o.get("prompt") {
+            Some(serde_json::Value::String(p)) => Ok(p.clone()),
+            _ => Err("an object without a \"prompt\" string".to_string()),
+        },
+        Ok(other) => Err(format!("JSON {}, not a prompt", json_kind(&other))),
+        Err(e) => Err(format!("not JSON ({e})")),
+    };
+    let is_json = lines.first().is_some_and(|(_, l)| json_prompt(l).is_ok());
+    let prompts: Vec<String> = if is_json {
+        lines
+            .iter()
+            .map(|(n, l)| {
+                json_prompt(l).map_err(|why| {
+                    Error::Usage(format!(
+                        "{} line {}: {why}; a JSON lines file needs {{\"prompt\": \"…\"}} or a JSON string on every line",
+                        path.display(),
+                        n + 1
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        lines.iter().map(|(_, l)| l.to_string()).collect()
+    };
+    if prompts.is_empty() {
+        return Err(Error::Usage(format!("{}: no prompts in the file", path.display())));
+    }
+    Ok(prompts)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "true/false",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Array(_) => "array",
+        _ => "value",
+    }
+}
+
+/// (prompt index, model label) pairs already finished in a results file. A
+/// line counts only where its prompt is the one at its index, so a changed
+/// prompts file reruns what changed, and duplicate prompts each get their
+/// own result.
+pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashSet<(usize, String)> {
+    let Ok(text) = crate::paths::read_text(path, crate::paths::PROMPTS_CAP) else { return HashSet::new() };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["status"] == Status::Finished.as_str())
+        .filter_map(|v| {
+            let index = usize::try_from(v["prompt_index"].as_u64()?).ok()?;
+            (prompts.get(index).map(String::as_str) == v["prompt"].as_str())
+                .then(|| Some((index, v["model"]["name"].as_str()?.to_string())))?
+        })
+        .collect()
+}
+
+/// Open the results file; when resuming, a last line cut short (a run
+/// killed mid-write) is ended first, so the next result starts a line of
+/// its own instead of being glued onto it.
+pub fn open_results(path: &Path, resume: bool) -> std::io::Result<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::OpenOptions::new().create(true).read(true).write(true).append(resume).truncate(!resume).open(path)?;
+    if resume && file.metadata()?.len() > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::End(-1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+        }
+    }
+    Ok(file)
+}
