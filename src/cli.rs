@@ -107,6 +107,11 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), or write one per subcommand into DIR
+    Man {
+        /// A folder for versus.1 and versus-SUBCOMMAND.1 (`versus-run.1`, …)
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -17,6 +17,21 @@ fn main() -> ExitCode {
         clap_complete::generate(*shell, &mut Cli::command(), "versus", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Man { dir }) = &cli.command {
+        // clap_mangen renders the same help the subcommands print, so the
+        // pages cannot drift from the flags.
+        let written = match dir {
+            Some(d) => std::fs::create_dir_all(d).and_then(|()| clap_mangen::generate_to(Cli::command(), d)),
+            None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()),
+        };
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("versus: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let _ = color_eyre::install();
 
     let dirs = Dirs::from_env();
@@ -67,7 +82,7 @@ fn main() -> ExitCode {
                 exit::USAGE
             }
         },
-        Some(Command::Completions { .. }) => exit::OK,
+        Some(Command::Completions { .. } | Command::Man { .. }) => exit::OK,
     };
     tracing::info!(code, "exit");
     ExitCode::from(code)
