@@ -31,9 +31,14 @@ fn fifos_where_files_are_read_are_refused_without_hanging() {
     mkfifo(&models.join("x.gguf"));
     mkfifo(&models.join("hf/config.json"));
     std::fs::write(models.join("hf/model.safetensors"), b"").unwrap();
+    // A device behind a model's name, and a symlink loop among the folders.
+    std::os::unix::fs::symlink("/dev/zero", models.join("zero.gguf")).unwrap();
+    std::os::unix::fs::symlink(models.join("loop-b"), models.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink(models.join("loop-a"), models.join("loop-b")).unwrap();
     let out = bounded(&sb, &["list", models.to_str().unwrap()]);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains("x.gguf") && all.contains("FIFO"), "names the file and what it is: {all}");
+    assert!(all.contains("zero.gguf") && all.contains("a device"), "names the device: {all}");
 
     let prompt = sb.path().join("prompt.txt");
     mkfifo(&prompt);
@@ -142,6 +147,21 @@ fn batch_files_report_bad_lines_and_resume_exactly() {
     assert!(stderr(&out).contains("bad.jsonl line 3: not JSON"), "{}", stderr(&out));
 
     let _g = common::model_lock();
+    // A 1 MB prompt fails its pair with the sizes; the next prompt still runs.
+    let big = sb.path().join("big.txt");
+    std::fs::write(&big, format!("{}\nHi\n", "word ".repeat(200_000))).unwrap();
+    // The results (each with its 1 MB prompt) go to a file: a pipe nobody
+    // reads until the end would fill.
+    let big_out = sb.path().join("big.jsonl");
+    let out = bounded(&sb, &["run", "-m", d, "--prompts", big.to_str().unwrap(), "--out", big_out.to_str().unwrap(), "--max-tokens", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&big_out).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(lines.len(), 2, "{}", stderr(&out));
+    let error = lines[0]["error"].as_str().unwrap_or_default();
+    assert!(lines[0]["status"] == "failed" && error.contains("context holds"), "{}", lines[0]);
+    assert_eq!(lines[1]["status"], "finished", "{}", lines[1]);
+
     let prompts = sb.path().join("same.txt");
     std::fs::write(&prompts, "Hi\nHi\n").unwrap();
     let results = sb.path().join("results.jsonl");

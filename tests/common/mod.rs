@@ -90,7 +90,9 @@ pub fn summaries(out: &str) -> Vec<serde_json::Value> {
     out.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v["event"] == "summary").collect()
 }
 
-/// Wait for `child`, killing it after 30 s: a hang is a failure, not a stuck test.
+/// Wait for `child`, killing it after 30 s: a hang is a failure, not a
+/// stuck test. Its output is read only at the end, so it must stay under a
+/// pipe's 64 KiB.
 pub fn finish_within_30s(mut child: std::process::Child, what: &str) -> Output {
     let start = std::time::Instant::now();
     while child.try_wait().expect("wait").is_none() {
