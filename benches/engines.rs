@@ -89,6 +89,9 @@ fn pick(rows: &serde_json::Value, p: u64, g: u64) -> (f64, f64, String) {
 }
 
 struct Figures {
+    /// The first prompt of the process: what a user waits on after a load
+    /// (first use of every kernel and buffer), apart from the warm figures.
+    pp_cold: f64,
     pp: Vec<f64>,
     tg: Vec<f64>,
     tg_sampled: Vec<f64>,
@@ -108,6 +111,7 @@ fn measure(model: &ModelInfo, engine: EngineKind, pp_prompt: &str, reps: usize, 
     let tg_stats = run(model, engine, &[greedy[0], greedy[1], greedy[2], ("max_tokens", "129")], vec!["The".to_string(); reps + 1]);
     let sampled = run(model, engine, &[greedy[1], greedy[2], ("max_tokens", "129"), ("seed", "1")], vec!["The".to_string(); reps + 1]);
     Figures {
+        pp_cold: pp_stats.first().map_or(0.0, |s| s.prompt_tps),
         pp: pp_stats.iter().skip(1).map(|s| s.prompt_tps).collect(),
         tg: tg_stats.iter().skip(1).map(|s| s.decode_tps).collect(),
         tg_sampled: sampled.iter().skip(1).map(|s| s.decode_tps).collect(),
@@ -156,11 +160,13 @@ fn main() {
     println!("`scripts/bench.sh` (or `cargo bench --bench engines`): the demo model (Gemma 3 270M Q4_K_M), {threads} threads,");
     println!("{cpu}, {reps} repetitions after a warm-up. The anchor is llama.cpp's own `llama-bench` ({build}) built from");
     println!("the llama.cpp source the crate vendors with the same CPU flags. versus's figures go through the whole path:");
-    println!("scheduler thread, sampling, detokenizing, stop-sequence sink and events. OpenMP wait policy: {policy}.\n");
+    println!("scheduler thread, sampling, detokenizing, stop-sequence sink and events. OpenMP wait policy: {policy}.");
+    println!("CPU kernels: {}.\n", versus::cpu::doctor().0);
     println!("| what | tokens/s | ratio to llama-bench |");
     println!("|---|---|---|");
     println!("| llama-bench pp512 | {lb_pp:.1} ± {lb_pp_sd:.1} | 1 |");
     println!("{}", row("versus · llama.cpp · prompt (512 tokens)", &llama.pp, lb_pp));
+    println!("{}", row("versus · llama.cpp · prompt, cold (the first after the load)", &[llama.pp_cold], lb_pp));
     println!("{}", row("versus · candle GGUF · prompt (512 tokens)", &candle.pp, lb_pp));
     println!("{}", row("versus · candle f32 safetensors · prompt (512 tokens)", &f32.pp, lb_pp));
     println!("| llama-bench tg128 | {lb_tg:.1} ± {lb_tg_sd:.1} | 1 |");

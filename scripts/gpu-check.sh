@@ -8,20 +8,27 @@
 # 2. Greedy text of the demo model on the GPU (llama.cpp, all layers
 #    offloaded; candle on CUDA) against the CPU, same binary, same machine.
 # 3. GPU memory before loading, loaded, and after unloading each model.
-# 4. Decode and prompt speed of both engines on the GPU, and llama.cpp's own
+# 4. Decode and prompt speed of both engines on the GPU, warm (later prompts
+#    of one process, as llama-bench measures after its warm-up) and cold (the
+#    first prompt after the load: what a user waits on), and llama.cpp's own
 #    llama-bench (built from the same tree, loading the same CUDA module).
+# 5. performance-gpu.md in OUT_DIR: the figures as docs/performance.md
+#    takes them, with the device named.
+#
+# VERSUS=path/to/versus runs another binary (a dry run on a CPU machine:
+# the CUDA columns then fail with their reason, the rest runs).
 set -uo pipefail
 model=$1
 out=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
 b=$here/target/cuda-bundle
-versus=$b/dist/run-versus.sh
+versus=${VERSUS:-$b/dist/run-versus.sh}
 export OMP_WAIT_POLICY=passive HOME=${HOME:-/root}
 mkdir -p "$out"
 exec > >(tee "$out/gpu-check.txt") 2>&1
 
 echo "== machine"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+nvidia-smi --query-gpu=index,name,memory.total,memory.used,driver_version --format=csv,noheader || echo "no nvidia-smi"
 nproc
 echo "== versus doctor"
 "$versus" doctor "$model"
@@ -61,24 +68,64 @@ print("llama.cpp GPU == candle CUDA:", t[0] == t[1])
 print("(words in common from the start, llama GPU/CPU:", agree(t[0], t[2]), " candle GPU/CPU:", agree(t[1], t[3]), ")")
 PY
 
-echo "== speed on the GPU: decode 128 tokens after a short prompt, prompt of 512 tokens"
-pp=$(python3 -c 'print(" the" * 511)')
-for rep in 1 2; do
-    run "tg$rep" -p "The" --temperature 0 --max-tokens 129 -m "$model@llama,n_gpu_layers=-1,ignore_eos=true" -m "$model@candle,device=cuda,ignore_eos=true"
-    run "pp$rep" -p "$pp" --temperature 0 --max-tokens 1 -m "$model@llama,n_gpu_layers=-1" -m "$model@candle,device=cuda"
+echo "== speed on the GPU: 4 prompts of 512 tokens and 4 decodes of 128 in one process each"
+# Each prompt starts differently, so none reuses the cache of the one before.
+python3 -c '
+for w in ("Alpha", "Bravo", "Charlie", "Delta"):
+    print(w + " the" * 510)' > "$out/pp-prompts.txt"
+printf 'The\nA\nIn\nOnce\n' > "$out/tg-prompts.txt"
+for e in "llama,n_gpu_layers=-1" "candle,device=cuda"; do
+    name=${e%%,*}
+    "$versus" run --raw --temperature 0 --max-tokens 1 -m "$model@$e" --prompts "$out/pp-prompts.txt" > "$out/pp-$name.jsonl" 2> "$out/pp-$name.err"
+    echo "exit $? for pp-$name"
+    "$versus" run --raw --temperature 0 --max-tokens 129 -m "$model@$e,ignore_eos=true" --prompts "$out/tg-prompts.txt" > "$out/tg-$name.jsonl" 2> "$out/tg-$name.err"
+    echo "exit $? for tg-$name"
 done
-python3 - "$out" <<'PY'
-import json, sys, glob
-for kind, key in (("tg", "decode_tps"), ("pp", "prompt_tps")):
-    for f in sorted(glob.glob(f"{sys.argv[1]}/{kind}*.jsonl")):
-        for l in open(f):
-            r = json.loads(l)
-            if r.get("event") == "summary":
-                s = r.get("stats") or {}
-                print(f'{kind} {f[-8:]} {r["engine"]:7} {s.get(key, 0):10.1f} tok/s  prompt_tokens={s.get("prompt_tokens")} generated={s.get("generated_tokens")} {r.get("error") or ""}')
-PY
 echo "== llama-bench (anchor), same CUDA module"
-bench=$(find "$b/build" -name llama-bench -type f -perm -u+x | head -1)
-LD_LIBRARY_PATH=$(dirname "$bench") "$bench" -m "$model" -ngl 99 -p 512 -n 128 -r 3 -o md 2>&1 | tail -6
-echo "== nvidia-smi after"
-nvidia-smi --query-gpu=memory.used --format=csv,noheader
+bench=$(find "$b/build" -name llama-bench -type f -perm -u+x 2>/dev/null | head -1)
+if [[ -n $bench ]]; then
+    LD_LIBRARY_PATH=$(dirname "$bench") "$bench" -m "$model" -ngl 99 -p 512 -n 128 -r 5 -o json > "$out/llama-bench.json" 2> "$out/llama-bench.err"
+else
+    echo "no llama-bench under $b/build" | tee "$out/llama-bench.err"
+fi
+device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+python3 - "$out" "${device:-no GPU}" <<'PY'
+import json, sys, statistics as st
+out, device = sys.argv[1], sys.argv[2]
+def rows(path, key):
+    try:
+        return [(json.loads(l).get("stats") or {}).get(key, 0.0) for l in open(path) if l.strip()]
+    except (OSError, ValueError):
+        return []
+anchor = {}
+try:
+    for r in json.load(open(f"{out}/llama-bench.json")):
+        anchor["pp" if r["n_gen"] == 0 else "tg"] = r["avg_ts"]
+except (OSError, ValueError, KeyError):
+    pass
+lines = [f"## GPU: {device}", "",
+         "`scripts/gpu-check.sh`: the demo model, all layers on the GPU. Warm: prompts 2-4 of one process",
+         "(llama-bench measures after its own warm-up); cold: the first prompt after the load.", "",
+         "| what | tokens/s | ratio to llama-bench |", "|---|---|---|"]
+def ratio(v, k):
+    return f"{v / anchor[k]:.3f}" if anchor.get(k) else "-"
+for k, label in (("pp", "pp512"), ("tg", "tg128")):
+    if anchor.get(k):
+        lines.append(f"| llama-bench {label} | {anchor[k]:.1f} | 1 |")
+    for engine in ("llama", "candle"):
+        key = "prompt_tps" if k == "pp" else "decode_tps"
+        v = rows(f"{out}/{k}-{engine}.jsonl", key)
+        if not v or max(v) == 0:
+            lines.append(f"| versus · {engine} · {label} | failed: see {k}-{engine}.err | - |")
+            continue
+        warm = st.mean(v[1:]) if len(v) > 1 else v[0]
+        lines.append(f"| versus · {engine} · {label}, warm | {warm:.1f} | {ratio(warm, k)} |")
+        if k == "pp":
+            lines.append(f"| versus · {engine} · {label}, cold (first after the load) | {v[0]:.1f} | {ratio(v[0], k)} |")
+text = "\n".join(lines) + "\n"
+open(f"{out}/performance-gpu.md", "w").write(text)
+print(text)
+PY
+echo "== GPU memory after every model was unloaded, per GPU"
+nvidia-smi --query-gpu=index,memory.used --format=csv,noheader || true
+exit 0

@@ -64,8 +64,12 @@ cpu() {
     cp "$out"/backends/libggml-cpu-*.so "$stage/" 2>/dev/null || cp "$out"/lib*/libggml-cpu-*.so "$stage/" 2>/dev/null || true
     ls "$stage"/libggml-cpu-*.so >/dev/null 2>&1 || die "no libggml-cpu-*.so variants found under $out"
     docs "$stage" "$stage/versus"
-    # The packaged binary starts from its own folder, with nothing else set.
-    env -i HOME="$HOME" PATH=/usr/bin:/bin "$stage/versus" --version >/dev/null || die "the packaged binary does not start"
+    # The packaged binary starts from its own folder, with nothing else set,
+    # and llama.cpp loads a CPU variant from beside it (doctor names it).
+    local doctor
+    doctor=$(cd / && env -i HOME="$(mktemp -d)" PATH=/usr/bin:/bin "$stage/versus" doctor) || die "the packaged binary does not start"
+    grep -q "CPU backend" <<<"$doctor" || die "no llama.cpp CPU variant was loaded: $(grep kernels <<<"$doctor")"
+    grep "kernels" <<<"$doctor" >&2
     tar -C "$OUT" -czf "$OUT/$name.tar.gz" "$name"
     log "$OUT/$name.tar.gz ($(du -h "$OUT/$name.tar.gz" | cut -f1)); variants: $(cd "$stage" && ls libggml-cpu-*.so | sed 's/libggml-cpu-//; s/\.so//' | tr '\n' ' ')"
 }

@@ -85,5 +85,12 @@ fn main() -> ExitCode {
         Some(Command::Completions { .. } | Command::Man { .. }) => exit::OK,
     };
     tracing::info!(code, "exit");
+    if versus::engine::scheduler::LEFT_BEHIND.load(std::sync::atomic::Ordering::SeqCst) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        // SAFETY: _exit ends the process; nothing runs after it. See LEFT_BEHIND.
+        unsafe { libc::_exit(i32::from(code)) }
+    }
     ExitCode::from(code)
 }

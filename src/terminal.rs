@@ -81,6 +81,11 @@ pub fn emergency_restore() {
 
 /// The terminal's settings before raw mode, for the crash handler.
 static SAVED_TERMIOS: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+/// The signals the crash handler takes, and the handlers it replaced (Rust's
+/// own SIGSEGV/SIGBUS handler reports a stack overflow): put back before the
+/// signal goes on.
+const CRASH_SIGNALS: [libc::c_int; 5] = [libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+static PREVIOUS: std::sync::OnceLock<[libc::sigaction; 5]> = std::sync::OnceLock::new();
 
 /// What `emergency_restore` sends, as one write a signal handler can make:
 /// bracketed paste off, keyboard flags popped, main screen, cursor shown.
@@ -94,24 +99,35 @@ const RESTORE_SEQUENCE: &[u8] = b"\x1b[?2004l\x1b[<1u\x1b[?1049l\x1b[?25h";
 /// what it does by default (a core dump where enabled).
 pub fn install_crash_restore() {
     // SAFETY: tcgetattr fills a termios we own; sigaction installs a handler
-    // that only makes async-signal-safe calls (write, tcsetattr, dup2, raise).
+    // that only makes async-signal-safe calls (write, tcsetattr, dup2,
+    // sigaction) and saves the handlers it replaces.
     unsafe {
         let mut t: libc::termios = std::mem::zeroed();
         if libc::tcgetattr(0, &mut t) == 0 {
             let _ = SAVED_TERMIOS.set(t);
         }
-        for sig in [libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
+        if PREVIOUS.get().is_some() {
+            return;
+        }
+        let mut previous: [libc::sigaction; 5] = std::mem::zeroed();
+        for (sig, old) in CRASH_SIGNALS.iter().zip(previous.iter_mut()) {
+            libc::sigaction(*sig, std::ptr::null(), old);
+        }
+        let _ = PREVIOUS.set(previous);
+        for sig in CRASH_SIGNALS {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = crash_handler as *const () as usize;
-            // One shot (the default comes back for the re-raise), on the
-            // alternate stack Rust sets up (a stack overflow lands here).
-            action.sa_flags = libc::SA_RESETHAND | libc::SA_ONSTACK;
+            // On the alternate stack Rust sets up: a stack overflow lands here.
+            action.sa_flags = libc::SA_ONSTACK;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(sig, &action, std::ptr::null_mut());
         }
     }
 }
 
+/// Restore the terminal, put the replaced handler back and return: a fault
+/// happens again at once and reaches that handler (Rust's stack-overflow
+/// report, or the default core dump); an abort re-raises by itself.
 extern "C" fn crash_handler(sig: libc::c_int) {
     // SAFETY: only async-signal-safe calls on memory that lives for ever.
     unsafe {
@@ -130,7 +146,15 @@ extern "C" fn crash_handler(sig: libc::c_int) {
             };
             libc::write(2, msg.as_ptr().cast(), msg.len());
         }
-        libc::raise(sig);
+        let index = CRASH_SIGNALS.iter().position(|&s| s == sig);
+        match (PREVIOUS.get(), index) {
+            (Some(previous), Some(i)) => libc::sigaction(sig, &previous[i], std::ptr::null_mut()),
+            _ => libc::signal(sig, libc::SIG_DFL) as libc::c_int,
+        };
+        // A signal sent by kill() is not raised again by returning.
+        if sig == libc::SIGABRT {
+            libc::raise(sig);
+        }
     }
 }
 

@@ -79,7 +79,8 @@ fn an_endless_event_line_is_an_error_with_a_bound() {
 #[test]
 fn an_html_page_instead_of_events_says_so() {
     let port = serve(None, |mut s| {
-        let body = "<html><body><h1>Welcome to nginx!</h1></body></html>";
+        // Longer than what the message quotes: its start is still shown.
+        let body = format!("<html><body><h1>Welcome to nginx!</h1>{}</body></html>", "<p>padding</p>".repeat(200));
         let _ =
             write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     });

@@ -170,7 +170,8 @@ impl Header {
             let value = r.value(ty, arrays)?;
             metadata.insert(key, value);
         }
-        let mut tensors = Vec::with_capacity(n_tensors as usize);
+        // Within what the rest of the file could hold (an entry is ≥ 24 bytes).
+        let mut tensors = Vec::with_capacity(n_tensors.min(file_size.saturating_sub(r.pos) / 24) as usize);
         for _ in 0..n_tensors {
             let name = r.string()?;
             let n_dims = r.u32()?;
@@ -184,7 +185,7 @@ impl Header {
         }
         let alignment = metadata.get("general.alignment").and_then(Value::as_u64).unwrap_or(32);
         if !alignment.is_power_of_two() || alignment > 1 << 30 {
-            return Err(format!("corrupt GGUF header (general.alignment = {alignment}, not a power of two)"));
+            return Err(format!("corrupt GGUF header (general.alignment = {alignment}: a power of two up to 2^30 is expected)"));
         }
         let data_offset = r.pos.div_ceil(alignment) * alignment;
         Ok(Header { version, metadata, tensors, data_offset, file_size })

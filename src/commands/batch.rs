@@ -24,7 +24,11 @@ pub fn read_prompts(path: &Path) -> Result<Vec<String>, Error> {
         Ok(other) => Err(format!("JSON {}, not a prompt", json_kind(&other))),
         Err(e) => Err(format!("not JSON ({e})")),
     };
-    let is_json = lines.first().is_some_and(|(_, l)| json_prompt(l).is_ok());
+    // JSON lines when the first line is a `{"prompt": …}` object, or when
+    // every line is a JSON prompt; a text file whose first line happens to
+    // be a quoted string stays text.
+    let first_is_object = lines.first().is_some_and(|(_, l)| l.trim_start().starts_with('{') && json_prompt(l).is_ok());
+    let is_json = first_is_object || (!lines.is_empty() && lines.iter().all(|(_, l)| json_prompt(l).is_ok()));
     let prompts: Vec<String> = if is_json {
         lines
             .iter()
@@ -62,8 +66,21 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// prompts file reruns what changed, and duplicate prompts each get their
 /// own result.
 pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashSet<(usize, String)> {
-    let Ok(text) = crate::paths::read_text(path, crate::paths::PROMPTS_CAP) else { return HashSet::new() };
-    text.lines()
+    // Bytes, not text: a line cut inside a character must not hide the rest.
+    let bytes = match crate::paths::open_regular(path).and_then(|f| {
+        use std::io::Read;
+        let mut b = Vec::new();
+        f.take(crate::paths::PROMPTS_CAP).read_to_end(&mut b).map(|_| b)
+    }) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashSet::new(),
+        Err(e) => {
+            eprintln!("versus: {}; every pair runs again", crate::paths::io_message(path, &e));
+            return HashSet::new();
+        }
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["status"] == Status::Finished.as_str())
         .filter_map(|v| {

@@ -10,7 +10,8 @@
 //!
 //! Every run is saved in the history store as it streams. SIGINT, SIGTERM
 //! and SIGHUP cancel the run, flush the store with the run marked
-//! interrupted, and exit 0.
+//! interrupted, and exit 128 + the signal; a run that has not ended 1.5 s
+//! after the signal (an engine stuck in a call) is left behind.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -242,8 +243,8 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
             Next::Ending(why) if ending.is_none() => {
                 ending = Some(why);
                 eprintln!("versus: {}; cancelling the run and saving what was generated", why.describe());
-                session.interrupt(Duration::from_secs(1));
                 deadline = Some(tokio::time::Instant::now() + SIGNAL_GRACE);
+                session.interrupt(Duration::from_millis(500));
             }
             Next::Ending(why) => leave_now(session, why, "a second signal"),
             Next::Closed => break,
@@ -298,9 +299,13 @@ struct Printer<'a> {
     channel: Vec<Option<Channel>>,
 }
 
+/// One JSON line in one write, so that a run killed mid-write cuts at most
+/// one line; a failed write (a full disk) is said, not dropped.
 fn line(out: &mut dyn Write, value: serde_json::Value) {
-    let _ = writeln!(out, "{value}");
-    let _ = out.flush();
+    let text = format!("{value}\n");
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        eprintln!("versus: could not write a result: {e}");
+    }
 }
 
 impl Printer<'_> {

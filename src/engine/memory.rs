@@ -101,7 +101,8 @@ pub fn context_tokens(entry: &RunEntry) -> u64 {
 /// Key and value values per token of context, over all layers.
 pub fn kv_values_per_token(model: &crate::catalog::ModelInfo) -> u64 {
     let s = model.shape.unwrap_or_default();
-    s.n_layer * s.n_head_kv * (s.head_dim_k + s.head_dim_v)
+    // Shapes come from the file: a hostile one must not wrap to a small cache.
+    s.n_layer.saturating_mul(s.n_head_kv).saturating_mul(s.head_dim_k.saturating_add(s.head_dim_v))
 }
 
 /// GPU memory kept free for the driver, the display and other processes.
@@ -168,7 +169,8 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
     }
     let place = placement(entry)?;
     let gpu_share = (engine.gpu_share)(entry, place.as_ref().map(|p| p.free));
-    let on_gpu = ((est.weights + est.kv_cache) as f64 * gpu_share) as u64 + if gpu_share > 0.0 { est.overhead } else { 0 };
+    let on_gpu = (est.weights.saturating_add(est.kv_cache) as f64 * gpu_share) as u64;
+    let on_gpu = on_gpu.saturating_add(if gpu_share > 0.0 { est.overhead } else { 0 });
     if let (Some(p), true) = (&place, gpu_share > 0.0) {
         let room = p.free.saturating_sub(GPU_RESERVE);
         if on_gpu > room {

@@ -90,6 +90,11 @@ impl Engine {
 /// that never returns (a C++ loop, a stuck driver) must not hold up quitting.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
+/// Set when an inference thread was left running: the process must then end
+/// with `_exit`, since C++ static destructors would tear down a backend that
+/// thread is still inside (`main` checks it).
+pub static LEFT_BEHIND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.tx.send(Command::Shutdown);
@@ -102,6 +107,7 @@ impl Drop for Engine {
             let _ = t.join();
         } else {
             tracing::warn!("the inference thread did not stop within {STOP_WAIT:?}; leaving it behind");
+            LEFT_BEHIND.store(true, Ordering::SeqCst);
         }
     }
 }

@@ -42,6 +42,10 @@ impl Parser {
     /// Feeds one chunk; returns the data of every event it completed.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<String>, SseError> {
         let mut events = Vec::new();
+        if chunk.is_empty() {
+            // An empty frame must not forget a '\r' that ended the last one.
+            return Ok(events);
+        }
         let mut rest = chunk;
         if self.after_cr && rest.first() == Some(&b'\n') {
             rest = &rest[1..];

@@ -35,8 +35,9 @@ fn estimate(entry: &RunEntry) -> Estimate {
     let shape = entry.model.shape.unwrap_or_default();
     Estimate {
         weights: entry.model.size_bytes,
-        kv_cache: memory::kv_values_per_token(&entry.model) * memory::context_tokens(entry) * 2,
-        overhead: (96 << 20) + u64::from(entry.settings.backend.batch_size) * shape.n_embd * 32,
+        kv_cache: memory::kv_values_per_token(&entry.model).saturating_mul(memory::context_tokens(entry)).saturating_mul(2),
+        overhead: (96u64 << 20)
+            .saturating_add(u64::from(entry.settings.backend.batch_size).saturating_mul(shape.n_embd).saturating_mul(32)),
     }
 }
 
@@ -45,7 +46,7 @@ fn gpu_share(entry: &RunEntry, gpu_free: Option<u64>) -> f64 {
     if entry.settings.backend.n_gpu_layers == 0 || !offloads() || gpu_free.is_none() {
         return 0.0;
     }
-    let all = entry.model.shape.map_or(1, |s| s.n_layer + 1).max(1);
+    let all = entry.model.shape.map_or(1, |s| s.n_layer.saturating_add(1)).max(1);
     f64::from(gpu_layers(entry, gpu_free)) / all as f64
 }
 
@@ -58,14 +59,14 @@ fn offloads() -> bool {
 /// without a GPU). The output layer counts as one more.
 pub fn gpu_layers(entry: &RunEntry, gpu_free: Option<u64>) -> u32 {
     let est = estimate(entry);
-    let n_layer = entry.model.shape.map_or(0, |s| s.n_layer) as u32;
-    let all = n_layer + 1;
+    let n_layer = u32::try_from(entry.model.shape.map_or(0, |s| s.n_layer)).unwrap_or(u32::MAX);
+    let all = n_layer.saturating_add(1);
     match (entry.settings.backend.n_gpu_layers, gpu_free) {
         (n, _) if n >= 0 => (n as u32).min(all.max(n as u32)),
         (_, None) => 0,
         (_, Some(free)) => {
-            let per_layer = (est.weights + est.kv_cache) / u64::from(all.max(1));
-            let room = free.saturating_sub(memory::GPU_RESERVE + est.overhead);
+            let per_layer = est.weights.saturating_add(est.kv_cache) / u64::from(all.max(1));
+            let room = free.saturating_sub(memory::GPU_RESERVE.saturating_add(est.overhead));
             if per_layer == 0 { all } else { ((room / per_layer) as u32).min(all) }
         }
     }

@@ -103,6 +103,19 @@ pub(super) async fn capped_text(mut resp: reqwest::Response, cap: usize) -> Resu
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The start of a body, at most `cap` bytes, for a message: the rest is not
+/// read (an error page or a page of HTML can be any size).
+pub(super) async fn body_start(mut resp: reqwest::Response, cap: usize) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < cap {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk[..chunk.len().min(cap - bytes.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Resolves once the run is cancelled or out of time (checked every 50 ms).
 pub(super) async fn until_interrupted(sink: &mut Sink<'_>) {
     let mut tick = tokio::time::interval(Duration::from_millis(50));

@@ -20,7 +20,7 @@ use super::{Backend, PromptReport, StopReason};
 use crate::error::Error;
 use crate::params::GenerationParams;
 pub use http::list_models;
-use http::{MAX_ERROR_BODY, api_key, capped_text, client, request, status_error, transport, until_interrupted};
+use http::{MAX_ERROR_BODY, api_key, body_start, client, request, status_error, transport, until_interrupted};
 
 mod http;
 
@@ -235,13 +235,13 @@ impl Remote {
                     .unwrap_or(1)
                     .min(10);
                 tracing::info!(url = %redact(&ep.url), %status, wait, "retrying once");
-                tokio::time::sleep(Duration::from_secs(wait)).await;
-                if sink.interrupted() {
-                    return Ok(PromptReport::default());
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
+                    _ = until_interrupted(sink) => return Ok(PromptReport::default()),
                 }
                 continue;
             }
-            let text = capped_text(resp, MAX_ERROR_BODY).await.unwrap_or_else(|e| e);
+            let text = body_start(resp, MAX_ERROR_BODY).await;
             let served = if status.as_u16() == 404 { list_models(ep, Duration::from_secs(3)).ok() } else { None };
             return Err(status_error(ep, status, &text, &self.target.model, served));
         };
@@ -249,7 +249,7 @@ impl Remote {
         let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         if content_type.contains("text/html") {
             let status = resp.status().as_u16();
-            let page = capped_text(resp, 512).await.unwrap_or_else(|e| e);
+            let page = body_start(resp, 4096).await;
             let page: String = page.chars().filter(|c| !c.is_control()).take(120).collect();
             return Err(Error::Inference(format!(
                 "{} answered an HTML page (status {status}) instead of an event stream; is the url the API's base (often ending in /v1)? It began: {page}",
