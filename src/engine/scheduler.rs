@@ -6,7 +6,7 @@
 //! cancellation is checked on every token and between entries.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -90,10 +90,9 @@ impl Engine {
 /// that never returns (a C++ loop, a stuck driver) must not hold up quitting.
 const STOP_WAIT: Duration = Duration::from_secs(2);
 
-/// Set when an inference thread was left running: the process must then end
-/// with `_exit`, since C++ static destructors would tear down a backend that
-/// thread is still inside (`main` checks it).
-pub static LEFT_BEHIND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// An inference thread was left running: `main` then ends with `_exit`, as C++
+/// static destructors would tear down a backend that thread is still inside.
+pub static LEFT_BEHIND: AtomicBool = AtomicBool::new(false);
 
 impl Drop for Engine {
     fn drop(&mut self) {
@@ -103,12 +102,11 @@ impl Drop for Engine {
         while !t.is_finished() && start.elapsed() < STOP_WAIT {
             std::thread::sleep(Duration::from_millis(5));
         }
-        if t.is_finished() {
-            let _ = t.join();
-        } else {
+        if !t.is_finished() {
             tracing::warn!("the inference thread did not stop within {STOP_WAIT:?}; leaving it behind");
-            LEFT_BEHIND.store(true, Ordering::SeqCst);
+            return LEFT_BEHIND.store(true, Ordering::SeqCst);
         }
+        let _ = t.join();
     }
 }
 
