@@ -87,15 +87,18 @@ pub enum Error {
     Usage(String),
 }
 
+/// "No such file or directory (os error 2)" → "no such file or directory":
+/// an OS message in words, without its number.
+pub fn without_os_code(message: String) -> String {
+    match message.find(" (os error") {
+        Some(i) => message[..i].to_lowercase(),
+        None => message,
+    }
+}
+
 impl Error {
     pub fn io(path: impl AsRef<std::path::Path>, err: impl std::fmt::Display) -> Self {
-        // "No such file or directory (os error 2)" → "no such file or directory".
-        let message = err.to_string();
-        let message = match message.find(" (os error") {
-            Some(i) => message[..i].to_lowercase(),
-            None => message,
-        };
-        Error::Io { path: path.as_ref().display().to_string(), message }
+        Error::Io { path: path.as_ref().display().to_string(), message: without_os_code(err.to_string()) }
     }
 
     /// Configuration and usage errors exit with status 2 in the CLI.

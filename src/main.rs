@@ -86,11 +86,7 @@ fn main() -> ExitCode {
     };
     tracing::info!(code, "exit");
     if versus::engine::scheduler::LEFT_BEHIND.load(std::sync::atomic::Ordering::SeqCst) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let _ = std::io::stderr().flush();
-        // SAFETY: _exit ends the process; nothing runs after it. See LEFT_BEHIND.
-        unsafe { libc::_exit(i32::from(code)) }
+        versus::process::exit_now(code);
     }
     ExitCode::from(code)
 }

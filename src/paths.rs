@@ -148,11 +148,7 @@ pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
 
 /// What went wrong, in words: the OS's message without "(os error N)".
 pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_lowercase(),
-        None => text,
-    }
+    crate::error::without_os_code(e.to_string())
 }
 
 /// `path: what went wrong`, for messages about one file.

@@ -69,3 +69,13 @@ pub fn prepare(policy: WaitPolicy) -> std::io::Result<()> {
     // `exec` only returns on failure.
     Err(std::process::Command::new(&exe).arg0(arg0).args(args).env(MARKER, "1").env("OMP_WAIT_POLICY", value).exec())
 }
+/// End the process now with `code`, after flushing stdout and stderr. For
+/// when an inference thread may still be inside a C++ backend: `_exit`
+/// skips the static destructors that would tear that backend down under it.
+pub fn exit_now(code: u8) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process; nothing runs after it.
+    unsafe { libc::_exit(i32::from(code)) }
+}

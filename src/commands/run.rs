@@ -259,16 +259,11 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
 const SIGNAL_GRACE: Duration = Duration::from_millis(1500);
 
 /// Leave at once: what was generated is already saved (the recorder is
-/// flushed here), and the engine thread is left to the exit. `_exit` skips
-/// C++ static destructors, which would tear down a backend the stuck thread
-/// is still inside.
+/// flushed here), and the engine thread is left to the exit.
 fn leave_now(session: &Session, why: Ending, what: &str) -> ! {
     eprintln!("versus: {what}; leaving without waiting for the engine (what was generated is saved)");
     session.flush(Duration::from_millis(300));
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: _exit ends the process; nothing runs after it.
-    unsafe { libc::_exit(i32::from(why.exit_status())) }
+    crate::process::exit_now(why.exit_status())
 }
 
 fn model_json(entries: &[RunEntry], slot: usize) -> serde_json::Value {
