@@ -17,5 +17,9 @@ export VERSUS_DEMO_MODEL="${VERSUS_DEMO_MODEL:-${VERSUS_MODELS_DIR:-${XDG_DATA_H
 # Tests run many processes at once on few cores, where OpenMP threads that
 # sleep at once are steadier than spinning ones (docs/performance.md).
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+# The test of what vendor/llama-cpp-2 adds to llama-cpp-2 (vendor/README.md).
+if [ $# -eq 0 ]; then
+    cargo test --locked -p llama-cpp-2 --lib tensor_split
+fi
 # lib, binary and integration tests (benches are run by scripts/bench.sh)
 cargo test --locked --lib --bins --tests "$@"

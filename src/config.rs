@@ -294,6 +294,8 @@ fn value_text(key: &str, value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) if key == "stop" => s.replace('|', "\\|"),
         toml::Value::String(s) => s.clone(),
+        // Shares are written "3/1" in specs and the popup.
+        toml::Value::Array(items) if key == "tensor_split" => items.iter().map(toml::Value::to_string).collect::<Vec<_>>().join("/"),
         toml::Value::Array(items) => items
             .iter()
             .map(|v| match v {

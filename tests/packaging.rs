@@ -52,7 +52,17 @@ fn gpu_placement_settings_are_checked_like_every_setting() {
     let spec = format!("{d},split_mode=none,main_gpu=0");
     let out = sb.run(&["run", "--json", "-m", &spec, "-p", "Hi", "--max-tokens", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let bad = [(format!("{d},main_gpu=99"), "0..=63"), (format!("{d},split_mode=diagonal"), "layer, row, none")];
+    // tensor_split reaches llama.cpp through the patched llama-cpp-2 (which
+    // ignores it without GPUs) and names the column, as any changed setting.
+    let spec = format!("{d},tensor_split=3/1");
+    let out = sb.run(&["run", "--json", "-m", &spec, "-p", "Hi", "--max-tokens", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("(tensor_split=3/1)"), "{}", stdout(&out));
+    let bad = [
+        (format!("{d},main_gpu=99"), "0..=63"),
+        (format!("{d},split_mode=diagonal"), "layer, row, none"),
+        (format!("{d},tensor_split=0/0"), "up to 16 shares"),
+    ];
     for (spec, says) in bad {
         let out = sb.run(&["run", "-m", &spec, "-p", "Hi"]);
         assert_eq!(out.status.code(), Some(2), "{spec}: {}", stderr(&out));

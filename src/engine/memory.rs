@@ -121,15 +121,17 @@ pub struct Placement {
 
 /// Where a model's GPU part may go: `main_gpu` alone when it runs on one
 /// GPU, every GPU when llama.cpp spreads it (`split_mode` layer or row), so
-/// that a model that fits only across two GPUs is placed across them.
-/// None without a GPU; an error for a `main_gpu` the machine does not have.
-pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool) -> Result<Option<Placement>, String> {
+/// that a model that fits only across two GPUs is placed across them. With
+/// `shares` (`tensor_split`) GPU `i` takes `shares[i] / sum` of the model, so
+/// the model fits while no GPU's share outgrows that GPU.
+/// None without a GPU; an error for a GPU the machine does not have.
+pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool, shares: &[f32]) -> Result<Option<Placement>, String> {
     if gpus.is_empty() {
         return Ok(None);
     }
+    let have = || gpus.iter().map(|g| format!("#{}", g.index)).collect::<Vec<_>>().join(", ");
     let Some(main) = gpus.iter().find(|g| g.index == main_gpu) else {
-        let have: Vec<String> = gpus.iter().map(|g| format!("#{}", g.index)).collect();
-        return Err(format!("main_gpu = {main_gpu}, but this machine's GPUs are {}", have.join(", ")));
+        return Err(format!("main_gpu = {main_gpu}, but this machine's GPUs are {}", have()));
     };
     if !spread || gpus.len() == 1 {
         return Ok(Some(Placement {
@@ -138,10 +140,39 @@ pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool) -> Resul
             what: format!("GPU memory (#{} {})", main.index, main.name),
         }));
     }
+    if !shares.is_empty() {
+        return place_by_shares(gpus, shares)
+            .map(Some)
+            .ok_or_else(|| format!("tensor_split gives shares to {} GPUs, but this machine's GPUs are {}", shares.len(), have()));
+    }
     let extra = (gpus.len() as u64 - 1).saturating_mul(GPU_RESERVE);
     let free = gpus.iter().map(|g| g.free).fold(0u64, u64::saturating_add).saturating_sub(extra);
     let names: Vec<String> = gpus.iter().map(|g| format!("#{}", g.index)).collect();
     Ok(Some(Placement { free, gpus: gpus.iter().map(|g| g.index).collect(), what: format!("GPU memory ({} together)", names.join(", ")) }))
+}
+
+/// The largest model the shares let fit: the GPU whose room is smallest
+/// for its share bounds it. llama.cpp numbers GPUs as they come (NVML's
+/// order here, see docs/gpu.md); None when a share goes to a GPU past them.
+fn place_by_shares(gpus: &[crate::gpu::GpuInfo], shares: &[f32]) -> Option<Placement> {
+    if shares.iter().skip(gpus.len()).any(|&w| w > 0.0) {
+        return None;
+    }
+    let used: Vec<(&crate::gpu::GpuInfo, f64)> =
+        gpus.iter().zip(shares).filter(|(_, w)| **w > 0.0).map(|(g, w)| (g, f64::from(*w))).collect();
+    let sum: f64 = used.iter().map(|(_, w)| w).sum();
+    let fits = used.iter().map(|(g, w)| g.free.saturating_sub(GPU_RESERVE) as f64 * sum / w).fold(f64::INFINITY, f64::min);
+    let split: Vec<String> = shares.iter().take(gpus.len()).map(f32::to_string).collect();
+    Some(Placement {
+        // The caller takes one reserve off; each GPU's own is already out.
+        free: (fits as u64).saturating_add(GPU_RESERVE),
+        gpus: used.iter().map(|(g, _)| g.index).collect(),
+        what: format!(
+            "GPU memory ({} split {})",
+            used.iter().map(|(g, _)| format!("#{}", g.index)).collect::<Vec<_>>().join(", "),
+            split.join("/")
+        ),
+    })
 }
 
 /// `place` for an entry on this machine's GPUs now: llama.cpp spreads a
@@ -149,7 +180,8 @@ pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool) -> Resul
 pub fn placement(entry: &RunEntry) -> Result<Option<Placement>, Error> {
     let b = &entry.settings.backend;
     let spread = entry.engine == super::EngineKind::Llama && b.split_mode != crate::params::SplitMode::None;
-    place(&crate::gpu::gpus(), b.main_gpu, spread).map_err(|reason| Error::ModelLoad { model: entry.label.clone(), reason })
+    place(&crate::gpu::gpus(), b.main_gpu, spread, &b.tensor_split)
+        .map_err(|reason| Error::ModelLoad { model: entry.label.clone(), reason })
 }
 
 /// Refuse a model that would not fit: the part that goes to the GPU against
@@ -219,19 +251,44 @@ mod tests {
     /// and a main_gpu the machine does not have.
     #[test]
     fn models_are_placed_on_the_gpus_they_may_use() {
-        assert_eq!(place(&[], 0, true), Ok(None));
-        let one = place(&gpus(&[40]), 0, true).unwrap().unwrap();
+        assert_eq!(place(&[], 0, true, &[]), Ok(None));
+        let one = place(&gpus(&[40]), 0, true, &[]).unwrap().unwrap();
         assert_eq!((one.free, one.gpus.clone()), (40 << 30, vec![0]));
         // 60 GiB fits on neither of two GPUs with 40 free, but across both.
-        let two = place(&gpus(&[40, 40]), 0, true).unwrap().unwrap();
+        let two = place(&gpus(&[40, 40]), 0, true, &[]).unwrap().unwrap();
         assert_eq!(two.gpus, vec![0, 1]);
         assert_eq!(two.free, (80 << 30) - GPU_RESERVE);
         assert!(two.free - GPU_RESERVE >= 60 << 30 && (40u64 << 30) - GPU_RESERVE < 60 << 30);
         assert_eq!(two.what, "GPU memory (#0, #1 together)");
-        let alone = place(&gpus(&[10, 40]), 1, false).unwrap().unwrap();
+        let alone = place(&gpus(&[10, 40]), 1, false, &[]).unwrap().unwrap();
         assert_eq!((alone.free, alone.gpus.clone(), alone.what.as_str()), (40 << 30, vec![1], "GPU memory (#1 GPU1)"));
-        let err = place(&gpus(&[10, 40]), 2, false).unwrap_err();
+        let err = place(&gpus(&[10, 40]), 2, false, &[]).unwrap_err();
         assert!(err.contains("main_gpu = 2") && err.contains("#0, #1"), "{err}");
+    }
+
+    /// tensor_split: the GPU with the least room for its share bounds the
+    /// model; a GPU with share 0 is left out; a share past the GPUs is refused.
+    #[test]
+    fn shares_bound_the_model_by_the_tightest_gpu() {
+        let room = |gib: u64| (gib << 30) - GPU_RESERVE;
+        // 3/1 over 40 and 40 GiB: GPU 0 holds 3/4 of the model, so 4/3 × its room.
+        let p = place(&gpus(&[40, 40]), 0, true, &[3.0, 1.0]).unwrap().unwrap();
+        assert_eq!(p.gpus, vec![0, 1]);
+        assert_eq!(p.free - GPU_RESERVE, room(40) * 4 / 3);
+        assert_eq!(p.what, "GPU memory (#0, #1 split 3/1)");
+        // 1/1 over 10 and 40 GiB: the small GPU bounds it at twice its room.
+        let p = place(&gpus(&[10, 40]), 0, true, &[1.0, 1.0]).unwrap().unwrap();
+        assert_eq!(p.free - GPU_RESERVE, room(10) * 2);
+        // 0/1: GPU 1 alone, even though main_gpu is 0.
+        let p = place(&gpus(&[10, 40]), 0, true, &[0.0, 1.0]).unwrap().unwrap();
+        assert_eq!((p.gpus.clone(), p.free - GPU_RESERVE), (vec![1], room(40)));
+        // A zero past the GPUs is harmless; a share there is not.
+        assert!(place(&gpus(&[10, 40]), 0, true, &[1.0, 1.0, 0.0]).is_ok());
+        let err = place(&gpus(&[10, 40]), 0, true, &[1.0, 1.0, 1.0]).unwrap_err();
+        assert!(err.contains("tensor_split gives shares to 3 GPUs") && err.contains("#0, #1"), "{err}");
+        // split_mode none ignores the shares, as llama.cpp does.
+        let p = place(&gpus(&[10, 40]), 1, false, &[1.0, 1.0, 1.0]).unwrap().unwrap();
+        assert_eq!(p.gpus, vec![1]);
     }
 
     #[test]

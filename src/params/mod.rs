@@ -118,6 +118,10 @@ pub struct BackendSettings {
     pub main_gpu: u32,
     #[serde(default)]
     pub split_mode: SplitMode,
+    /// llama.cpp's share of the model per GPU (its `--tensor-split`), GPU
+    /// `i` getting `tensor_split[i] / sum`; empty: in proportion to free memory.
+    #[serde(default)]
+    pub tensor_split: Vec<f32>,
     /// 0: no limit.
     pub timeout_secs: u64,
 }
@@ -133,6 +137,7 @@ impl Default for BackendSettings {
             dtype: DType::Auto,
             main_gpu: 0,
             split_mode: SplitMode::Layer,
+            tensor_split: Vec::new(),
             timeout_secs: 600,
         }
     }

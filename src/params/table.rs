@@ -36,6 +36,9 @@ pub enum Range {
     List,
     /// A number, or "random".
     Seed,
+    /// Shares per GPU: up to `MAX_GPUS` numbers ≥ 0, not all 0, separated
+    /// by `/` or `,` (llama.cpp's `--tensor-split` syntax); empty: none given.
+    Shares,
     Choice(&'static [&'static str]),
 }
 
@@ -48,6 +51,7 @@ pub enum Value {
     Text(String),
     List(Vec<String>),
     Seed(Option<u32>),
+    Shares(Vec<f32>),
     /// Index into the choices.
     Choice(usize),
 }
@@ -78,6 +82,13 @@ impl Value {
         }
     }
 
+    fn shares(self) -> Vec<f32> {
+        match self {
+            Value::Shares(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
     fn choice(&self) -> usize {
         match self {
             Value::Choice(i) => *i,
@@ -105,8 +116,24 @@ impl Range {
             Range::Seed if t.is_empty() || t == "random" => Value::Seed(None),
             Range::Seed => Value::Seed(Some(t.parse::<u32>().ok()?)),
             Range::Choice(names) => Value::Choice(names.iter().position(|n| n.eq_ignore_ascii_case(t))?),
+            Range::Shares => Value::Shares(parse_shares(t)?),
         })
     }
+}
+
+/// The most GPUs a share list names: llama.cpp's `LLAMA_MAX_DEVICES`.
+pub const MAX_GPUS: usize = 16;
+
+/// "3/1" or "3,1" as [3, 1]; "" as []. Each share is a finite number from 0
+/// to 1e6 and one at least is above 0 (all zeros would mean "by free memory"
+/// to llama.cpp while the user asked for a split).
+fn parse_shares(t: &str) -> Option<Vec<f32>> {
+    if t.is_empty() {
+        return Some(Vec::new());
+    }
+    let shares: Vec<f32> =
+        t.split(['/', ',']).map(|part| part.trim().parse::<f32>().ok().filter(|v| (0.0..=1e6).contains(v))).collect::<Option<_>>()?;
+    (shares.len() <= MAX_GPUS && shares.iter().any(|&v| v > 0.0)).then_some(shares)
 }
 
 impl std::fmt::Display for Range {
@@ -120,6 +147,7 @@ impl std::fmt::Display for Range {
             Range::List => f.write_str("strings separated by |"),
             Range::Seed => write!(f, "0..={} or \"random\"", u32::MAX),
             Range::Choice(names) => f.write_str(&names.join(", ")),
+            Range::Shares => write!(f, "up to {MAX_GPUS} shares like 3/1"),
         }
     }
 }
@@ -336,6 +364,14 @@ pub const PARAMS: &[ParamSpec] = &[
         set: |s, v| s.backend.split_mode = [SplitMode::Layer, SplitMode::Row, SplitMode::None][v.choice()],
     },
     ParamSpec {
+        key: "tensor_split",
+        section: Section::Backend,
+        range: Range::Shares,
+        help: "empty = by free memory",
+        get: |s| s.backend.tensor_split.iter().map(f32::to_string).collect::<Vec<_>>().join("/"),
+        set: |s, v| s.backend.tensor_split = v.shares(),
+    },
+    ParamSpec {
         key: "dtype",
         section: Section::Backend,
         range: Range::Choice(DTYPES),
@@ -361,6 +397,23 @@ mod tests {
             let mut s = Settings::default();
             s.set("dtype", name).unwrap();
             assert_eq!(s.backend.dtype as usize, i);
+        }
+    }
+
+    #[test]
+    fn tensor_split_takes_llama_cpp_s_syntax() {
+        let mut s = Settings::default();
+        s.set("tensor_split", "3/1").unwrap();
+        assert_eq!(s.backend.tensor_split, vec![3.0, 1.0]);
+        assert_eq!(s.get("tensor_split"), "3/1");
+        s.set("tensor_split", " 0.5, 0 ,2").unwrap();
+        assert_eq!(s.backend.tensor_split, vec![0.5, 0.0, 2.0]);
+        assert_eq!(s.get("tensor_split"), "0.5/0/2");
+        s.set("tensor_split", "").unwrap();
+        assert!(s.backend.tensor_split.is_empty());
+        for bad in ["0/0", "-1/2", "3//1", "NaN", "inf/1", "x", "1/1/1/1/1/1/1/1/1/1/1/1/1/1/1/1/1"] {
+            let err = s.set("tensor_split", bad).unwrap_err();
+            assert!(err.contains("up to 16 shares"), "{bad}: {err}");
         }
     }
 

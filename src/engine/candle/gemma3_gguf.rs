@@ -71,6 +71,8 @@ impl Layer {
         let q = self.q_norm.forward(&q.contiguous()?)?;
         let k = self.k_norm.forward(&k.contiguous()?)?;
         let (q, k) = self.rotary.apply(&q, &k, pos, true)?;
+        // Rounded once as they enter the cache, as llama.cpp's f16 cache stores them.
+        let (k, v) = (ggml_ops::f16_round(&k)?, ggml_ops::f16_round(&v)?);
         let (k, v) = match &self.kv_cache {
             Some((kc, vc)) if pos > 0 => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v], 2)?),
             _ => (k, v),

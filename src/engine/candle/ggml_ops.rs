@@ -12,7 +12,7 @@
 //! f16 keys and values (and, for fewer than 64 query rows, f16 queries and
 //! an f16 value accumulator). Other devices use candle's own kernels.
 
-use candle_core::{D, DType, Device, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor};
 use half::f16;
 
 /// RMS norm with a weight, as ggml's fused `rms_norm` + `mul`.
@@ -119,36 +119,27 @@ impl Rotary {
     }
 }
 
-fn f16_round(t: &Tensor) -> Result<Tensor> {
+/// A value as llama.cpp's f16 KV cache stores it. The layers round each new
+/// key and value row once as it enters their cache, so `attention` reads a
+/// cache that is already rounded instead of rounding all of it per token.
+pub fn f16_round(t: &Tensor) -> Result<Tensor> {
     t.to_dtype(DType::F16)?.to_dtype(DType::F32)
 }
 
 /// Attention over a cache whose keys and values are f16, as llama.cpp's
-/// (flash attention on: its default). Each score is the product times
-/// `scale`; `visible(q, k)` says whether the query at absolute position q
-/// sees the key at k. Shapes: q (1, heads, seq, dim), k and v (1, kv_heads,
-/// kv_len, dim) with the last key at the last query's position. Returns
+/// (flash attention on: its default). `k` and `v` hold values already
+/// rounded to f16 (`f16_round`). Each score is the product times `scale`;
+/// `visible(q, k)` says whether the query at absolute position q sees the
+/// key at k. Shapes: q (1, heads, seq, dim), k and v (1, kv_heads, kv_len,
+/// dim) with the last key at the last query's position. Returns
 /// (1, heads, seq, dim).
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, pos: usize, scale: f32, visible: &dyn Fn(usize, usize) -> bool) -> Result<Tensor> {
     let (b, n_head, seq_len, d) = q.dims4()?;
     let (_, n_kv, kv_len, _) = k.dims4()?;
     let group = n_head / n_kv.max(1);
     let first_key = pos + seq_len - kv_len;
-    let (k, v) = (f16_round(&k.contiguous()?)?, f16_round(&v.contiguous()?)?);
     if !q.device().is_cpu() || seq_len >= 64 {
-        // ggml's tiled kernel: f32 queries and products over f16-stored keys.
-        let k = candle_transformers::utils::repeat_kv(k, group)?;
-        let v = candle_transformers::utils::repeat_kv(v, group)?;
-        let mut att = (q.contiguous()?.matmul(&k.t()?)? * f64::from(scale))?;
-        let mut mask = Vec::with_capacity(seq_len * kv_len);
-        for i in 0..seq_len {
-            for j in 0..kv_len {
-                mask.push(if visible(pos + i, first_key + j) { 0f32 } else { f32::NEG_INFINITY });
-            }
-        }
-        att = att.broadcast_add(&Tensor::from_vec(mask, (1, 1, seq_len, kv_len), q.device())?)?;
-        let att = candle_nn::ops::softmax(&att, D::Minus1)?;
-        return att.matmul(&v.contiguous()?);
+        return tiled_attention(q, &k.contiguous()?, &v.contiguous()?, pos, scale, visible);
     }
     // ggml's one-chunk kernel: online softmax, key by key, f16 accumulator.
     let q = f16_round(q)?.flatten_all()?.to_vec1::<f32>()?;
@@ -189,6 +180,33 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, pos: usize, scale: f32, vis
         }
     }
     Tensor::from_vec(out, (b, n_head, seq_len, d), &Device::Cpu)
+}
+
+/// ggml's tiled kernel: f32 queries and products over f16-stored keys. On a
+/// GPU every op is a kernel launch per layer and token, so: the query heads
+/// that share a key/value head are multiplied as one matrix (no copy of
+/// the cache per query head), the mask is added only when it hides a key
+/// (never in one-token decoding, whose cache holds only visible keys), and
+/// softmax is candle's fused kernel.
+fn tiled_attention(q: &Tensor, k: &Tensor, v: &Tensor, pos: usize, scale: f32, visible: &dyn Fn(usize, usize) -> bool) -> Result<Tensor> {
+    let (b, n_head, seq_len, d) = q.dims4()?;
+    let (_, n_kv, kv_len, _) = k.dims4()?;
+    let group = n_head / n_kv.max(1);
+    let first_key = pos + seq_len - kv_len;
+    // Query head h reads key/value head h / group, as repeat_kv pairs them.
+    let q = q.contiguous()?.reshape((b, n_kv, group * seq_len, d))?;
+    let mut att = q.matmul(&k.t()?)?.reshape((b, n_head, seq_len, kv_len))?;
+    if scale != 1.0 {
+        att = (att * f64::from(scale))?;
+    }
+    let mask: Vec<f32> = (0..seq_len * kv_len)
+        .map(|ij| if visible(pos + ij / kv_len, first_key + ij % kv_len) { 0f32 } else { f32::NEG_INFINITY })
+        .collect();
+    if mask.iter().any(|m| *m != 0.0) {
+        att = att.broadcast_add(&Tensor::from_vec(mask, (1, 1, seq_len, kv_len), q.device())?)?;
+    }
+    let att = candle_nn::ops::softmax_last_dim(&att)?;
+    att.reshape((b, n_kv, group * seq_len, kv_len))?.matmul(v)?.reshape((b, n_head, seq_len, d))
 }
 
 /// `silu(gate) * up` as ggml's `swiglu_split` on x86 with AVX2 and FMA:
@@ -287,6 +305,7 @@ pub(super) fn trace(name: &str, x: &Tensor) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::D;
 
     #[test]
     fn gelu_table_matches_the_formula_within_f16() {
@@ -301,6 +320,39 @@ mod tests {
         for x in [-100.0f32, -20.0, -1.5, -0.1, 0.0, 0.3, 1.0, 5.5, 30.0, 80.0] {
             let (got, want) = (v_expf(x), x.exp());
             assert!((got - want).abs() <= want * 4e-7, "{x}: {got} {want}");
+        }
+    }
+
+    /// The tiled path multiplies the query heads of one KV head as one
+    /// matrix and skips a mask that hides nothing: the same numbers as
+    /// copying the cache per head (repeat_kv) with the mask always added.
+    #[test]
+    fn grouped_tiled_attention_is_repeat_kv_attention() {
+        let dev = Device::Cpu;
+        let (h, kv, d, n) = (4, 2, 16, 6);
+        let val = |i: usize, m: usize, div: f32| (i * m % 97) as f32 / div - 1.0;
+        let q = Tensor::from_vec((0..h * n * d).map(|i| val(i, 37, 50.0)).collect::<Vec<_>>(), (1, h, n, d), &dev).unwrap();
+        let k = Tensor::from_vec((0..kv * n * d).map(|i| val(i, 53, 48.0)).collect::<Vec<_>>(), (1, kv, n, d), &dev).unwrap();
+        let v = Tensor::from_vec((0..kv * n * d).map(|i| val(i, 29, 44.0)).collect::<Vec<_>>(), (1, kv, n, d), &dev).unwrap();
+        let reference = |seq: usize, visible: &dyn Fn(usize, usize) -> bool| {
+            let q = q.narrow(2, n - seq, seq).unwrap();
+            let kk = candle_transformers::utils::repeat_kv(k.clone(), h / kv).unwrap();
+            let vv = candle_transformers::utils::repeat_kv(v.clone(), h / kv).unwrap();
+            let att = (q.contiguous().unwrap().matmul(&kk.t().unwrap()).unwrap() * 0.5).unwrap();
+            let first = n - seq;
+            let mask: Vec<f32> = (0..seq * n).map(|ij| if visible(first + ij / n, ij % n) { 0.0 } else { f32::NEG_INFINITY }).collect();
+            let att = att.broadcast_add(&Tensor::from_vec(mask, (1, 1, seq, n), &dev).unwrap()).unwrap();
+            candle_nn::ops::softmax(&att, D::Minus1).unwrap().matmul(&vv).unwrap()
+        };
+        let max_diff =
+            |a: Tensor, b: Tensor| (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let causal = |q: usize, k: usize| k <= q;
+        let window = |q: usize, k: usize| k <= q && q - k < 3;
+        // A prompt (mask added), and one-token decoding (every key visible).
+        for (seq, visible) in [(n, &causal as &dyn Fn(usize, usize) -> bool), (n, &window), (1, &causal)] {
+            let q_rows = q.narrow(2, n - seq, seq).unwrap();
+            let ours = tiled_attention(&q_rows, &k, &v, n - seq, 0.5, visible).unwrap();
+            assert!(max_diff(ours, reference(seq, visible)) < 1e-6);
         }
     }
 

@@ -157,9 +157,11 @@ impl ModelWeights {
                 k = kn.forward(&k)?;
             }
             let (q, k) = self.rotary.apply(&q.transpose(1, 2)?, &k.transpose(1, 2)?, pos, self.neox)?;
+            // Rounded once as they enter the cache, as llama.cpp's f16 cache stores them.
+            let (k, v) = (ggml_ops::f16_round(&k)?, ggml_ops::f16_round(&v)?);
             let (k, v) = match &layer.cache {
-                Some((kc, vc)) if pos > 0 => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v.contiguous()?], 2)?),
-                _ => (k, v.contiguous()?),
+                Some((kc, vc)) if pos > 0 => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v], 2)?),
+                _ => (k, v),
             };
             layer.cache = Some((k.clone(), v.clone()));
             let out = ggml_ops::attention(&q, &k, &v, pos, scale, &|q, k| k <= q)?;

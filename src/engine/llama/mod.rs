@@ -110,7 +110,9 @@ impl LlamaCpp {
             .with_use_mmap(true)
             .with_vocab_only(vocab_only)
             .with_split_mode(split)
-            .with_main_gpu(i32::try_from(settings.main_gpu).unwrap_or(0));
+            .with_main_gpu(i32::try_from(settings.main_gpu).unwrap_or(0))
+            .with_tensor_split(&settings.tensor_split)
+            .map_err(|e| load_err(format!("tensor_split: {e}")))?;
         let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(p) = progress {
             // llama.cpp calls this as tensors load; false makes it give up,
