@@ -8,6 +8,8 @@
 # 2. Greedy text of the demo model on the GPU (llama.cpp, all layers
 #    offloaded; candle on CUDA) against the CPU, same binary, same machine.
 # 3. GPU memory before loading, loaded, and after unloading each model.
+#    With several GPUs: the demo model spread by layer, by rows, by
+#    tensor_split 3/1 and on main_gpu 1, its greedy text and where it went.
 # 4. Decode and prompt speed of both engines on the GPU, warm (later prompts
 #    of one process, as llama-bench measures after its warm-up) and cold (the
 #    first prompt after the load: what a user waits on), and llama.cpp's own
@@ -67,6 +69,28 @@ print("candle CUDA == candle CPU:", t[1] == t[3])
 print("llama.cpp GPU == candle CUDA:", t[0] == t[1])
 print("(words in common from the start, llama GPU/CPU:", agree(t[0], t[2]), " candle GPU/CPU:", agree(t[1], t[3]), ")")
 PY
+
+gpus=$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | wc -l)
+if (( gpus >= 2 )); then
+    echo "== several GPUs ($gpus): the same greedy text spread by layer, by rows, by 3/1, and on GPU 1 alone"
+    # llama.cpp logs each device's buffer sizes: where the model really went.
+    XDG_STATE_HOME="$out/multi-state" RUST_LOG=info run multi -p "$prompt" --temperature 0 --max-tokens 20 \
+        -m "$model@llama,split_mode=layer" -m "$model@llama,split_mode=row" \
+        -m "$model@llama,tensor_split=3/1" -m "$model@llama,split_mode=none,main_gpu=1" \
+        -m "$model@candle,device=cuda,main_gpu=1"
+    python3 - "$out/multi.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l]
+for r in rows:
+    s = r.get("stats") or {}
+    same = r["text"] == rows[0]["text"]
+    print(f'{r["model"]["name"]:60} {r["status"]:9} loaded {s.get("gpu_loaded_bytes", 0) >> 20} MiB over all GPUs, '
+          f'text {"==" if same else "!="} the first {r.get("error") or ""}')
+PY
+    grep -h 'buffer size' "$out"/multi-state/versus/*.log 2>/dev/null | sed 's/^.*\(CUDA[0-9]*\|CPU\)/\1/' | head -40
+else
+    echo "== several GPUs: skipped ($gpus GPU)"
+fi
 
 echo "== speed on the GPU: 4 prompts of 512 tokens and 4 decodes of 128 in one process each"
 # Each prompt starts differently, so none reuses the cache of the one before.

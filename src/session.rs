@@ -213,9 +213,15 @@ impl Session {
         self.problem.take().or_else(|| self.recorder.as_ref().and_then(|r| r.problem.lock().ok().and_then(|mut p| p.take())))
     }
 
-    /// The stored comparison of run `run`'s prompt `prompt`.
+    /// The stored comparison of run `run`'s prompt `prompt`. The writer
+    /// records on its own thread and may not have reached the comparison yet
+    /// (a busy disk): then it is flushed, for at most two seconds.
     pub fn stored_id(&self, run: RunId, prompt: usize) -> Option<i64> {
-        self.recorder.as_ref().and_then(|r| r.stored_id(run, prompt))
+        let r = self.recorder.as_ref()?;
+        r.stored_id(run, prompt).or_else(|| {
+            r.flush(Duration::from_secs(2));
+            r.stored_id(run, prompt)
+        })
     }
 
     /// Write everything recorded so far (before reading the history).
