@@ -74,7 +74,7 @@ gpus=$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | wc -l)
 if (( gpus >= 2 )); then
     echo "== several GPUs ($gpus): the same greedy text spread by layer, by rows, by 3/1, and on GPU 1 alone"
     # llama.cpp logs each device's buffer sizes: where the model really went.
-    XDG_STATE_HOME="$out/multi-state" RUST_LOG=info run multi -p "$prompt" --temperature 0 --max-tokens 20 \
+    XDG_STATE_HOME="$out/multi-state" RUST_LOG=debug run multi -p "$prompt" --temperature 0 --max-tokens 20 \
         -m "$model@llama,split_mode=layer" -m "$model@llama,split_mode=row" \
         -m "$model@llama,tensor_split=3/1" -m "$model@llama,split_mode=none,main_gpu=1" \
         -m "$model@candle,device=cuda,main_gpu=1"
@@ -87,7 +87,7 @@ for r in rows:
     print(f'{r["model"]["name"]:60} {r["status"]:9} loaded {s.get("gpu_loaded_bytes", 0) >> 20} MiB over all GPUs, '
           f'text {"==" if same else "!="} the first {r.get("error") or ""}')
 PY
-    grep -h 'buffer size' "$out"/multi-state/versus/*.log 2>/dev/null | sed 's/^.*\(CUDA[0-9]*\|CPU\)/\1/' | head -40
+    grep -h 'model buffer size\|KV buffer size' "$out"/multi-state/versus/*.log 2>/dev/null | sed 's/^.*\(CUDA[0-9]*\|CPU\)/\1/' | head -40
 else
     echo "== several GPUs: skipped ($gpus GPU)"
 fi
