@@ -87,7 +87,8 @@ for r in rows:
     print(f'{r["model"]["name"]:60} {r["status"]:9} loaded {s.get("gpu_loaded_bytes", 0) >> 20} MiB over all GPUs, '
           f'text {"==" if same else "!="} the first {r.get("error") or ""}')
 PY
-    grep -h 'model buffer size\|KV buffer size' "$out"/multi-state/versus/*.log 2>/dev/null | sed 's/^.*\(CUDA[0-9]*\|CPU\)/\1/' | head -40
+    echo "-- llama.cpp's buffers, model by model in the order above (one load each):"
+    grep -h 'model buffer size\|KV buffer size' "$out"/multi-state/versus/*.log 2>/dev/null | sed 's/^.*\(CUDA[0-9]*\|CPU\)/\1/' | head -80
 else
     echo "== several GPUs: skipped ($gpus GPU)"
 fi

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
-pkg=${2:-$(ls -d target/package/versus-*-x86_64-linux-cpu 2>/dev/null | head -1)}
+pkg=${2:-$(ls -d target/package/versus-*-x86_64-linux-cpu 2>/dev/null | head -1 || true)}
 [[ -x $pkg/versus ]] || { echo "no package: run scripts/package.sh cpu first (or pass its folder)" >&2; exit 1; }
 threads=${THREADS:-$(nproc)}
 scripts/fetch-demo-model.sh >&2

@@ -113,9 +113,11 @@ pub const GPU_RESERVE: u64 = 512 << 20;
 pub struct Placement {
     /// Free bytes over `gpus`, less `GPU_RESERVE` for each GPU past the
     /// first: the one reserve the callers take off leaves each GPU its own.
+    /// With shares: the largest model they let fit, plus that one reserve.
     pub free: u64,
     pub gpus: Vec<u32>,
-    /// "GPU memory (#1 NVIDIA H200)", "GPU memory (#0, #1 together)".
+    /// "GPU memory (#1 NVIDIA H200)", "GPU memory (#0, #1 together)",
+    /// "GPU memory (#0, #1 split 3/1)".
     pub what: String,
 }
 
@@ -133,17 +135,18 @@ pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool, shares: 
     let Some(main) = gpus.iter().find(|g| g.index == main_gpu) else {
         return Err(format!("main_gpu = {main_gpu}, but this machine's GPUs are {}", have()));
     };
+    if spread && !shares.is_empty() {
+        let named = shares.iter().rposition(|&w| w > 0.0).map_or(0, |i| i + 1);
+        return place_by_shares(gpus, shares)
+            .map(Some)
+            .ok_or_else(|| format!("tensor_split gives shares to {named} GPUs, but this machine's GPUs are {}", have()));
+    }
     if !spread || gpus.len() == 1 {
         return Ok(Some(Placement {
             free: main.free,
             gpus: vec![main.index],
             what: format!("GPU memory (#{} {})", main.index, main.name),
         }));
-    }
-    if !shares.is_empty() {
-        return place_by_shares(gpus, shares)
-            .map(Some)
-            .ok_or_else(|| format!("tensor_split gives shares to {} GPUs, but this machine's GPUs are {}", shares.len(), have()));
     }
     let extra = (gpus.len() as u64 - 1).saturating_mul(GPU_RESERVE);
     let free = gpus.iter().map(|g| g.free).fold(0u64, u64::saturating_add).saturating_sub(extra);
@@ -286,6 +289,10 @@ mod tests {
         assert!(place(&gpus(&[10, 40]), 0, true, &[1.0, 1.0, 0.0]).is_ok());
         let err = place(&gpus(&[10, 40]), 0, true, &[1.0, 1.0, 1.0]).unwrap_err();
         assert!(err.contains("tensor_split gives shares to 3 GPUs") && err.contains("#0, #1"), "{err}");
+        // One GPU: a share for a second one is refused too.
+        let one = place(&gpus(&[40]), 0, true, &[1.0]).unwrap().unwrap();
+        assert_eq!((one.gpus.clone(), one.free), (vec![0], 40 << 30));
+        assert!(place(&gpus(&[40]), 0, true, &[1.0, 1.0, 0.0]).unwrap_err().contains("shares to 2 GPUs"));
         // split_mode none ignores the shares, as llama.cpp does.
         let p = place(&gpus(&[10, 40]), 1, false, &[1.0, 1.0, 1.0]).unwrap().unwrap();
         assert_eq!(p.gpus, vec![1]);
