@@ -7,7 +7,7 @@
 #         CPU from x86-64-v2 (SSE4.2, 2009) on. llama.cpp's CPU backend is
 #         built in every variant (feature cpu-variants: GGML_BACKEND_DL and
 #         GGML_CPU_ALL_VARIANTS) and the best one for the CPU is loaded at
-#         start, so GGUF runs as fast as a native llama.cpp build. candle's
+#         start, so GGUF runs about as fast as a native llama.cpp build. candle's
 #         kernels are chosen at compile time: x86-64-v2 here, which
 #         `versus doctor` reports (build from source for native candle).
 #   cuda  versus-VERSION-x86_64-linux-cuda.tar.gz: scripts/build-cuda.sh's

@@ -150,8 +150,7 @@ pub fn place(gpus: &[crate::gpu::GpuInfo], main_gpu: u32, spread: bool, shares: 
     }
     let extra = (gpus.len() as u64 - 1).saturating_mul(GPU_RESERVE);
     let free = gpus.iter().map(|g| g.free).fold(0u64, u64::saturating_add).saturating_sub(extra);
-    let names: Vec<String> = gpus.iter().map(|g| format!("#{}", g.index)).collect();
-    Ok(Some(Placement { free, gpus: gpus.iter().map(|g| g.index).collect(), what: format!("GPU memory ({} together)", names.join(", ")) }))
+    Ok(Some(Placement { free, gpus: gpus.iter().map(|g| g.index).collect(), what: format!("GPU memory ({} together)", have()) }))
 }
 
 /// The largest model the shares let fit: the GPU whose room is smallest
