@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use versus::config::Config;
-use versus::engine::resident::KeepLoaded;
+use versus::engine::runtime::resident::KeepLoaded;
 use versus::engine::{Engine, EngineEvent, EngineKind, EventKind, RunEntry, RunRequest, Turn};
 
 fn demo() -> PathBuf {

@@ -216,40 +216,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SPEC")]
     pub judge: Option<String>,
 
-    /// System prompt (used through the chat template)
-    #[arg(long, value_name = "TEXT")]
-    pub system: Option<String>,
-
-    /// Send the prompt as is, without the chat template
-    #[arg(long)]
-    pub raw: bool,
-
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("temperature"))]
-    pub temperature: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("top_k"))]
-    pub top_k: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("top_p"))]
-    pub top_p: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("min_p"))]
-    pub min_p: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("repeat_penalty"))]
-    pub repeat_penalty: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("seed"))]
-    pub seed: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("max_tokens"))]
-    pub max_tokens: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("drop_turns"))]
-    pub drop_turns: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("context_size"))]
-    pub context_size: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("threads"))]
-    pub threads: Option<String>,
-    #[arg(long, value_name = "VALUE", help = crate::params::flag_help("n_gpu_layers"))]
-    pub n_gpu_layers: Option<String>,
-
-    /// Stop sequence (repeatable; \n for a newline)
-    #[arg(long = "stop", value_name = "TEXT")]
-    pub stop: Vec<String>,
+    /// Parameters for every model (one flag per parameter that has one in
+    /// the parameter table).
+    #[command(flatten)]
+    pub params: crate::params::flags::ParamFlags,
 
     /// One JSON object per line for every event, then a summary per model
     #[arg(long)]
@@ -261,40 +231,10 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The parameters that have a flag of their own (the rest are set per
-    /// model with `-m MODEL,key=value`).
-    pub const FLAGS: &'static [&'static str] =
-        &["temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "max_tokens", "context_size", "threads", "n_gpu_layers"];
-
     /// The flags that set parameters for every model, as key=value pairs
     /// applied after the config and before each spec's own pairs.
     pub fn overrides(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut push = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                out.push((k.to_string(), v.clone()));
-            }
-        };
-        push("temperature", &self.temperature);
-        push("top_k", &self.top_k);
-        push("top_p", &self.top_p);
-        push("min_p", &self.min_p);
-        push("repeat_penalty", &self.repeat_penalty);
-        push("seed", &self.seed);
-        push("max_tokens", &self.max_tokens);
-        push("context_size", &self.context_size);
-        push("threads", &self.threads);
-        push("n_gpu_layers", &self.n_gpu_layers);
-        push("system_prompt", &self.system);
-        push("drop_turns", &self.drop_turns);
-        if self.raw {
-            out.push(("raw".into(), "true".into()));
-        }
-        if !self.stop.is_empty() {
-            let joined: Vec<String> = self.stop.iter().map(|s| s.replace('|', "\\|")).collect();
-            out.push(("stop".into(), joined.join("|")));
-        }
-        out
+        self.params.0.clone()
     }
 }
 
@@ -314,6 +254,10 @@ mod tests {
         let Some(Command::Run(args)) = cli.command else { panic!("not run") };
         assert_eq!(args.models, vec!["a", "b,seed=1"]);
         assert_eq!(args.overrides(), vec![("temperature".to_string(), "0".to_string()), ("stop".to_string(), "x\\|y".to_string())]);
+        let cli = Cli::parse_from(["versus", "run", "-m", "a", "-p", "hi", "--raw", "--system", "be brief", "--stop", "a", "--stop", "b"]);
+        let Some(Command::Run(args)) = cli.command else { panic!("not run") };
+        let keys: Vec<String> = args.overrides().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(keys, vec!["stop=a|b", "system_prompt=be brief", "raw=true"]);
     }
 
     #[test]
@@ -321,19 +265,16 @@ mod tests {
         let mut cmd = Cli::command();
         let run = cmd.find_subcommand_mut("run").expect("run");
         let help = run.render_long_help().to_string();
-        for key in RunArgs::FLAGS {
-            let spec = crate::params::PARAMS.iter().find(|p| p.key == *key).unwrap_or_else(|| panic!("--{key} is not a parameter"));
-            let flag = format!("--{}", key.replace('_', "-"));
+        let flagged: Vec<_> = crate::params::PARAMS.iter().filter(|p| p.flag_name().is_some()).collect();
+        assert!(flagged.len() >= 10, "the common parameters have flags");
+        for spec in flagged {
+            let flag = format!("--{}", spec.flag_name().unwrap_or_default());
             assert!(help.contains(&flag), "{flag} missing");
-            assert!(help.contains(&spec.range.to_string()), "--{key}'s help lacks its range {}", spec.range);
+            let numeric = matches!(spec.range, crate::params::Range::Float(..) | crate::params::Range::Int(..));
+            if numeric {
+                assert!(help.contains(&spec.range.to_string()), "{flag}'s help lacks its range {}", spec.range);
+            }
         }
-        // Every flag given becomes an override of its parameter.
-        let mut args = RunArgs::default();
-        args.temperature = Some("0".into());
-        args.n_gpu_layers = Some("0".into());
-        args.threads = Some("2".into());
-        let keys: Vec<String> = args.overrides().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, vec!["temperature", "threads", "n_gpu_layers"]);
     }
 
     #[test]

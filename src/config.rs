@@ -28,10 +28,10 @@ pub struct Config {
     pub generation: GenerationParams,
     pub backend: BackendSettings,
     pub cpu: CpuConfig,
-    pub memory: crate::engine::memory::MemoryConfig,
+    pub memory: crate::engine::runtime::memory::MemoryConfig,
     /// Whether models stay loaded between runs.
     #[serde(default)]
-    pub scheduler: crate::engine::resident::SchedulerConfig,
+    pub scheduler: crate::engine::runtime::resident::SchedulerConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
     /// Per-model settings: a glob over model names, then any generation or
@@ -61,8 +61,15 @@ pub struct UiConfig {
     pub max_fps: u32,
     /// The terminal's background: dark or light (NO_COLOR turns colour off).
     pub theme: crate::theme::ThemeName,
+    /// The formats Ctrl-E exports the comparison on screen in.
+    #[serde(default = "default_export")]
+    pub export: Vec<crate::store::export::Format>,
     /// action name → key list; replaces that action's default keys.
     pub keys: BTreeMap<String, Vec<String>>,
+}
+
+fn default_export() -> Vec<crate::store::export::Format> {
+    crate::store::export::Format::EXPORT.to_vec()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,7 +188,7 @@ fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Optio
     let mut errors = Vec::new();
     let settings = Settings { generation: config.generation.clone(), backend: config.backend.clone() };
     for (key, message) in settings.check() {
-        let section = if GenerationParams::default_keys().contains(&key.as_str()) { "generation" } else { "backend" };
+        let section = crate::params::spec(&key).map_or("generation", |p| p.section.name());
         let path = [section.to_string(), key];
         errors.push(Error::Validation { location: at(find_span(doc, &path)), message: format!("{section}.{message}") });
     }
@@ -268,34 +275,17 @@ fn validate(config: &Config, doc: &toml::Spanned<DeTable<'_>>, at: &dyn Fn(Optio
     errors
 }
 
-impl GenerationParams {
-    /// The keys of the `[generation]` section, used to place messages.
-    pub fn default_keys() -> &'static [&'static str] {
-        &[
-            "temperature",
-            "top_k",
-            "top_p",
-            "min_p",
-            "repeat_penalty",
-            "repeat_last_n",
-            "max_tokens",
-            "seed",
-            "stop",
-            "system_prompt",
-            "raw",
-            "ignore_eos",
-            "drop_turns",
-        ]
-    }
-}
-
-/// A TOML value as the text `Settings::set` takes.
+/// A TOML value as the text `Settings::set` takes: a list's items joined
+/// with `|` (a bar inside an item escaped), shares joined with `/` as specs
+/// and the popup write them.
 fn value_text(key: &str, value: &toml::Value) -> String {
+    let range = crate::params::spec(key).map(|p| p.range);
     match value {
-        toml::Value::String(s) if key == "stop" => s.replace('|', "\\|"),
+        toml::Value::String(s) if range == Some(crate::params::Range::List) => s.replace('|', "\\|"),
         toml::Value::String(s) => s.clone(),
-        // Shares are written "3/1" in specs and the popup.
-        toml::Value::Array(items) if key == "tensor_split" => items.iter().map(toml::Value::to_string).collect::<Vec<_>>().join("/"),
+        toml::Value::Array(items) if range == Some(crate::params::Range::Shares) => {
+            items.iter().map(toml::Value::to_string).collect::<Vec<_>>().join("/")
+        }
         toml::Value::Array(items) => items
             .iter()
             .map(|v| match v {

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::answer::{Answer, Status};
+use crate::engine::protocol::answer::{Answer, Status};
 
 /// `[judge]` in the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +176,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The vote this verdict is saved as, on stored comparison `run_id`'s
+    /// prompt `prompt` (0 outside a batch), with `n` answers.
+    pub fn to_vote(&self, run_id: i64, prompt: usize, judge_label: &str, n: usize) -> crate::store::votes::Vote {
+        crate::store::votes::Vote {
+            id: 0,
+            run_id,
+            prompt,
+            created_at: String::new(),
+            voter: format!("{JUDGE_PREFIX}{judge_label}"),
+            tiers: self.tiers(n),
+            all_bad: false,
+            detail: serde_json::to_value(self).ok(),
+        }
+    }
+
     /// As a vote's tiers: the winner, then the rest tied; or all tied.
     pub fn tiers(&self, n: usize) -> Vec<Vec<usize>> {
         match self.winner {
@@ -210,6 +225,21 @@ pub fn combine(readings: Vec<Reading>, n: usize, criteria: &[String]) -> Option<
         .collect();
     let reason = ok.iter().map(|r| r.reason.as_str()).find(|s| !s.is_empty()).unwrap_or("").to_string();
     Some(Verdict { winner, agreed, scores, reason, readings })
+}
+
+/// How a judge's votes are told from people's: "judge:" + its label.
+pub const JUDGE_PREFIX: &str = "judge:";
+
+/// `entry` as a judge: it reads greedily unless its temperature was set
+/// apart from `base` (what the model would run with from the config
+/// alone), and its label says it judges. The TUI's `J` and `versus run
+/// --judge` both make their judge here.
+pub fn judge_entry(mut entry: crate::engine::RunEntry, base: &crate::params::Settings) -> crate::engine::RunEntry {
+    if entry.settings.generation.temperature == base.generation.temperature {
+        entry.settings.generation.temperature = 0.0;
+    }
+    entry.label = format!("{} (judge)", entry.label);
+    entry
 }
 
 /// What the judge said about one compared prompt's answers.

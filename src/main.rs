@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use versus::cli::{Cli, Command};
-use versus::commands::{self, Context, exit};
+use versus::commands;
+use versus::context::{Context, exit};
 use versus::keymap::Keymap;
 use versus::paths::Dirs;
 use versus::{config, logging, terminal};
@@ -50,7 +51,11 @@ fn main() -> ExitCode {
     }
     let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
     let log = logging::init(&dirs.state_dir, filter);
-    terminal::install_panic_hook(versus::engine::scheduler::CAUGHT_THREADS);
+    terminal::install_panic_hook(versus::engine::runtime::scheduler::CAUGHT_THREADS);
+    versus::engine::set_fatal_hook(|message| {
+        terminal::emergency_restore();
+        terminal::report_fatal(message);
+    });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().map(|a| versus::engine::remote::redact(&a)).collect::<Vec<_>>(), "start");
 
     let ctx = Context { dirs, config: loaded, log };
@@ -85,7 +90,7 @@ fn main() -> ExitCode {
         Some(Command::Completions { .. } | Command::Man { .. }) => exit::OK,
     };
     tracing::info!(code, "exit");
-    if versus::engine::scheduler::LEFT_BEHIND.load(std::sync::atomic::Ordering::SeqCst) {
+    if versus::engine::runtime::scheduler::LEFT_BEHIND.load(std::sync::atomic::Ordering::SeqCst) {
         versus::process::exit_now(code);
     }
     ExitCode::from(code)

@@ -13,10 +13,11 @@ use std::time::Duration;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::engine::memory::MemoryConfig;
-use crate::engine::resident::KeepLoaded;
+use crate::engine::runtime::memory::MemoryConfig;
+use crate::engine::runtime::resident::KeepLoaded;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunId, RunRequest};
 use crate::store::Store;
+use crate::store::query::{Query, Reply, Target};
 use crate::store::recorder::{Msg, Recorder};
 
 /// What to run: prompts (several for a batch) on entries.
@@ -26,8 +27,9 @@ pub struct Comparison {
     pub entries: Vec<RunEntry>,
     /// The batch file, recorded with each prompt's comparison.
     pub batch: Option<String>,
-    /// A follow-up: the stored comparison this run is the next turn of.
-    pub continues: Option<i64>,
+    /// A follow-up: the comparison this run is the next turn of (by its
+    /// id, or by the run of this session that recorded it).
+    pub continues: Option<Target>,
     /// With `continues`: this run answers that comparison's turn N again
     /// (a retry of the models that failed it) instead of a new turn.
     pub retry: Option<usize>,
@@ -37,6 +39,8 @@ pub struct Comparison {
 #[derive(Debug)]
 pub enum Next {
     Event(EngineEvent),
+    /// The history's answer to a `query`.
+    Store(Reply),
     Ending(Ending),
     /// The inference thread is gone.
     Closed,
@@ -75,6 +79,9 @@ pub struct Session {
     engine: Option<Engine>,
     events: UnboundedReceiver<EngineEvent>,
     recorder: Option<Recorder>,
+    /// The store thread's answers to queries (and ours, with no store).
+    answers: UnboundedReceiver<Reply>,
+    answer_tx: tokio::sync::mpsc::UnboundedSender<Reply>,
     cancels: HashMap<RunId, Arc<AtomicBool>>,
     /// Runs submitted whose `RunDone` has not come yet.
     active: HashSet<RunId>,
@@ -89,23 +96,31 @@ pub struct Session {
 impl Session {
     /// Start the inference thread, and the recorder on `history` (None: do
     /// not save). A history that cannot be opened is reported once by
-    /// `problem` and the session runs without it. Call inside a tokio
-    /// runtime: the signal handlers are registered here.
+    /// `problem` and the session records in memory instead (exports and
+    /// votes of this session still work; nothing reaches the disk). Call
+    /// inside a tokio runtime: the signal handlers are registered here.
     pub fn open(memory: MemoryConfig, keep: KeepLoaded, history: Option<&Path>) -> std::io::Result<Session> {
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
         let engine = Engine::keeping(tx, memory, keep)?;
-        let (recorder, problem) = match history.map(|p| Store::open(p).and_then(|s| Recorder::start(s).map_err(|e| e.to_string()))) {
-            Some(Ok(r)) => (Some(r), None),
+        let (answer_tx, answers) = tokio::sync::mpsc::unbounded_channel();
+        let (store, problem) = match history.map(Store::open) {
+            Some(Ok(s)) => (Some(s), None),
             Some(Err(e)) => {
                 tracing::warn!("history store unavailable: {e}");
-                (None, Some(format!("history is off for this run: {e}")))
+                (Store::in_memory().ok(), Some(format!("history is off for this run (kept in memory only): {e}")))
             }
             None => (None, None),
+        };
+        let recorder = match store.map(|s| Recorder::start(s, answer_tx.clone())).transpose() {
+            Ok(r) => r,
+            Err(e) => return Err(e),
         };
         Ok(Session {
             engine: Some(engine),
             events,
             recorder,
+            answers,
+            answer_tx,
             cancels: HashMap::new(),
             active: HashSet::new(),
             unrecorded: HashSet::new(),
@@ -157,6 +172,26 @@ impl Session {
         }
     }
 
+    /// Ask the history; the answer comes from `next` as `Next::Store`, after
+    /// everything recorded before it is written. Nothing here waits.
+    pub fn query(&self, query: Query) {
+        match &self.recorder {
+            Some(r) => r.send(Msg::Query(query)),
+            None => {
+                let off = "the history is off (--no-history)".to_string();
+                let answer = match query {
+                    Query::List { .. } => Reply::List(Err(off)),
+                    Query::Open { .. } => Reply::Opened(Err(off)),
+                    Query::Leaderboard(_) => Reply::Leaderboard(Err(off)),
+                    Query::Matrix(id) => Reply::Matrix { id, result: Err(off) },
+                    Query::Export { .. } => Reply::Exported(Err(off)),
+                    Query::Vote { .. } => Reply::VoteFailed(off),
+                };
+                let _ = self.answer_tx.send(answer);
+            }
+        }
+    }
+
     /// Some run has not finished.
     pub fn busy(&self) -> bool {
         !self.active.is_empty()
@@ -191,6 +226,7 @@ impl Session {
                 Some(ev) => Next::Event(ev),
                 None => Next::Closed,
             },
+            Some(answer) = self.answers.recv() => Next::Store(answer),
             _ = tokio::signal::ctrl_c() => Next::Ending(Ending::Interrupt),
             _ = wait(&mut self.term) => Next::Ending(Ending::Terminate),
             _ = wait(&mut self.hup) => Next::Ending(Ending::Hangup),
@@ -199,6 +235,11 @@ impl Session {
             self.record(ev);
         }
         next
+    }
+
+    /// A store answer that has already arrived, if any.
+    pub fn try_answer(&mut self) -> Option<Reply> {
+        self.answers.try_recv().ok()
     }
 
     /// An event that has already arrived, if any, once recorded.

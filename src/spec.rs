@@ -11,7 +11,6 @@ use crate::catalog::{Catalog, ModelInfo};
 use crate::config::Config;
 use crate::engine::EngineKind;
 use crate::engine::RunEntry;
-use crate::engine::remote::EndpointConfig;
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +86,12 @@ pub fn parse(text: &str) -> Result<ModelSpec, Error> {
     Ok(ModelSpec { model, at, overrides })
 }
 
+/// Parse and resolve every spec (`-m`) against the catalog, with the
+/// flags' `global` overrides between the config and each spec's own pairs.
+pub fn resolve_all(specs: &[String], catalog: &Catalog, config: &Config, global: &[(String, String)]) -> Result<Vec<RunEntry>, Error> {
+    specs.iter().map(|text| resolve(&parse(text)?, catalog, config, global)).collect()
+}
+
 /// Find the spec's model and build the entry it runs as.
 /// `global` are key=value pairs for every model (command-line flags); they
 /// apply after the config and before the spec's own pairs.
@@ -133,7 +138,7 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
         None => match engines.first() {
             Some(e) => *e,
             // Let the scheduler report the model's own error in its column.
-            None if model.error.is_some() => EngineKind::Llama,
+            None if model.error.is_some() => EngineKind::default(),
             None => {
                 return Err(Error::UnsupportedFormat(format!(
                     "no engine in this build runs {} ({} {}); candle runs {}",
@@ -207,44 +212,6 @@ fn resolve_remote(spec: &ModelSpec, at: &str, config: &Config, global: &[(String
         endpoint: Some(crate::engine::remote::Target { endpoint, model: model_name }),
         history: Vec::new(),
     })
-}
-
-/// The entry a stored answer ran as, for running a comparison again on its
-/// own models: the file found again by its path (a server by its
-/// endpoint), with the engine and settings it had. An answer that cannot
-/// be run again says why.
-pub fn entry_from_stored(o: &crate::store::StoredOutput, endpoints: &[EndpointConfig]) -> Result<RunEntry, Error> {
-    let gone = |why: String| Error::Usage(format!("{} cannot run again: {why}", o.label));
-    let settings = o.settings.clone().ok_or_else(|| gone("its settings could not be read from the history".into()))?;
-    let engine = EngineKind::parse(&o.model.engine).ok_or_else(|| gone(format!("unknown engine `{}`", o.model.engine)))?;
-    if engine == EngineKind::Remote {
-        let (model, ep_name) = o.model.name.rsplit_once('@').unwrap_or(("", o.model.name.as_str()));
-        let endpoint = endpoints
-            .iter()
-            .find(|e| e.name == ep_name || e.url == o.model.path || crate::engine::remote::redact(&e.url) == o.model.path)
-            .cloned()
-            .unwrap_or_else(|| EndpointConfig {
-                name: ep_name.to_string(),
-                url: o.model.path.clone(),
-                api_key_env: None,
-                model: None,
-                timeout_secs: 120,
-            });
-        let model_info = crate::engine::remote::remote_model(&endpoint, model);
-        let target = crate::engine::remote::Target { model: model.to_string(), endpoint };
-        return Ok(RunEntry {
-            label: o.label.clone(),
-            model: model_info,
-            engine,
-            settings,
-            prompts: None,
-            endpoint: Some(target),
-            history: Vec::new(),
-        });
-    }
-    let path = Path::new(&o.model.path);
-    let model = crate::catalog::describe_path(path).ok_or_else(|| gone(format!("{} is no longer there", path.display())))?;
-    Ok(RunEntry { label: o.label.clone(), model, engine, settings, prompts: None, endpoint: None, history: Vec::new() })
 }
 
 /// Column title: the name, the engine when it is not the default, and the

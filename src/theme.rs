@@ -5,7 +5,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 
 /// `[ui] theme`: the terminal's background.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -16,12 +16,11 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use crate::app::{App, Effect, Event};
-use crate::commands::{Context, exit};
-use crate::engine::{EngineEvent, RunId};
+use crate::context::{Context, exit};
+use crate::engine::EngineEvent;
 use crate::keymap::Keymap;
 use crate::session::{Comparison, Next, Session};
-use crate::store::votes::{HUMAN, Vote};
-use crate::store::{Store, StoredRun};
+use crate::store::query::Query;
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
 
@@ -111,7 +110,12 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
         }
     };
     let fps = config.ui.max_fps.max(1);
-    let stores = Stores { path: ctx.dirs.history_db(), exports: ctx.dirs.data_dir.join("exports") };
+    let stores = Stores {
+        path: ctx.dirs.history_db(),
+        exports: ctx.dirs.data_dir.join("exports"),
+        formats: config.ui.export.clone(),
+        endpoints: config.endpoints.clone(),
+    };
     let result = rt.block_on(async {
         let mut session = Session::open(config.memory.clone(), config.scheduler.keep_loaded, Some(&stores.path))?;
         let result = event_loop(&mut app, &mut term, fps, &mut session, &stores).await;
@@ -131,38 +135,18 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
     }
 }
 
-/// Where the history is read from and comparisons are exported to.
+/// Where the history is kept and comparisons are exported to, and what
+/// the event loop adds to the app's requests (the configured servers, the
+/// export formats).
 struct Stores {
     path: PathBuf,
     exports: PathBuf,
-}
-
-impl Stores {
-    fn read(&self, session: &Session) -> Result<Store, String> {
-        session.flush(Duration::from_secs(2));
-        Store::open(&self.path)
-    }
-
-    fn stored(&self, session: &Session, id: i64) -> Result<StoredRun, String> {
-        self.read(session)?.get(id).map_err(|e| e.to_string())?.ok_or_else(|| format!("no comparison #{id}"))
-    }
-
-    /// Export the comparison on screen: from the store when it has it (all
-    /// the details), else from what the app holds.
-    fn export(&self, app: &App, session: &Session, run: RunId) -> Result<String, String> {
-        let view = app.run.as_ref().ok_or("nothing to export")?;
-        let stored_id = view.stored.or_else(|| session.stored_id(run, 0));
-        let stored = match stored_id.map(|id| self.stored(session, id)) {
-            Some(Ok(s)) => s,
-            _ => view.to_stored(),
-        };
-        let (md, json) = crate::store::export::write_files(&stored, &self.exports)?;
-        Ok(format!("exported to {} and {}", md.display(), json.display()))
-    }
+    formats: Vec<crate::store::export::Format>,
+    endpoints: Vec<crate::engine::remote::EndpointConfig>,
 }
 
 fn ram() -> Option<(u64, u64)> {
-    let sys = crate::engine::memory::memory_now()?;
+    let sys = crate::engine::runtime::memory::memory_now()?;
     Some((sys.total_memory().saturating_sub(sys.available_memory()), sys.total_memory()))
 }
 
@@ -217,6 +201,10 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
                     effects.extend(take_engine_events(app, session, Some(ev)));
                     dirty = true;
                 }
+                Next::Store(answer) => {
+                    effects.extend(app.handle(Event::Store(answer)));
+                    dirty = true;
+                }
                 Next::Ending(why) => {
                     tracing::info!("{}: quitting", why.describe());
                     app.quit = true;
@@ -230,7 +218,7 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
             }
         }
         while let Some(effect) = effects.pop_front() {
-            effects.extend(perform(effect, app, session, stores));
+            perform(effect, app, session, stores);
         }
         if app.quit {
             break;
@@ -239,106 +227,27 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
     Ok(())
 }
 
-/// Carry out one effect; what the app answers may hold more.
-fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) -> Vec<Effect> {
+/// Carry out one effect. Nothing here waits: runs go to the session's
+/// inference thread, reads and writes of the history to its store thread,
+/// whose answers come back through `Session::next`.
+fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) {
     match effect {
         Effect::Run { id, prompt, entries, follows, retry } => {
-            let continues = follows.and_then(|(stored, run)| stored.or_else(|| session.stored_id(run, 0)));
-            let retry = retry.filter(|_| continues.is_some());
-            session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues, retry });
+            let retry = retry.filter(|_| follows.is_some());
+            session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues: follows, retry });
         }
         Effect::Cancel(id) => session.cancel(id),
         Effect::Copy(text) => copy_osc52(&text),
-        Effect::Export(run) => {
-            let msg = stores.export(app, session, run).unwrap_or_else(|e| format!("export failed: {e}"));
-            return app.handle(Event::Notice(msg));
-        }
-        Effect::History => {
-            return match stores.read(session).and_then(|s| s.list(500).map_err(|e| e.to_string())) {
-                Ok(items) => app.handle(Event::HistoryList(items)),
-                Err(e) => app.handle(Event::Notice(format!("history unavailable: {e}"))),
-            };
-        }
-        Effect::OpenStored(id) => {
-            return match stores.stored(session, id) {
-                Ok(run) => {
-                    let entries =
-                        run.outputs.iter().map(|o| crate::spec::entry_from_stored(o, &app.endpoints)).collect::<Result<Vec<_>, _>>();
-                    app.handle(Event::Reopen { run, entries: entries.unwrap_or_default() })
-                }
-                Err(e) => app.handle(Event::Notice(e)),
-            };
-        }
-        Effect::Rerun { id, original } => {
-            let run = match stores.stored(session, id) {
-                Ok(run) => run,
-                Err(e) => return app.handle(Event::Notice(e)),
-            };
-            let mut gone = Vec::new();
-            let entries = original.then(|| {
-                run.outputs
-                    .iter()
-                    .filter_map(|o| crate::spec::entry_from_stored(o, &app.endpoints).map_err(|e| gone.push(e.to_string())).ok())
-                    .collect::<Vec<_>>()
-            });
-            let mut effects = app.handle(Event::Rerun { run, entries });
-            if let Some(first) = gone.first() {
-                let more = if gone.len() > 1 { format!(" (and {} more)", gone.len() - 1) } else { String::new() };
-                effects.extend(app.handle(Event::Notice(format!("{first}{more}"))));
-            }
-            return effects;
-        }
-        Effect::Vote { run, stored, tiers, all_bad } => {
-            let vote = Vote { id: 0, run_id: 0, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None };
-            return perform(Effect::SaveVote { run, stored, vote }, app, session, stores);
-        }
-        Effect::SaveVote { run, stored, mut vote } => {
-            let saved = stored
-                .or_else(|| session.stored_id(run, 0))
-                .ok_or_else(|| "the comparison is not in the history".to_string())
-                .and_then(|run_id| {
-                    vote.run_id = run_id;
-                    stores.read(session)?.add_vote(&vote).map_err(|e| e.to_string())
-                });
-            if let Err(e) = saved {
-                return app.handle(Event::Notice(format!("the vote could not be saved: {e}")));
-            }
-        }
         Effect::Judge { id, prompts, entry } => {
             session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None, continues: None, retry: None })
         }
-        Effect::Matrix(id) => {
-            let table = stores.read(session).and_then(|mut s| {
-                let batch = s.get(id).map_err(|e| e.to_string())?.and_then(|r| r.batch);
-                let runs = crate::store::matrix::stored_runs(&mut s, &[batch.clone().unwrap_or_else(|| id.to_string())])?;
-                Ok((batch, crate::commands::report::table(&crate::store::matrix::build(&runs))))
-            });
-            return match table {
-                Ok((batch, table)) => app.handle(Event::Table {
-                    title: match batch {
-                        Some(b) => format!("Batch {b} · prompts × models"),
-                        None => format!("Comparison #{id} · not part of a batch"),
-                    },
-                    table,
-                    footer: "versus report BATCH_OR_IDS --json for the figures".into(),
-                }),
-                Err(e) => app.handle(Event::Notice(format!("report unavailable: {e}"))),
-            };
-        }
-        Effect::Leaderboard => {
-            let board = stores.read(session).and_then(|s| s.leaderboard(&Default::default()).map_err(|e| e.to_string()));
-            return match board {
-                Ok(b) => app.handle(Event::Table {
-                    title: "Leaderboard · blind votes and judges".into(),
-                    table: crate::commands::leaderboard::table(&b),
-                    footer: "versus leaderboard --json for the figures".into(),
-                }),
-                Err(e) => app.handle(Event::Notice(format!("leaderboard unavailable: {e}"))),
-            };
+        Effect::Query(query) => session.query(query),
+        Effect::Open { id, then } => session.query(Query::Open { id, endpoints: stores.endpoints.clone(), then }),
+        Effect::Export(target) => {
+            session.query(Query::Export { target, formats: stores.formats.clone(), dir: stores.exports.clone() })
         }
         Effect::Quit => app.quit = true,
     }
-    Vec::new()
 }
 
 /// Hand `first` and whatever else the engine has sent to the app (the

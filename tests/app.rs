@@ -6,9 +6,9 @@ use common::ui::*;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use versus::app::{Effect, Event, Focus, Overlay};
+use versus::app::{Effect, Event, Focus};
 use versus::engine::EventKind;
-use versus::engine::answer::Status;
+use versus::engine::protocol::answer::Status;
 
 #[test]
 fn selecting_typing_and_running_submits_every_selected_model() {
@@ -25,7 +25,7 @@ fn selecting_typing_and_running_submits_every_selected_model() {
     typ(&mut app, "1.2");
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.overlay.is_none());
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Focus::Prompt);
     typ(&mut app, "Hi q j");
@@ -94,7 +94,7 @@ fn quitting_asks_during_a_run_and_ctrl_c_always_quits() {
     key(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Focus::Models);
     assert!(key(&mut app, KeyCode::Char('q')).is_empty());
-    assert_eq!(app.overlay, Overlay::ConfirmQuit);
+    assert_eq!(app.overlay.as_ref().map(|o| o.name()), Some("confirm"));
     assert!(key(&mut app, KeyCode::Char('n')).is_empty());
     assert!(!app.quit);
     key(&mut app, KeyCode::Char('q'));
@@ -294,26 +294,16 @@ fn running_again_on_the_original_models_keeps_servers_and_names_what_is_gone() {
         timeout_secs: 60,
     };
     let run = stored_with_remote();
-    let remote = versus::spec::entry_from_stored(&run.outputs[0], std::slice::from_ref(&ep)).expect("a server's model runs again");
+    let remote = versus::store::query::entry_of(&run.outputs[0], std::slice::from_ref(&ep)).expect("a server's model runs again");
     assert_eq!(remote.engine, versus::engine::EngineKind::Remote);
     let target = remote.endpoint.expect("its endpoint");
     assert_eq!(target.model, "llama-3-70b");
     assert_eq!(target.endpoint, ep, "the configured endpoint, with its key variable");
     // Without the endpoint configured any more, its URL still works.
-    let bare = versus::spec::entry_from_stored(&run.outputs[0], &[]).expect("by URL");
+    let bare = versus::store::query::entry_of(&run.outputs[0], &[]).expect("by URL");
     assert_eq!(bare.endpoint.map(|t| t.endpoint.url), Some("http://gpu-2:8000/v1".to_string()));
-    let err = versus::spec::entry_from_stored(&run.outputs[1], &[]).expect_err("the file is gone").to_string();
+    let err = versus::store::query::entry_of(&run.outputs[1], &[]).expect_err("the file is gone").to_string();
     assert!(err.contains("gone") && err.contains("/nonexistent/gone.gguf"), "{err}");
-}
-
-#[test]
-fn the_export_fallback_records_the_device_the_recorder_records() {
-    let mut app = app(models(), 120, 40);
-    let id = in_progress(&mut app);
-    finish(&mut app, id, false);
-    let stored = app.run.as_ref().expect("a run").to_stored();
-    assert_eq!(stored.device, versus::gpu::run_device(), "not a hard-coded \"cpu\"");
-    assert_eq!(stored.outputs[0].status, Status::Finished);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 mod common;
 
+use versus::store::query::{Query, Target};
+use versus::store::votes::Vote;
 use common::ui::*;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
@@ -62,7 +64,10 @@ fn ranking_by_numbers_votes_and_reveals() {
     let effects = key(&mut a, KeyCode::Char('3'));
     assert_eq!(
         effects,
-        vec![Effect::Vote { run: id, stored: None, tiers: vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], all_bad: false }]
+        vec![Effect::Query(Query::Vote {
+            target: Target::Run(id),
+            vote: Vote::human(vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], false)
+        })]
     );
     let shown = screen(&a, 120, 40);
     assert!(shown.contains("gemma-3-270m-q4_k_m") && shown.contains("qwen2.5"), "{shown}");
@@ -79,10 +84,10 @@ fn tie_all_bad_and_a_ranking_ended_early() {
         a.focus = Focus::Columns;
         let effects: Vec<Effect> = keys.into_iter().flat_map(|k| key(&mut a, k)).collect();
         match effects.as_slice() {
-            [Effect::Vote { tiers, all_bad: bad, .. }] => {
-                assert_eq!(tiers.len(), 1, "one tier: everyone tied");
-                assert_eq!(tiers[0].len(), 3);
-                assert_eq!(*bad, all_bad);
+            [Effect::Query(Query::Vote { vote, .. })] => {
+                assert_eq!(vote.tiers.len(), 1, "one tier: everyone tied");
+                assert_eq!(vote.tiers[0].len(), 3);
+                assert_eq!(vote.all_bad, all_bad);
             }
             other => panic!("{other:?}"),
         }
@@ -92,7 +97,9 @@ fn tie_all_bad_and_a_ranking_ended_early() {
     a.focus = Focus::Columns;
     key(&mut a, KeyCode::Char('3'));
     match key(&mut a, KeyCode::Enter).as_slice() {
-        [Effect::Vote { tiers, .. }] => assert_eq!(tiers.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2], "the rest tie last"),
+        [Effect::Query(Query::Vote { vote, .. })] => {
+            assert_eq!(vote.tiers.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2], "the rest tie last")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -115,8 +122,8 @@ fn no_vote_while_answers_are_still_coming() {
 #[test]
 fn the_leaderboard_overlay_opens_and_closes() {
     let mut a = app(models(), 120, 40);
-    assert_eq!(key(&mut a, KeyCode::Char('L')), vec![Effect::Leaderboard]);
-    let table = versus::commands::leaderboard::table(&[]);
+    assert_eq!(key(&mut a, KeyCode::Char('L')), vec![Effect::Query(Query::Leaderboard(Default::default()))]);
+    let table = versus::tables::leaderboard(&[]);
     a.handle(Event::Table { title: "Leaderboard · blind votes and judges".into(), table, footer: String::new() });
     let shown = screen(&a, 120, 40);
     assert!(shown.contains("Leaderboard · blind votes") && shown.contains("No votes yet"), "{shown}");

@@ -7,6 +7,8 @@
 
 mod common;
 
+use versus::store::export::Format;
+use versus::store::query::Target;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -14,7 +16,7 @@ use common::ui::*;
 use common::{Sandbox, stderr, stdout};
 use versus::app::{Effect, Focus};
 use versus::config::Config;
-use versus::engine::resident::KeepLoaded;
+use versus::engine::runtime::resident::KeepLoaded;
 use versus::engine::{Engine, EngineEvent, EngineKind, EventKind, RunEntry, RunRequest, Stats, Turn};
 
 #[test]
@@ -30,7 +32,7 @@ fn a_follow_up_sends_each_model_its_own_turns_and_keeps_them_on_screen() {
     let Some(Effect::Run { id: next, prompt, entries, follows, .. }) = effects.first() else { panic!("{effects:?}") };
     assert_ne!(*next, id);
     assert_eq!(prompt, "Now in one sentence.");
-    assert_eq!(*follows, Some((None, id)), "the same comparison, found through the run it follows");
+    assert_eq!(*follows, Some(Target::Run(id)), "the same comparison, found through the run it follows");
     let first = "Explain in one paragraph why the sky is blue.";
     let own = |slot: usize| a.run.as_ref().unwrap().columns.iter().find(|c| c.slot == slot).unwrap().earlier[0].1.text.clone();
     assert_eq!(entries[0].history, vec![Turn { user: first.into(), assistant: own(0) }]);
@@ -49,11 +51,6 @@ fn a_follow_up_sends_each_model_its_own_turns_and_keeps_them_on_screen() {
     let c = &a.run.as_ref().unwrap().columns[0];
     assert_eq!(c.answer.text, "Rayleigh scattering.");
     assert_eq!(c.earlier.len(), 1);
-    // Exported without the store: both turns.
-    let stored = a.run.as_ref().unwrap().to_stored();
-    assert_eq!(stored.prompt, first);
-    assert_eq!(stored.turns.len(), 1);
-    assert_eq!(stored.turns[0].prompt, "Now in one sentence.");
 }
 
 fn greedy(path: &std::path::Path, engine: EngineKind, max_tokens: &str) -> RunEntry {
@@ -256,7 +253,7 @@ fn a_reopened_conversation_shows_its_turns_and_continues() {
         error: None,
         stats: None,
     };
-    use versus::engine::answer::Status;
+    use versus::engine::protocol::answer::Status;
     let stored = StoredRun {
         id: 12,
         started_at: "2026-12-02T10:00:00Z".into(),
@@ -305,7 +302,7 @@ fn a_reopened_conversation_shows_its_turns_and_continues() {
     ctrl(&mut a, 'l');
     typ(&mut a, "Q3");
     match ctrl(&mut a, 'f').as_slice() {
-        [Effect::Run { follows: Some((Some(12), _)), entries, .. }] => {
+        [Effect::Run { follows: Some(Target::Stored(12)), entries, .. }] => {
             assert_eq!(entries[0].history.len(), 2);
             assert_eq!(entries[1].history, vec![Turn { user: "Q2".into(), assistant: "A2 of m1".into() }]);
         }
@@ -331,7 +328,7 @@ fn a_failed_model_is_offered_a_retry_of_its_turn_alone() {
     )));
     let Some(Effect::Run { id: retry, prompt, entries, follows, retry: Some(0) }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(prompt, "Explain in one paragraph why the sky is blue.", "the same turn's prompt");
-    assert_eq!(*follows, Some((None, id)));
+    assert_eq!(*follows, Some(Target::Run(id)));
     assert_eq!(entries[0].prompts, Some(vec![]), "the finished ones are not asked again");
     assert_eq!(entries[1].prompts, Some(vec![]));
     assert_eq!(entries[2].prompts, None);
@@ -350,11 +347,12 @@ fn a_failed_model_is_offered_a_retry_of_its_turn_alone() {
 
 #[test]
 fn a_retry_is_recorded_in_the_turn_it_retries() {
-    use versus::engine::answer::Status;
+    use versus::engine::protocol::answer::Status;
     use versus::store::recorder::{Msg, Recorder};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite3");
-    let rec = Recorder::start(versus::store::Store::open(&db).unwrap()).unwrap();
+    let (answers, _replies) = tokio::sync::mpsc::unbounded_channel();
+    let rec = Recorder::start(versus::store::Store::open(&db).unwrap(), answers).unwrap();
     let entry = |name: &str| greedy_entry(name);
     let entries = vec![entry("a"), entry("b")];
     let ev = |run: u64, slot: usize, kind: EventKind| Msg::Event(EngineEvent { run, slot, prompt: 0, kind });
@@ -381,7 +379,7 @@ fn a_retry_is_recorded_in_the_turn_it_retries() {
         system: String::new(),
         entries: again,
         batch: None,
-        continues: Some(id),
+        continues: Some(Target::Stored(id)),
         retry: Some(0),
     });
     rec.send(ev(2, 1, EventKind::answer("better")));
@@ -393,6 +391,40 @@ fn a_retry_is_recorded_in_the_turn_it_retries() {
     assert_eq!((run.outputs[0].text.as_str(), run.outputs[0].status), ("fine", Status::Finished));
     assert_eq!((run.outputs[1].text.as_str(), run.outputs[1].status), ("better", Status::Finished));
     assert_eq!(run.state, versus::store::RunState::Complete);
+}
+
+#[test]
+fn the_store_thread_exports_a_follow_up_with_every_turn_without_a_flush_wait() {
+    use versus::store::query::{Query, Reply};
+    use versus::store::recorder::{Msg, Recorder};
+    let dir = tempfile::tempdir().unwrap();
+    let (answers, mut replies) = tokio::sync::mpsc::unbounded_channel();
+    let rec = Recorder::start(versus::store::Store::open(&dir.path().join("h.sqlite3")).unwrap(), answers).unwrap();
+    let entries = vec![greedy_entry("a")];
+    let ev = |run: u64, kind: EventKind| Msg::Event(EngineEvent { run, slot: 0, prompt: 0, kind });
+    let begin = |run: u64, prompt: &str, continues: Option<Target>| Msg::Begin {
+        run,
+        prompts: vec![prompt.into()],
+        system: String::new(),
+        entries: entries.clone(),
+        batch: None,
+        continues,
+        retry: None,
+    };
+    rec.send(begin(1, "Q1", None));
+    rec.send(ev(1, EventKind::answer("A1")));
+    rec.send(ev(1, EventKind::Finished { stats: Stats::default() }));
+    rec.send(ev(1, EventKind::RunDone));
+    // The follow-up names the first run, not an id: the store thread knows it.
+    rec.send(begin(2, "Q2", Some(Target::Run(1))));
+    rec.send(ev(2, EventKind::answer("A2, still streaming")));
+    let out = dir.path().join("exports");
+    rec.send(Msg::Query(Query::Export { target: Target::Run(2), formats: vec![Format::Md, Format::Json], dir: out.clone() }));
+    let Some(Reply::Exported(Ok(paths))) = replies.blocking_recv() else { panic!("no export") };
+    assert_eq!(paths.len(), 2);
+    let md = std::fs::read_to_string(&paths[0]).unwrap();
+    assert!(md.contains("Q1") && md.contains("A1") && md.contains("Q2"), "{md}");
+    assert!(md.contains("A2, still streaming"), "what streamed so far is exported: {md}");
 }
 
 fn greedy_entry(name: &str) -> RunEntry {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use versus::catalog::describe_path;
 use versus::config::Config;
 use versus::engine::EngineKind;
-use versus::engine::memory::MemoryConfig;
+use versus::engine::runtime::memory::MemoryConfig;
 use versus::engine::{EngineEvent, EventKind, RunEntry, Stats, StopReason};
 use versus::error::Error;
 

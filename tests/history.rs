@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Sandbox, stderr, stdout};
-use versus::engine::answer::Status;
+use versus::engine::protocol::answer::Status;
 use versus::engine::{Stats, StopReason};
 use versus::params::Settings;
 use versus::store::{ModelRecord, RunState, Store, StoredOutput, StoredRun};

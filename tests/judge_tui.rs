@@ -5,6 +5,7 @@
 
 mod common;
 
+use versus::store::query::{Query, Target};
 use common::ui::*;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
@@ -66,8 +67,8 @@ fn a_judge_reads_both_orders_and_its_verdict_shows_under_the_columns() {
         ],
     );
     match effects.as_slice() {
-        [Effect::SaveVote { run: r, stored: None, vote }] => {
-            assert_eq!(*r, run);
+        [Effect::Query(Query::Vote { target, vote })] => {
+            assert_eq!(*target, Target::Run(run));
             assert!(vote.voter.starts_with("judge:") && vote.voter.ends_with("(judge)"), "{}", vote.voter);
             assert_eq!(vote.tiers, vec![vec![1], vec![0, 2]]);
             assert!(vote.detail.as_ref().is_some_and(|d| d["reason"] == "B explains scattering."), "{:?}", vote.detail);
@@ -86,7 +87,7 @@ fn orders_that_disagree_tie_and_a_failed_judge_leaves_the_answers() {
     let (mut a, _, judge, _) = judged();
     let effects = judge_says(&mut a, judge, &["The winner is Answer A.", "The winner is Answer A."]);
     match effects.as_slice() {
-        [Effect::SaveVote { vote, .. }] => assert_eq!(vote.tiers, vec![vec![0, 1, 2]], "position bias: a tie"),
+        [Effect::Query(Query::Vote { vote, .. })] => assert_eq!(vote.tiers, vec![vec![0, 1, 2]], "position bias: a tie"),
         other => panic!("{other:?}"),
     }
     assert!(screen(&a, 140, 44).contains("a tie: the two orders disagree"));
@@ -133,7 +134,7 @@ fn a_batch_matrix_opens_from_the_saved_comparisons() {
         prompt: "hi".into(),
         models: vec!["a".into()],
     }]));
-    assert_eq!(ctrl(&mut a, 'b'), vec![Effect::Matrix(7)]);
+    assert_eq!(ctrl(&mut a, 'b'), vec![Effect::Query(Query::Matrix(7))]);
     let table = "PROMPT │ a\n#7 hi │ 12ch\nTOTAL │ 1/1 done\n";
     a.handle(Event::Table { title: "Batch prompts.txt · prompts × models".into(), table: table.into(), footer: "legend".into() });
     let shown = screen(&a, 140, 44);

@@ -137,3 +137,34 @@ fn an_abort_restores_the_terminal() {
     assert!(t.cooked());
     assert!(t.screen().contains("versus: aborted"), "{}", t.screen());
 }
+
+/// A history that is slow to write (another process holds its write lock)
+/// never holds up the screen: the TUI asks the store's thread and goes on,
+/// so keys typed after Ctrl-O reach the editor and are drawn before the
+/// saved comparisons open. (When the UI thread read the store itself it
+/// waited for the lock, and the keys went to the overlay once it opened.)
+#[test]
+fn a_slow_history_store_never_holds_up_keys_or_frames() {
+    let _g = common::model_lock();
+    let demo = common::demo_model();
+    let sb = Sandbox::new();
+    let cfg = config(&sb);
+    let mut t = sb.pty(&["--config", &cfg, "-m", demo.to_str().unwrap()], 120, 40);
+    t.wait_for("the model list", Duration::from_secs(20), |s| s.contains("gemma-3-270m"));
+    let db = sb.home().join(".local/share/versus/history.sqlite3");
+    let lock = rusqlite::Connection::open(&db).expect("the history exists once the TUI is up");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    t.send("Hi");
+    t.send(F5);
+    t.send("\x0f"); // Ctrl-O: the saved comparisons, queued behind the blocked write
+    t.send("xyz");
+    t.wait_for("the keys typed after Ctrl-O", Duration::from_secs(30), |s| s.contains("xyz"));
+    let screen = t.screen();
+    assert!(!screen.contains("Saved comparisons"), "the overlay opened before the keys were handled:\n{screen}");
+    assert!(screen.contains("Hixyz"), "the keys went to the editor:\n{screen}");
+    lock.execute_batch("COMMIT").expect("release the lock");
+    t.wait_for("the saved comparisons", Duration::from_secs(30), |s| s.contains("Saved comparisons"));
+    t.send(ESC);
+    t.send("\x03");
+    assert!(t.wait_exit(Duration::from_secs(10)).is_some());
+}

@@ -87,6 +87,7 @@ impl App {
         let names: Vec<String> =
             run.columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
         self.notice = Some(format!("vote saved · {}", names.join(", ")));
-        vec![Effect::Vote { run: run.id, stored: run.stored, tiers, all_bad }]
+        let vote = crate::store::votes::Vote::human(tiers, all_bad);
+        vec![Effect::Query(crate::store::query::Query::Vote { target: run.target(), vote })]
     }
 }

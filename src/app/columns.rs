@@ -6,7 +6,7 @@ use std::time::Instant;
 use ratatui::text::Line;
 
 use crate::engine::EngineKind;
-use crate::engine::answer::Answer;
+use crate::engine::protocol::answer::Answer;
 use crate::engine::think::Channel;
 use crate::engine::{EventKind, RunId};
 use crate::markdown::Doc;

@@ -5,8 +5,8 @@
 
 use super::{App, Column, Effect, RunView};
 use crate::engine::Turn;
-use crate::engine::answer::{Answer, Status};
-use crate::store::{StoredOutput, StoredRun, turns::StoredTurn};
+use crate::engine::protocol::answer::{Answer, Status};
+use crate::store::{StoredOutput, StoredRun};
 use crate::theme::Theme;
 
 /// The Markdown a column shows above its answer: each earlier turn's
@@ -63,10 +63,9 @@ impl Column {
 
     /// The conversation this column's model has had: the turns it answered.
     pub fn conversation(&self, current: Option<&str>) -> Vec<Turn> {
-        let done = |p: &str, a: &Answer| (a.status == Status::Finished).then(|| Turn { user: p.to_string(), assistant: a.text.clone() });
-        let mut turns: Vec<Turn> = self.earlier.iter().filter_map(|(p, a)| done(p, a)).collect();
-        turns.extend(current.and_then(|p| done(p, &self.answer)));
-        turns
+        let earlier = self.earlier.iter().map(|(p, a)| (p.as_str(), a.status, a.text.as_str()));
+        let now = current.map(|p| (p, self.answer.status, self.answer.text.as_str()));
+        crate::conversation::answered(earlier.chain(now))
     }
 }
 
@@ -95,13 +94,10 @@ impl App {
         }
         let (now, theme, id) = (self.now, self.theme, self.take_run_id());
         let Some(run) = self.run.as_mut() else { return vec![] };
-        let entries: Vec<_> = (0..run.entries.len())
-            .map(|slot| {
-                let mut e = run.entries[slot].clone();
-                e.history = run.columns.iter().find(|c| c.slot == slot).map(|c| c.conversation(Some(&run.prompt))).unwrap_or_default();
-                e
-            })
-            .collect();
+        let column = |slot: usize| run.columns.iter().find(|c| c.slot == slot);
+        let entries = crate::conversation::next_turn(run.entries.clone(), |slot| {
+            column(slot).map(|c| c.conversation(Some(&run.prompt))).unwrap_or_default()
+        });
         let failed: Vec<String> = run.columns.iter().filter(|c| c.answer.status == Status::Failed).map(|c| c.label.clone()).collect();
         let asked = std::mem::replace(&mut run.prompt, prompt.clone());
         for c in &mut run.columns {
@@ -141,16 +137,10 @@ impl App {
         let (now, theme, id) = (self.now, self.theme, self.take_run_id());
         let Some(run) = self.run.as_mut() else { return vec![] };
         let failed: Vec<usize> = run.columns.iter().filter(|c| c.answer.status == Status::Failed).map(|c| c.slot).collect();
-        let entries: Vec<_> = (0..run.entries.len())
-            .map(|slot| {
-                let mut e = run.entries[slot].clone();
-                match run.columns.iter().find(|c| c.slot == slot) {
-                    Some(c) if failed.contains(&slot) => e.history = c.conversation(None),
-                    _ => e.prompts = Some(Vec::new()),
-                }
-                e
-            })
-            .collect();
+        let column = |slot: usize| run.columns.iter().find(|c| c.slot == slot);
+        let entries = crate::conversation::retry(run.entries.clone(), &failed, |slot| {
+            column(slot).map(|c| c.conversation(None)).unwrap_or_default()
+        });
         let names: Vec<String> = run.columns.iter().filter(|c| failed.contains(&c.slot)).map(|c| c.label.clone()).collect();
         let prompt = run.prompt.clone();
         for c in run.columns.iter_mut().filter(|c| failed.contains(&c.slot)) {
@@ -171,65 +161,24 @@ impl App {
 }
 
 impl RunView {
+    /// The comparison on screen in the history: by its id when it was
+    /// reopened, else by the run that recorded it.
+    pub fn target(&self) -> crate::store::query::Target {
+        match self.stored {
+            Some(id) => crate::store::query::Target::Stored(id),
+            None => crate::store::query::Target::Run(self.id),
+        }
+    }
+
     /// The view becomes run `id`, starting now (a follow-up or a retry of
-    /// the same comparison); returns what it follows: (its stored id, if
-    /// known, and the run it was).
-    fn restart(&mut self, id: crate::engine::RunId, now: std::time::Instant) -> (Option<i64>, crate::engine::RunId) {
-        let before = (self.stored, self.id);
+    /// the same comparison); returns the comparison it continues.
+    fn restart(&mut self, id: crate::engine::RunId, now: std::time::Instant) -> crate::store::query::Target {
+        let before = self.target();
         self.id = id;
         self.started = now;
         self.finished = None;
         self.judge = None;
         before
-    }
-
-    /// The comparison as a stored run, for exporting when the history store
-    /// is not available: every turn of the conversation.
-    pub fn to_stored(&self) -> StoredRun {
-        let earlier = self.columns.first().map_or(0, |c| c.earlier.len());
-        let prompt_of = |k: usize| self.columns.first().and_then(|c| c.earlier.get(k)).map_or(self.prompt.clone(), |(p, _)| p.clone());
-        let outputs = |k: usize| {
-            let mut outs: Vec<StoredOutput> = self
-                .columns
-                .iter()
-                .map(|c| {
-                    let answer = if k < c.earlier.len() { &c.earlier[k].1 } else { &c.answer };
-                    let entry = self.entries.get(c.slot);
-                    StoredOutput {
-                        slot: c.slot,
-                        label: c.label.clone(),
-                        model: entry.map(crate::store::recorder::model_record).unwrap_or_default(),
-                        settings: entry.map(|e| e.settings.clone()),
-                        rendered_prompt: answer.stats.as_ref().map(|s| s.rendered_prompt.clone()).unwrap_or_default(),
-                        text: answer.text.clone(),
-                        thinking: answer.thinking.clone(),
-                        status: answer.status,
-                        error: answer.error.clone(),
-                        stats: answer.stats.clone(),
-                    }
-                })
-                .collect();
-            outs.sort_by_key(|o| o.slot);
-            outs
-        };
-        StoredRun {
-            id: self.stored.unwrap_or(0),
-            started_at: crate::store::now(),
-            finished_at: None,
-            state: if self.active() { crate::store::RunState::Running } else { crate::store::RunState::Complete },
-            prompt: prompt_of(0),
-            system_prompt: self.system.clone(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            host: crate::store::hostname(),
-            device: crate::gpu::run_device(),
-            batch: None,
-            outputs: outputs(0),
-            problems: Vec::new(),
-            votes: Vec::new(),
-            turns: (1..=earlier)
-                .map(|k| StoredTurn { turn: k, prompt: prompt_of(k), started_at: String::new(), outputs: outputs(k) })
-                .collect(),
-        }
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::{App, Effect};
-use crate::engine::answer::{Answer, Status};
+use crate::engine::protocol::answer::{Answer, Status};
 use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 use crate::judge::{Plan, Verdict};
 use crate::store::votes::Vote;
@@ -32,11 +32,11 @@ impl JudgeView {
 
     /// A verdict saved with a stored comparison (the latest judge's vote).
     pub fn from_votes(votes: &[Vote]) -> Option<JudgeView> {
-        let vote = votes.iter().rev().find(|v| v.voter.starts_with("judge:"))?;
+        let vote = votes.iter().rev().find(|v| v.voter.starts_with(crate::judge::JUDGE_PREFIX))?;
         let verdict = serde_json::from_value::<Verdict>(vote.detail.clone()?).ok()?;
         Some(JudgeView {
             run: 0,
-            label: vote.voter.trim_start_matches("judge:").to_string(),
+            label: vote.voter.trim_start_matches(crate::judge::JUDGE_PREFIX).to_string(),
             plan: Plan::default(),
             replies: HashMap::new(),
             verdict: Some(Ok(verdict)),
@@ -70,12 +70,7 @@ impl App {
             self.notice = Some("put the model list's cursor on the judge model, then J".into());
             return vec![];
         };
-        let mut entry = self.entry(i, None);
-        // A judge reads greedily unless its parameters say otherwise.
-        if entry.settings.generation.temperature == self.list.entries[i].base.generation.temperature {
-            let _ = entry.settings.set("temperature", "0");
-        }
-        entry.label = format!("{} (judge)", entry.label);
+        let entry = crate::judge::judge_entry(self.entry(i, None), &self.list.entries[i].base);
         let Some(run) = self.run.as_mut() else { return vec![] };
         let mut by_slot: Vec<&crate::app::Column> = run.columns.iter().collect();
         by_slot.sort_by_key(|c| c.slot);
@@ -93,7 +88,7 @@ impl App {
     pub(super) fn judge_event(&mut self, ev: EngineEvent) -> Vec<Effect> {
         let Some(run) = self.run.as_mut() else { return vec![] };
         let n = run.columns.len();
-        let (view_run, stored) = (run.id, run.stored);
+        let target = run.target();
         let Some(judge) = run.judge.as_mut().filter(|j| j.run == ev.run && j.busy()) else { return vec![] };
         if !matches!(ev.kind, EventKind::RunDone) {
             judge.replies.entry(ev.prompt).or_default().apply(&ev.kind);
@@ -107,17 +102,8 @@ impl App {
             .map_or_else(|| Err("the judge was not asked".into()), |j| j.verdict);
         let (notice, effects) = match &verdict {
             Ok(v) => {
-                let vote = Vote {
-                    id: 0,
-                    run_id: 0,
-                    prompt: 0,
-                    created_at: String::new(),
-                    voter: format!("judge:{}", judge.label),
-                    tiers: v.tiers(n),
-                    all_bad: false,
-                    detail: serde_json::to_value(v).ok(),
-                };
-                ("the judge's verdict is under the columns".to_string(), vec![Effect::SaveVote { run: view_run, stored, vote }])
+                let vote = v.to_vote(0, 0, &judge.label, n);
+                ("the judge's verdict is under the columns".to_string(), vec![Effect::Query(crate::store::query::Query::Vote { target, vote })])
             }
             Err(e) => (format!("no verdict: {e}"), vec![]),
         };

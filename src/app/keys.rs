@@ -6,8 +6,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::overlays::Reply;
-use super::{App, Effect, Focus, HelpView, Overlay, ParamsEditor, replace_text};
+use super::overlays::{confirm::ConfirmQuit, help::HelpView, params::ParamsEditor};
+use super::{App, Effect, Focus, replace_text};
 use crate::keymap::{Action, Key, Scope};
+use crate::store::query::Query;
 use crate::layout;
 
 impl App {
@@ -26,29 +28,17 @@ impl App {
         if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
             return self.quit_now();
         }
-        if let Some(scope) = self.overlay.scope() {
-            let action = self.keymap.lookup(&key, &[scope]);
-            return match self.overlay.key(action, &ev) {
-                Reply::Stay => vec![],
-                Reply::Close => {
-                    self.overlay = Overlay::None;
-                    vec![]
-                }
-                Reply::Effects(effects) => {
-                    self.overlay = Overlay::None;
-                    effects
-                }
-                Reply::Quit => {
-                    self.overlay = Overlay::None;
-                    self.quit_now()
-                }
-                Reply::Apply(p) => {
-                    if let Some(entry) = self.list.entries.get_mut(p.entry) {
-                        entry.settings = p.settings;
-                    }
-                    self.overlay = Overlay::None;
-                    vec![]
-                }
+        if let Some(overlay) = self.overlay.as_mut() {
+            let action = self.keymap.lookup(&key, &[overlay.scope()]);
+            let reply = overlay.key(action, &ev);
+            if !matches!(reply, Reply::Stay) {
+                self.overlay = None;
+            }
+            return match reply {
+                Reply::Stay | Reply::Close => vec![],
+                Reply::Effects(effects) => effects,
+                Reply::Quit => self.quit_now(),
+                Reply::Then(change) => change(self),
             };
         }
         if self.list.filtering && self.focus == Focus::Models {
@@ -99,13 +89,13 @@ impl App {
             Action::QuitNow => return self.quit_now(),
             Action::Quit => {
                 if self.run_active() {
-                    self.overlay = Overlay::ConfirmQuit;
+                    self.overlay = Some(Box::new(ConfirmQuit));
                 } else {
                     self.quit = true;
                     return vec![Effect::Quit];
                 }
             }
-            Action::Help => self.overlay = Overlay::Help(HelpView::default()),
+            Action::Help => self.overlay = Some(Box::new(HelpView::default())),
             Action::Up => self.scroll(-1),
             Action::Down => self.scroll(1),
             Action::PageUp => self.scroll(-(self.page() as isize)),
@@ -117,7 +107,8 @@ impl App {
             Action::Duplicate => self.list.duplicate(),
             Action::Params => {
                 if let Some(i) = self.list.current() {
-                    self.overlay = Overlay::Params(ParamsEditor::new(i, self.list.entries[i].settings.clone()));
+                    let (model, settings) = (self.list.model(&self.list.entries[i]).name.clone(), self.list.entries[i].settings.clone());
+                    self.overlay = Some(Box::new(ParamsEditor::new(i, model, settings)));
                 }
             }
             Action::Engine => match self.list.cycle_engine() {
@@ -162,7 +153,7 @@ impl App {
             | Action::SearchNext
             | Action::SearchPrev => return self.reading(action),
             Action::Diff => self.diff_key(),
-            Action::Leaderboard => return vec![Effect::Leaderboard],
+            Action::Leaderboard => return vec![Effect::Query(Query::Leaderboard(Default::default()))],
             Action::Judge => return self.judge_key(),
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
             Action::Blind => {
@@ -184,41 +175,13 @@ impl App {
                 *self.editor() = empty;
             }
             Action::Export => match &self.run {
-                Some(run) => return vec![Effect::Export(run.id)],
+                Some(run) => return vec![Effect::Export(run.target())],
                 None => self.notice = Some("nothing to export yet: run a prompt first".into()),
             },
-            Action::History => return vec![Effect::History],
-            // Bound in the filter and the overlays, which handle their own.
-            Action::FilterDone
-            | Action::FilterClear
-            | Action::SearchDone
-            | Action::SearchClear
-            | Action::HelpUp
-            | Action::HelpDown
-            | Action::HelpPageUp
-            | Action::HelpPageDown
-            | Action::HelpClose
-            | Action::ConfirmQuit
-            | Action::ParamsUp
-            | Action::ParamsDown
-            | Action::ParamsEdit
-            | Action::ParamsClose
-            | Action::ParamCommit
-            | Action::ParamAbort
-            | Action::SavedUp
-            | Action::SavedDown
-            | Action::SavedPageUp
-            | Action::SavedPageDown
-            | Action::SavedOpen
-            | Action::SavedRerun
-            | Action::SavedRerunOriginal
-            | Action::SavedClose
-            | Action::BoardUp
-            | Action::BoardDown
-            | Action::BoardLeft
-            | Action::BoardRight
-            | Action::BoardClose
-            | Action::SavedMatrix => {}
+            Action::History => return vec![Effect::Query(Query::List { limit: 500 })],
+            // Bound in the filter, the search and the overlays, which
+            // handle their own.
+            _ => {}
         }
         vec![]
     }

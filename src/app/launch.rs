@@ -96,7 +96,7 @@ impl App {
             .map(|first| {
                 let engine = crate::engine::EngineKind::parse(&first.model.engine).unwrap_or_else(|| {
                     tracing::warn!("comparison #{}: unknown engine {:?} for {}", stored.id, first.model.engine, first.label);
-                    crate::engine::EngineKind::Llama
+                    crate::engine::EngineKind::default()
                 });
                 let answer = stored.latest().iter().find(|o| o.slot == first.slot).map(answer_of).unwrap_or_default();
                 let mut c = Column::with_answer(first.label.clone(), engine, answer, 40, self.now, &self.theme);

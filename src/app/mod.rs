@@ -15,6 +15,7 @@ mod launch;
 pub mod models;
 pub mod overlays;
 mod reading;
+mod stored;
 
 use std::time::Instant;
 
@@ -27,10 +28,11 @@ use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 use crate::keymap::Keymap;
 use crate::layout;
 use crate::params::Settings;
+use crate::store::query::{Query, Reply, Target};
 
 pub use columns::{Column, RunView};
 pub use models::{ListEntry, ModelList};
-pub use overlays::{HelpView, HistoryView, Overlay, ParamsEditor};
+pub use overlays::Overlay;
 pub use reading::{Search, find_all};
 
 /// What comes in.
@@ -71,6 +73,8 @@ pub enum Event {
     /// A frame is about to be drawn: render the text that streamed in since
     /// the last one (once per frame, not once per token).
     Frame,
+    /// The history's answer to an `Effect::Query` or `Effect::Export`.
+    Store(Reply),
 }
 
 /// What must happen outside the app.
@@ -81,9 +85,8 @@ pub enum Effect {
         id: RunId,
         prompt: String,
         entries: Vec<RunEntry>,
-        /// A follow-up: (the stored comparison, if known, and the run it
-        /// follows, whose stored comparison the session knows).
-        follows: Option<(Option<i64>, RunId)>,
+        /// A follow-up of this comparison.
+        follows: Option<Target>,
         /// With `follows`: answer that comparison's turn N again (the
         /// models that failed it) instead of adding a turn.
         retry: Option<usize>,
@@ -92,16 +95,6 @@ pub enum Effect {
     Cancel(RunId),
     /// Put text on the user's clipboard (OSC 52).
     Copy(String),
-    /// Save the comparison on screen.
-    Export(RunId),
-    /// Store a blind vote on run `run` (`stored`: its history id when it
-    /// was reopened): tiers of slots, best first.
-    Vote {
-        run: RunId,
-        stored: Option<i64>,
-        tiers: Vec<Vec<usize>>,
-        all_bad: bool,
-    },
     /// Start run `id`, the judge reading the comparison on screen (not
     /// saved as a comparison: its verdict is saved as a vote).
     Judge {
@@ -109,25 +102,13 @@ pub enum Effect {
         prompts: Vec<String>,
         entry: RunEntry,
     },
-    /// Store a judge's verdict on run `run` (`stored`: as for `Vote`).
-    SaveVote {
-        run: RunId,
-        stored: Option<i64>,
-        vote: crate::store::votes::Vote,
-    },
-    /// Open the saved-comparisons view.
-    History,
-    /// Prompts × models of the batch comparison `id` belongs to (or of `id` alone).
-    Matrix(i64),
-    /// Show the leaderboard of blind votes.
-    Leaderboard,
-    /// Load a saved comparison into the columns.
-    OpenStored(i64),
-    /// Load a saved comparison to run it again (original models or not).
-    Rerun {
-        id: i64,
-        original: bool,
-    },
+    /// Ask the history (the answer comes back as `Event::Store`).
+    Query(Query),
+    /// Read a saved comparison, to show it or run it again (the event loop
+    /// adds the configured servers, to find its models).
+    Open { id: i64, then: crate::store::query::OpenFor },
+    /// Save the comparison on screen in the configured formats.
+    Export(Target),
     Quit,
 }
 
@@ -150,7 +131,8 @@ pub struct App {
     /// The unfinished prompt put aside while browsing history.
     pub draft: String,
     pub focus: Focus,
-    pub overlay: Overlay,
+    /// The popup open over the panes, if any.
+    pub overlay: Option<Box<dyn Overlay>>,
     /// The comparison on screen (the current run or the last one).
     pub run: Option<RunView>,
     pub next_run: RunId,
@@ -204,7 +186,7 @@ impl App {
             history_pos: None,
             draft: String::new(),
             focus: Focus::Models,
-            overlay: Overlay::None,
+            overlay: None,
             run: None,
             next_run: 1,
             keymap,
@@ -253,7 +235,7 @@ impl App {
     /// Show the editor's cursor only while the editor has the focus.
     fn sync_cursor(&mut self) {
         use ratatui::style::Style;
-        let style = if self.focus == Focus::Prompt && self.overlay == Overlay::None { self.theme.cursor } else { Style::new() };
+        let style = if self.focus == Focus::Prompt && self.overlay.is_none() { self.theme.cursor } else { Style::new() };
         self.prompt.set_cursor_style(style);
         self.system.set_cursor_style(style);
         self.prompt.set_cursor_line_style(Style::new());
@@ -281,7 +263,7 @@ impl App {
                 vec![]
             }
             Event::HistoryList(items) => {
-                self.overlay = Overlay::History(HistoryView::new(items));
+                self.overlay = Some(Box::new(overlays::saved::HistoryView::new(items)));
                 vec![]
             }
             Event::Reopen { run, entries } => {
@@ -301,9 +283,10 @@ impl App {
                 vec![]
             }
             Event::Table { title, table, footer } => {
-                self.overlay = Overlay::Board(overlays::board::BoardView::new(&title, &table, &footer));
+                self.overlay = Some(Box::new(overlays::board::BoardView::new(&title, &table, &footer)));
                 vec![]
             }
+            Event::Store(answer) => self.stored(answer),
             Event::Frame => {
                 if let Some(run) = self.run.as_mut() {
                     run.columns.iter_mut().for_each(Column::refresh);
@@ -315,12 +298,10 @@ impl App {
     }
 
     fn paste(&mut self, text: &str) {
-        match &mut self.overlay {
-            Overlay::Params(p) => {
-                if let Some(input) = p.input.as_mut() {
-                    input.push_str(&text.replace(['\r', '\n'], " "));
-                }
-            }
+        if self.overlay.as_mut().is_some_and(|o| o.paste(text)) {
+            return;
+        }
+        match () {
             _ if self.list.filtering => self.list.filter.push_str(text.trim()),
             _ => {
                 // Terminals send \r for newlines in pastes.

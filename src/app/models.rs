@@ -39,7 +39,7 @@ impl ModelList {
                 let s = settings_for(m);
                 ListEntry {
                     model: i,
-                    engine: crate::engine::engines_for(&m).first().copied().unwrap_or(EngineKind::Llama),
+                    engine: crate::engine::engines_for(&m).first().copied().unwrap_or_default(),
                     base: s.clone(),
                     settings: s,
                     selected: false,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 use crate::error::Error;
 
 /// A batch file: JSON lines (`{"prompt": …}` or a JSON string per line), or

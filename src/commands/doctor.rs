@@ -48,14 +48,14 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
     let _ = writeln!(
         out,
         "  ram         {} total, {} available",
-        human_bytes(crate::engine::memory::total_bytes()),
-        human_bytes(crate::engine::memory::available_bytes())
+        human_bytes(crate::engine::runtime::memory::total_bytes()),
+        human_bytes(crate::engine::runtime::memory::available_bytes())
     );
     let _ = writeln!(out, "  gpu         {}", crate::gpu::describe());
     let keep = match ctx.config.config.scheduler.keep_loaded {
-        crate::engine::resident::KeepLoaded::Auto => "auto: a model stays loaded while the run's next models fit beside it",
-        crate::engine::resident::KeepLoaded::Always => "always: models stay loaded until another needs their memory",
-        crate::engine::resident::KeepLoaded::Never => "never: one model in memory at a time",
+        crate::engine::runtime::resident::KeepLoaded::Auto => "auto: a model stays loaded while the run's next models fit beside it",
+        crate::engine::runtime::resident::KeepLoaded::Always => "always: models stay loaded until another needs their memory",
+        crate::engine::runtime::resident::KeepLoaded::Never => "never: one model in memory at a time",
     };
     // Models are held by a running versus (its status line lists them); a
     // doctor process holds none.

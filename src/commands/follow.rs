@@ -17,11 +17,11 @@ pub fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalo
         .get(id)
         .map_err(|e| Error::Usage(format!("history store: {e}")))?
         .ok_or_else(|| Error::Usage(format!("no comparison #{id} to continue (see `versus history list`)")))?;
-    let mut out = if args.models.is_empty() {
+    let out = if args.models.is_empty() {
         let global = args.overrides();
         let mut out = Vec::new();
         for o in &stored.outputs {
-            let mut e = crate::spec::entry_from_stored(o, &ctx.config.config.endpoints)?;
+            let mut e = crate::store::query::entry_of(o, &ctx.config.config.endpoints)?;
             for (k, v) in &global {
                 e.settings.set(k, v).map_err(|err| Error::Usage(format!("--{}: {err}", k.replace('_', "-"))))?;
             }
@@ -29,7 +29,7 @@ pub fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalo
         }
         out
     } else {
-        super::run::entries(ctx, args, catalog)?
+        crate::spec::resolve_all(&args.models, catalog, &ctx.config.config, &args.overrides())?
     };
     if out.len() != stored.outputs.len() {
         return Err(Error::Usage(format!(
@@ -38,8 +38,5 @@ pub fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalo
             out.len()
         )));
     }
-    for (slot, e) in out.iter_mut().enumerate() {
-        e.history = stored.conversation(slot);
-    }
-    Ok(out)
+    Ok(crate::conversation::next_turn(out, |slot| stored.conversation(slot)))
 }

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::engine::answer::{Answer, Status};
+use crate::engine::protocol::answer::{Answer, Status};
 use crate::engine::{EventKind, RunEntry, RunId};
 pub use crate::judge::Judged;
-use crate::judge::{Plan, Verdict};
+use crate::judge::Plan;
 use crate::session::{Comparison, Next, Session};
-use crate::store::votes::Vote;
 
 /// Judge every prompt whose answers all finished; run `id` is the judge's.
 pub async fn judge(
@@ -51,7 +50,7 @@ pub async fn judge(
                 }
                 replies.entry(ev.prompt).or_default().apply(&ev.kind);
             }
-            Next::Event(_) => {}
+            Next::Event(_) | Next::Store(_) => {}
             Next::Ending(why) => {
                 eprintln!("versus: {}; the judge stops", why.describe());
                 session.cancel(id);
@@ -60,20 +59,6 @@ pub async fn judge(
         }
     }
     plan.conclude(&replies, criteria)
-}
-
-/// The vote a verdict is saved as.
-pub fn vote(v: &Verdict, run_id: i64, prompt: usize, judge: &RunEntry, n: usize) -> Vote {
-    Vote {
-        id: 0,
-        run_id,
-        prompt,
-        created_at: String::new(),
-        voter: format!("judge:{}", judge.label),
-        tiers: v.tiers(n),
-        all_bad: false,
-        detail: serde_json::to_value(v).ok(),
-    }
 }
 
 /// The verdict as a JSON line of `versus run --json`.
@@ -129,7 +114,7 @@ pub fn save(session: &Session, history: &std::path::Path, run: RunId, judged: &[
     let store = crate::store::Store::open(history)?;
     for j in judged {
         if let (Ok(v), Some(id)) = (&j.verdict, session.stored_id(run, j.prompt)) {
-            store.add_vote(&vote(v, id, j.prompt, judge, n)).map_err(|e| e.to_string())?;
+            store.add_vote(&v.to_vote(id, j.prompt, &judge.label, n)).map_err(|e| e.to_string())?;
         }
     }
     Ok(())

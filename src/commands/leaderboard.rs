@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::store::Store;
-use crate::store::votes::{Filter, Standing};
+use crate::store::votes::Filter;
 
 use super::{Context, exit};
 
@@ -51,35 +51,9 @@ pub fn run(ctx: &Context, json: bool, prompt_filter: Option<&str>, since_text: O
     if json {
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({ "models": board })).unwrap_or_default());
     } else {
-        let _ = write!(out, "{}", table(&board));
+        let _ = write!(out, "{}", crate::tables::leaderboard(&board));
     }
     exit::OK
-}
-
-/// The leaderboard as a text table (also the TUI's overlay).
-pub fn table(board: &[Standing]) -> String {
-    if board.is_empty() {
-        return "No votes yet: vote in blind mode (b in the TUI, or versus --blind).\n".into();
-    }
-    let w = board.iter().map(|s| s.model.chars().count()).max().unwrap_or(5).clamp(5, 60);
-    let mut t = format!(
-        "{:>3}  {:<w$}  {:>6}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
-        "#", "MODEL", "RATING", "95% INTERVAL", "WINS", "LOSSES", "TIES", "VOTES"
-    );
-    for (i, s) in board.iter().enumerate() {
-        let name: String = s.model.chars().take(w).collect();
-        t.push_str(&format!(
-            "{:>3}  {name:<w$}  {:>6.0}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
-            i + 1,
-            s.rating,
-            format!("{:.0}–{:.0}", s.low, s.high),
-            s.wins,
-            s.losses,
-            s.ties,
-            s.votes
-        ));
-    }
-    t
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::RunArgs;
-use crate::engine::answer::{Answer, Status};
+use crate::engine::protocol::answer::{Answer, Status};
 use crate::engine::think::Channel;
 use crate::engine::{EngineEvent, EventKind, RunEntry, Stats};
 use crate::error::Error;
@@ -42,25 +42,16 @@ pub fn read_prompt(args: &RunArgs) -> Result<String, Error> {
 
 /// Parse and resolve every -m spec against the catalog.
 pub fn entries(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalog) -> Result<Vec<RunEntry>, Error> {
-    let global = args.overrides();
-    args.models
-        .iter()
-        .map(|text| {
-            let spec = crate::spec::parse(text)?;
-            crate::spec::resolve(&spec, catalog, &ctx.config.config, &global)
-        })
-        .collect()
+    crate::spec::resolve_all(&args.models, catalog, &ctx.config.config, &args.overrides())
 }
 
-/// The judge's entry: greedy unless its spec sets a temperature.
+/// The judge's entry (`judge::judge_entry`: greedy unless its spec sets
+/// another temperature than the config gives the model).
 fn judge_entry(ctx: &Context, catalog: &crate::catalog::Catalog, text: &str) -> Result<RunEntry, Error> {
     let spec = crate::spec::parse(text)?;
-    let mut e = crate::spec::resolve(&spec, catalog, &ctx.config.config, &[])?;
-    if !text.contains("temperature=") {
-        let _ = e.settings.set("temperature", "0");
-    }
-    e.label = format!("{} (judge)", e.label);
-    Ok(e)
+    let e = crate::spec::resolve(&spec, catalog, &ctx.config.config, &[])?;
+    let base = ctx.config.config.settings_for(&e.model.name);
+    Ok(crate::judge::judge_entry(e, &base))
 }
 
 pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
@@ -148,7 +139,13 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     let batch_name = args.prompts.as_ref().map(|p| p.display().to_string());
     session.start(
         1,
-        Comparison { prompts: prompts.clone(), entries: entries.clone(), batch: batch_name, continues: args.continue_id, retry: None },
+        Comparison {
+            prompts: prompts.clone(),
+            entries: entries.clone(),
+            batch: batch_name,
+            continues: args.continue_id.map(crate::store::query::Target::Stored),
+            retry: None,
+        },
     );
 
     let mode = if batch {
@@ -186,7 +183,7 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
                 let runs: Vec<i64> = history_ids.iter().flatten().copied().collect();
                 let filter = crate::store::votes::Filter { runs: Some(runs), ..Default::default() };
                 if let Ok(board) = crate::store::Store::open(path).and_then(|s| s.leaderboard(&filter).map_err(|e| e.to_string())) {
-                    eprint!("── this batch, as judged ──\n{}", super::leaderboard::table(&board));
+                    eprint!("── this batch, as judged ──\n{}", crate::tables::leaderboard(&board));
                 }
             }
         }
@@ -247,6 +244,8 @@ async fn drive(session: &mut Session, printer: &mut Printer<'_>) -> (HashMap<(us
                 session.interrupt(Duration::from_millis(500));
             }
             Next::Ending(why) => leave_now(session, why, "a second signal"),
+            // versus run asks the history nothing while it runs.
+            Next::Store(_) => {}
             Next::Closed => break,
         }
     }

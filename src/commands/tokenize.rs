@@ -27,14 +27,13 @@ fn read_text(args: &TokenizeArgs) -> Result<String, Error> {
 
 fn tokenize(ctx: &Context, args: &TokenizeArgs) -> Result<(), Error> {
     let catalog = ctx.discover(&args.scan);
-    let mut global = Vec::new();
-    if let Some(s) = &args.system {
-        global.push(("system_prompt".to_string(), s.clone()));
-    }
     let spec = crate::spec::parse(&args.spec)?;
-    let entry = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &global)?;
+    let mut entry = crate::spec::resolve(&spec, &catalog, &ctx.config.config, &[])?;
+    if let Some(s) = &args.system {
+        entry.settings.generation.system_prompt = s.clone();
+    }
     let text = read_text(args)?;
-    let tokens = crate::engine::vocab::tokens(&entry, &text, args.template)?;
+    let tokens = crate::engine::registry::tokens(&entry, &text, args.template)?;
     if args.json {
         let out = serde_json::json!({
             "model": entry.model.name,

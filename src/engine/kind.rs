@@ -4,9 +4,11 @@
 use serde::Serialize;
 
 /// An inference engine that can run a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
+    /// The default where nothing says which (a model no engine can run).
+    #[default]
     Llama,
     Candle,
     /// An OpenAI-compatible server.

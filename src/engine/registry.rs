@@ -6,7 +6,7 @@
 //! kind, so adding an engine is its own file, a variant in `kind.rs`, a row
 //! here and the rule in `support.rs` (docs/architecture.md, "Add an engine").
 
-use super::memory::Estimate;
+use crate::engine::runtime::memory::Estimate;
 use super::vocab::Tokens;
 use super::{Backend, EngineKind, RunEntry};
 use crate::catalog::ModelInfo;
@@ -31,6 +31,9 @@ pub struct EngineInfo {
     pub runs: fn(&ModelInfo) -> bool,
     /// Memory a model needs with this engine.
     pub estimate: fn(&RunEntry) -> Estimate,
+    /// It may spread one model over several GPUs (`split_mode`,
+    /// `tensor_split`); otherwise a model goes to `main_gpu` alone.
+    pub spreads_over_gpus: bool,
     /// The share of the estimate that goes to the GPU with this much free
     /// GPU memory (None: no GPU), between 0 and 1.
     pub gpu_share: fn(&RunEntry, Option<u64>) -> f64,
@@ -52,7 +55,7 @@ pub fn all() -> Vec<&'static EngineInfo> {
         candle(),
         &REMOTE,
         #[cfg(test)]
-        &super::scripted::ENGINE,
+        &crate::engine::runtime::scripted::ENGINE,
     ]
 }
 
@@ -62,8 +65,18 @@ pub fn info(kind: EngineKind) -> &'static EngineInfo {
         EngineKind::Candle => candle(),
         EngineKind::Remote => &REMOTE,
         #[cfg(test)]
-        EngineKind::Scripted => &super::scripted::ENGINE,
+        EngineKind::Scripted => &crate::engine::runtime::scripted::ENGINE,
     }
+}
+
+/// `text` as `entry`'s model receives it through its engine: through its
+/// chat template (with the entry's system prompt) when `template` is set,
+/// else as it is. Only the vocabulary is read.
+pub fn tokens(entry: &RunEntry, text: &str, template: bool) -> Result<Tokens, Error> {
+    if let Some(why) = &entry.model.error {
+        return Err(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
+    }
+    (info(entry.engine).tokenize)(entry, text, template, &entry.settings.generation)
 }
 
 /// Engines compiled into this binary that can run the model, best first.
@@ -119,6 +132,7 @@ static REMOTE: EngineInfo = EngineInfo {
     runs: |m| m.format == crate::catalog::Format::Remote,
     // A server's memory is its own.
     estimate: |_| Estimate::default(),
+    spreads_over_gpus: false,
     gpu_share: |_, _| 0.0,
     ram_hint: "",
     gpu_hint: "",
@@ -154,6 +168,7 @@ const fn missing(
         local: true,
         runs,
         estimate: |_| Estimate::default(),
+        spreads_over_gpus: false,
         gpu_share: |_, _| 0.0,
         ram_hint: "",
         gpu_hint: "",

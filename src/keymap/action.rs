@@ -4,76 +4,53 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where an action applies: a pane, or an overlay while it is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
-    /// Every pane, the prompt editor included: only keys that never type text.
-    Global,
-    /// Every pane but the prompt editor (plain letters are free there).
-    Browse,
-    /// The model list.
-    Models,
-    /// The model list's name filter, while typing it.
-    Filter,
-    /// The answer columns.
-    Columns,
-    /// The search in the answers, while typing it.
-    Search,
-    /// The prompt editor.
-    Editor,
-    /// The key list (`?`).
-    Help,
-    /// "Quit while a run is active?"
-    Confirm,
-    /// The parameters popup.
-    Params,
-    /// The parameters popup while a value is being typed.
-    ParamInput,
-    /// The saved-comparisons overlay.
-    Saved,
-    /// The leaderboard overlay.
-    Board,
+macro_rules! scopes {
+    ($($(#[$doc:meta])* $variant:ident => $title:literal $(, takes text $text:tt)?;)*) => {
+        /// Where an action applies: a pane, or an overlay while it is open.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Scope { $($(#[$doc])* $variant,)* }
+
+        impl Scope {
+            /// Every scope, in the help's order.
+            pub const ALL: &'static [Scope] = &[$(Scope::$variant,)*];
+
+            pub fn title(self) -> &'static str { match self { $(Scope::$variant => $title,)* } }
+
+            /// Plain characters type text here, so they cannot be bound.
+            pub fn takes_text(self) -> bool { match self { $(Scope::$variant => scopes!(@text $($text)?),)* } }
+        }
+    };
+    (@text) => { false };
+    (@text $t:tt) => { true };
 }
 
-impl Scope {
-    pub const ALL: [Scope; 13] = [
-        Scope::Global,
-        Scope::Browse,
-        Scope::Models,
-        Scope::Filter,
-        Scope::Columns,
-        Scope::Search,
-        Scope::Editor,
-        Scope::Help,
-        Scope::Confirm,
-        Scope::Params,
-        Scope::ParamInput,
-        Scope::Saved,
-        Scope::Board,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Scope::Global => "Anywhere",
-            Scope::Browse => "Outside the editor",
-            Scope::Models => "Model list",
-            Scope::Filter => "Model filter (while typing it)",
-            Scope::Columns => "Answer columns",
-            Scope::Search => "Search in the answers (while typing it)",
-            Scope::Editor => "Prompt editor",
-            Scope::Help => "Key list",
-            Scope::Confirm => "Quit confirmation",
-            Scope::Params => "Parameters popup",
-            Scope::ParamInput => "Parameters popup, typing a value",
-            Scope::Saved => "Saved comparisons",
-            Scope::Board => "Tables (leaderboard, batch matrix)",
-        }
-    }
-
-    /// Plain characters type text here, so they cannot be bound.
-    pub fn takes_text(self) -> bool {
-        matches!(self, Scope::Global | Scope::Filter | Scope::Search | Scope::ParamInput | Scope::Saved)
-    }
+scopes! {
+    /// Every pane, the prompt editor included: only keys that never type text.
+    Global => "Anywhere", takes text (yes);
+    /// Every pane but the prompt editor (plain letters are free there).
+    Browse => "Outside the editor";
+    /// The model list.
+    Models => "Model list";
+    /// The model list's name filter, while typing it.
+    Filter => "Model filter (while typing it)", takes text (yes);
+    /// The answer columns.
+    Columns => "Answer columns";
+    /// The search in the answers, while typing it.
+    Search => "Search in the answers (while typing it)", takes text (yes);
+    /// The prompt editor.
+    Editor => "Prompt editor";
+    /// The key list (`?`).
+    Help => "Key list";
+    /// "Quit while a run is active?"
+    Confirm => "Quit confirmation";
+    /// The parameters popup.
+    Params => "Parameters popup";
+    /// The parameters popup while a value is being typed.
+    ParamInput => "Parameters popup, typing a value", takes text (yes);
+    /// The saved-comparisons overlay.
+    Saved => "Saved comparisons", takes text (yes);
+    /// The leaderboard overlay.
+    Board => "Tables (leaderboard, batch matrix)";
 }
 
 macro_rules! actions {

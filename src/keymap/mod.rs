@@ -87,7 +87,7 @@ impl Keymap {
 
     /// The help overlay's content: each scope with its actions, in order.
     pub fn help_sections() -> Vec<(Scope, Vec<Action>)> {
-        Scope::ALL.into_iter().map(|scope| (scope, Action::ALL.iter().copied().filter(|a| a.scope() == scope).collect())).collect()
+        Scope::ALL.iter().map(|&scope| (scope, Action::ALL.iter().copied().filter(|a| a.scope() == scope).collect())).collect()
     }
 
     /// Lines of the help overlay: a title per scope and a line per action.
@@ -118,7 +118,7 @@ impl Keymap {
              your config's `[ui.keys]`, e.g. `run = [\"f5\", \"ctrl-g\"]`; the keys you give replace that\n\
              action's defaults. Overlays have their own keys while they are open.\n",
         );
-        for scope in Scope::ALL {
+        for &scope in Scope::ALL {
             out.push_str(&format!("\n## {}\n\n| action | keys | what it does |\n|---|---|---|\n", scope.title()));
             for action in Action::ALL.iter().filter(|a| a.scope() == scope) {
                 let keys: Vec<String> = self.keys(*action).iter().map(|k| format!("`{k}`")).collect();

@@ -150,9 +150,15 @@ pub struct Settings {
     pub backend: BackendSettings,
 }
 
+pub mod flags;
 mod table;
 
-pub use table::{PARAMS, ParamSpec, Range, Section};
+pub use table::{Flag, PARAMS, ParamSpec, Range, Section};
+
+/// The row of `key` (or of its flag's other name: `system` is `system_prompt`).
+pub fn spec(key: &str) -> Option<&'static ParamSpec> {
+    PARAMS.iter().find(|p| p.key == key).or_else(|| PARAMS.iter().find(|p| matches!(p.flag, Flag::Named(n) if n == key)))
+}
 
 /// A `versus run` flag's help, from the parameter's row: what it does, the
 /// values it takes and where its default comes from.
@@ -167,12 +173,11 @@ impl Settings {
     /// Set one key from text, validated against its range in `PARAMS`.
     /// Unknown keys get a "did you mean".
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let key = if key == "system" { "system_prompt" } else { key };
-        let Some(spec) = PARAMS.iter().find(|p| p.key == key) else {
+        let Some(spec) = spec(key) else {
             let known: Vec<&str> = PARAMS.iter().map(|p| p.key).collect();
             return Err(format!("unknown parameter `{key}`{}", did_you_mean(key, &known)));
         };
-        let parsed = spec.range.parse(value).ok_or_else(|| format!("{key} = {value} is out of range {}", spec.range))?;
+        let parsed = spec.range.parse(value).ok_or_else(|| format!("{} = {value} is out of range {}", spec.key, spec.range))?;
         (spec.set)(self, parsed);
         Ok(())
     }

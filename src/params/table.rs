@@ -152,17 +152,39 @@ impl std::fmt::Display for Range {
     }
 }
 
+/// Whether `versus run` has a flag that sets a parameter for every model
+/// (the others are set per model with `-m MODEL,key=value`). A boolean
+/// parameter's flag is a switch; a list's is repeated, once per item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    None,
+    /// Named after the key: `top_k` is `--top-k`.
+    Key,
+    /// Another name (`system_prompt` is `--system`), also accepted as the key.
+    Named(&'static str),
+}
+
 /// One settable key.
 pub struct ParamSpec {
     pub key: &'static str,
     pub section: Section,
     pub range: Range,
     pub help: &'static str,
+    pub flag: Flag,
     pub get: fn(&Settings) -> String,
     pub set: fn(&mut Settings, Value),
 }
 
 impl ParamSpec {
+    /// The long flag of `versus run` that sets it, if any ("top-k").
+    pub fn flag_name(&self) -> Option<String> {
+        match self.flag {
+            Flag::None => None,
+            Flag::Key => Some(self.key.replace('_', "-")),
+            Flag::Named(name) => Some(name.to_string()),
+        }
+    }
+
     /// "0.0..=2.0 · 0 = greedy": what the popup and `--help` show.
     pub fn describe(&self) -> String {
         format!("{} · {}", self.range, self.help)
@@ -180,6 +202,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Float(0.0, 2.0),
         help: "0 = greedy",
+        flag: Flag::Key,
         get: |s| trim_float(s.generation.temperature),
         set: |s, v| s.generation.temperature = v.float(),
     },
@@ -188,6 +211,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Int(0, 1000),
         help: "0 = off",
+        flag: Flag::Key,
         get: |s| s.generation.top_k.to_string(),
         set: |s, v| s.generation.top_k = v.int() as u32,
     },
@@ -196,6 +220,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Float(0.0, 1.0),
         help: "1 = off",
+        flag: Flag::Key,
         get: |s| trim_float(s.generation.top_p),
         set: |s, v| s.generation.top_p = v.float(),
     },
@@ -204,6 +229,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Float(0.0, 1.0),
         help: "0 = off",
+        flag: Flag::Key,
         get: |s| trim_float(s.generation.min_p),
         set: |s, v| s.generation.min_p = v.float(),
     },
@@ -212,6 +238,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Float(1.0, 2.0),
         help: "1 = off",
+        flag: Flag::Key,
         get: |s| trim_float(s.generation.repeat_penalty),
         set: |s, v| s.generation.repeat_penalty = v.float(),
     },
@@ -220,6 +247,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Int(0, 4096),
         help: "window for the penalty",
+        flag: Flag::None,
         get: |s| s.generation.repeat_last_n.to_string(),
         set: |s, v| s.generation.repeat_last_n = v.int() as u32,
     },
@@ -228,6 +256,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Int(1, 131_072),
         help: "tokens to generate",
+        flag: Flag::Key,
         get: |s| s.generation.max_tokens.to_string(),
         set: |s, v| s.generation.max_tokens = v.int() as u32,
     },
@@ -236,6 +265,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Seed,
         help: "fixed seed",
+        flag: Flag::Key,
         get: |s| s.generation.seed.map_or_else(|| "random".into(), |v| v.to_string()),
         set: |s, v| {
             if let Value::Seed(seed) = v {
@@ -248,6 +278,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::List,
         help: "stop sequences",
+        flag: Flag::Key,
         get: |s| s.generation.stop.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"),
         set: |s, v| {
             if let Value::List(l) = v {
@@ -260,6 +291,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Text,
         help: "system message",
+        flag: Flag::Named("system"),
         get: |s| escape(&s.generation.system_prompt),
         set: |s, v| s.generation.system_prompt = v.text(),
     },
@@ -268,6 +300,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Bool,
         help: "skip the chat template",
+        flag: Flag::Key,
         get: |s| s.generation.raw.to_string(),
         set: |s, v| s.generation.raw = v.flag(),
     },
@@ -276,6 +309,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Bool,
         help: "generate past EOS",
+        flag: Flag::None,
         get: |s| s.generation.ignore_eos.to_string(),
         set: |s, v| s.generation.ignore_eos = v.flag(),
     },
@@ -284,6 +318,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::Int(0, 1000),
         help: "oldest turns a follow-up leaves out",
+        flag: Flag::Key,
         get: |s| s.generation.drop_turns.to_string(),
         set: |s, v| s.generation.drop_turns = v.int() as u32,
     },
@@ -292,6 +327,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Generation,
         range: Range::List,
         help: "open|close around a reasoning model's thinking",
+        flag: Flag::None,
         get: |s| s.generation.thinking_tags.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"),
         set: |s, v| {
             if let Value::List(l) = v {
@@ -304,6 +340,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::ZeroOr(128, 1 << 20),
         help: "0 = trained",
+        flag: Flag::Key,
         get: |s| s.backend.context_size.to_string(),
         set: |s, v| s.backend.context_size = v.int() as u32,
     },
@@ -312,6 +349,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Int(-1, 1000),
         help: "-1 = all",
+        flag: Flag::Key,
         get: |s| s.backend.n_gpu_layers.to_string(),
         set: |s, v| s.backend.n_gpu_layers = v.int() as i32,
     },
@@ -320,6 +358,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Int(0, 1024),
         help: "0 = physical cores",
+        flag: Flag::Key,
         get: |s| s.backend.threads.to_string(),
         set: |s, v| s.backend.threads = v.int() as u32,
     },
@@ -328,6 +367,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Int(32, 8192),
         help: "prompt batch",
+        flag: Flag::None,
         get: |s| s.backend.batch_size.to_string(),
         set: |s, v| s.backend.batch_size = v.int() as u32,
     },
@@ -336,6 +376,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Int(0, 86_400),
         help: "0 = no limit",
+        flag: Flag::None,
         get: |s| s.backend.timeout_secs.to_string(),
         set: |s, v| s.backend.timeout_secs = v.int() as u64,
     },
@@ -344,6 +385,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Choice(DEVICES),
         help: "candle's device",
+        flag: Flag::None,
         get: |s| DEVICES[s.backend.device as usize].into(),
         set: |s, v| s.backend.device = [Device::Auto, Device::Cpu, Device::Cuda, Device::Metal][v.choice()],
     },
@@ -352,6 +394,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Int(0, 63),
         help: "GPU index (NVML order)",
+        flag: Flag::None,
         get: |s| s.backend.main_gpu.to_string(),
         set: |s, v| s.backend.main_gpu = v.int() as u32,
     },
@@ -360,6 +403,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Choice(SPLIT_MODES),
         help: "llama.cpp over GPUs",
+        flag: Flag::None,
         get: |s| SPLIT_MODES[s.backend.split_mode as usize].into(),
         set: |s, v| s.backend.split_mode = [SplitMode::Layer, SplitMode::Row, SplitMode::None][v.choice()],
     },
@@ -368,6 +412,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Shares,
         help: "empty = by free memory",
+        flag: Flag::None,
         get: |s| s.backend.tensor_split.iter().map(f32::to_string).collect::<Vec<_>>().join("/"),
         set: |s, v| s.backend.tensor_split = v.shares(),
     },
@@ -376,6 +421,7 @@ pub const PARAMS: &[ParamSpec] = &[
         section: Section::Backend,
         range: Range::Choice(DTYPES),
         help: "candle safetensors dtype",
+        flag: Flag::None,
         get: |s| DTYPES[s.backend.dtype as usize].into(),
         set: |s, v| s.backend.dtype = [DType::Auto, DType::F32, DType::F16, DType::Bf16][v.choice()],
     },

@@ -6,11 +6,15 @@ use std::fmt::Write as _;
 
 use super::votes::{describe, place, verdict_note};
 use super::{StoredOutput, StoredRun};
-use crate::engine::answer::Status;
-use crate::error::human_bytes;
-use crate::params::Settings;
+use crate::engine::protocol::answer::Status;
+use crate::engine::protocol::figures::{self, FIGURES, Figure};
+use crate::params::{PARAMS, Settings};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The export formats: `versus history export --format`, `[ui] export`
+/// (what Ctrl-E writes) and the JSON config read this list; a new format
+/// is a variant, its extension and its renderer here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Md,
     Json,
@@ -21,6 +25,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// What Ctrl-E writes unless `[ui] export` says otherwise.
+    pub const EXPORT: &'static [Format] = &[Format::Md, Format::Json];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Md => "md",
@@ -56,11 +63,6 @@ pub fn render_many(runs: &[StoredRun], format: Format) -> String {
             .collect(),
         Format::Html => super::html::html_many(runs),
     }
-}
-
-/// A duration for people: "41 ms", "1.20 s".
-pub(super) fn ms(v: f64) -> String {
-    if v >= 1000.0 { format!("{:.2} s", v / 1e3) } else { format!("{v:.0} ms") }
 }
 
 fn quote_block(text: &str) -> String {
@@ -118,27 +120,7 @@ pub fn markdown(run: &StoredRun) -> String {
         if let Some(e) = &o.error {
             let _ = writeln!(out, "> **{}:** {e}\n", if o.status == Status::Failed { "Failed" } else { "Note" });
         }
-        let _ = writeln!(out, "| load | first token | prompt | generation | tokens | peak memory | stop |");
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-        match &o.stats {
-            Some(s) => {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} tok · {:.0} tok/s | {:.1} tok/s | {} | {} | {} |",
-                    if s.remote { "n/a (remote)".to_string() } else { ms(s.load_ms) },
-                    s.ttft_ms.map_or_else(|| "–".into(), ms),
-                    s.prompt_tokens,
-                    s.prompt_tps,
-                    s.decode_tps,
-                    s.generated_tokens,
-                    if s.remote { "n/a (remote)".to_string() } else { human_bytes(s.peak_rss_bytes) },
-                    s.stop_reason.as_ref().map_or_else(|| o.status.to_string(), |r| r.label())
-                );
-            }
-            None => {
-                let _ = writeln!(out, "| – | – | – | – | – | – | {} |", o.status);
-            }
-        }
+        stats_table(&mut out, o);
         match &o.settings {
             Some(settings) => settings_table(&mut out, o, settings),
             None => {
@@ -178,20 +160,31 @@ pub fn markdown(run: &StoredRun) -> String {
     out
 }
 
+/// An answer's figures at a glance, as a one-row table.
+fn stats_table(out: &mut String, o: &StoredOutput) {
+    let figures: Vec<&Figure> = figures::at_a_glance().collect();
+    let _ = writeln!(out, "| {} |", figures.iter().map(|f| f.label).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(figures.len()));
+    let cells: Vec<String> = figures.iter().map(|f| o.figure(f)).collect();
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 pub fn csv(run: &StoredRun) -> String {
-    let mut out = String::from(
-        "run,started_at,prompt,turn,slot,label,model,engine,path,status,stop_reason,load_ms,ttft_ms,prompt_tokens,prompt_tps,generated_tokens,decode_tps,peak_rss_bytes,seed,ttfa_ms,thinking_tokens,votes,error,thinking,text\n",
-    );
+    let head: Vec<&str> = ["run", "started_at", "prompt", "turn", "slot", "label", "model", "engine", "path", "status"]
+        .into_iter()
+        .chain(FIGURES.iter().map(|f| f.key))
+        .chain(["votes", "error", "thinking", "text"])
+        .collect();
+    let mut out = format!("{}\n", head.join(","));
     let turns = std::iter::once((1, run.prompt.as_str(), &run.outputs))
         .chain(run.turns.iter().map(|t| (t.turn + 1, t.prompt.as_str(), &t.outputs)));
     for (o, turn, prompt) in turns.flat_map(|(n, p, outs)| outs.iter().map(move |o| (o, n, p))) {
         let s = o.stats.clone().unwrap_or_default();
-        let stop = s.stop_reason.as_ref().map(|r| r.label()).unwrap_or_default();
-        let fields = [
+        let mut fields = vec![
             run.id.to_string(),
             run.started_at.clone(),
             prompt.to_string(),
@@ -202,23 +195,15 @@ pub fn csv(run: &StoredRun) -> String {
             o.model.engine.clone(),
             o.model.path.clone(),
             o.status.to_string(),
-            stop,
-            format!("{:.1}", s.load_ms),
-            s.ttft_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
-            s.prompt_tokens.to_string(),
-            format!("{:.2}", s.prompt_tps),
-            s.generated_tokens.to_string(),
-            format!("{:.2}", s.decode_tps),
-            s.peak_rss_bytes.to_string(),
-            s.seed.map(|x| x.to_string()).unwrap_or_default(),
-            s.ttfa_ms.map(|t| format!("{t:.1}")).unwrap_or_default(),
-            s.thinking_tokens.to_string(),
+        ];
+        fields.extend(FIGURES.iter().map(|f| (f.get)(&s).map(|v| v.raw()).unwrap_or_default()));
+        fields.extend([
             // Its place in each vote ("=1": tied first), oldest vote first.
             run.votes.iter().map(|v| place(v, o.slot)).collect::<Vec<_>>().join(" "),
             o.error.clone().unwrap_or_default(),
             o.thinking.clone(),
             o.text.clone(),
-        ];
+        ]);
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
@@ -268,42 +253,45 @@ fn label(run: &StoredRun, slot: usize) -> String {
     run.outputs.iter().find(|o| o.slot == slot).map_or_else(|| format!("answer {}", slot + 1), |o| o.label.clone())
 }
 
-/// Write the Markdown and JSON exports of `run` into `dir`; returns both paths.
-pub fn write_files(run: &StoredRun, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+/// Write `run` into `dir` once per format, under one name with each
+/// format's extension; returns the paths written. An earlier export is never
+/// replaced: the next free "-2", "-3"… instead.
+pub fn write_files(run: &StoredRun, formats: &[Format], dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let stamp: String = run.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-    // Never replace an earlier export: the next free "-2", "-3"… instead.
     let name = |k: usize| if k < 2 { format!("versus-{}-{stamp}", run.id) } else { format!("versus-{}-{stamp}-{k}", run.id) };
-    let free = (1..).map(|k| dir.join(name(k))).find(|b| !b.with_extension("md").exists() && !b.with_extension("json").exists());
-    let base = free.unwrap_or_else(|| dir.join(name(0)));
-    let md = base.with_extension("md");
-    let json = base.with_extension("json");
-    std::fs::write(&md, markdown(run)).map_err(|e| format!("{}: {e}", md.display()))?;
-    std::fs::write(&json, render(run, Format::Json)).map_err(|e| format!("{}: {e}", json.display()))?;
-    Ok((md, json))
+    let taken = |base: &std::path::Path| formats.iter().any(|f| base.with_extension(f.extension()).exists());
+    let free = (1..10_000).map(|k| dir.join(name(k))).find(|b| !taken(b));
+    let base = free.ok_or_else(|| format!("{}: no free name for versus-{}-{stamp}", dir.display(), run.id))?;
+    let mut written = Vec::new();
+    for f in formats {
+        let path = base.with_extension(f.extension());
+        std::fs::write(&path, render(run, *f)).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
-/// The settings of one answer, as a collapsed table.
+/// The settings of one answer, as a collapsed table: the model file, then
+/// every parameter of the table (the seed actually used beside a random one).
 fn settings_table(out: &mut String, o: &StoredOutput, settings: &Settings) {
-    let g = &settings.generation;
-    let seed = o.stats.as_ref().and_then(|s| s.seed).or(g.seed).map_or_else(|| "random".into(), |s| s.to_string());
+    let _ = writeln!(out, "\n<details><summary>Settings</summary>\n\n| | |\n|---|---|");
+    let _ = writeln!(out, "| model | `{}` |", o.model.path);
     let _ = writeln!(
         out,
-        "\n<details><summary>Settings</summary>\n\n| | |\n|---|---|\n| model | `{}` |\n| format | {} {} {} |\n| fingerprint | `{}` |\n| temperature | {} |\n| top_k / top_p / min_p | {} / {} / {} |\n| repeat penalty | {} over {} |\n| max tokens | {} |\n| seed | {} |\n| context | {} |\n| raw | {} |\n\n</details>\n",
-        o.model.path,
+        "| format | {} {} {} |",
         o.model.format,
         o.model.architecture.as_deref().unwrap_or(""),
-        o.model.quantization.as_deref().unwrap_or(""),
-        o.model.fingerprint,
-        g.temperature,
-        g.top_k,
-        g.top_p,
-        g.min_p,
-        g.repeat_penalty,
-        g.repeat_last_n,
-        g.max_tokens,
-        seed,
-        settings.backend.context_size,
-        g.raw
+        o.model.quantization.as_deref().unwrap_or("")
     );
+    let _ = writeln!(out, "| fingerprint | `{}` |", o.model.fingerprint);
+    let used_seed = o.stats.as_ref().and_then(|s| s.seed);
+    for p in PARAMS {
+        let mut value = (p.get)(settings).replace('|', "\\|");
+        if let (Some(seed), None) = (used_seed.filter(|_| p.range == crate::params::Range::Seed), settings.generation.seed) {
+            value = format!("{value} (used {seed})");
+        }
+        let _ = writeln!(out, "| {} | {} |", p.key, if value.is_empty() { "–".into() } else { format!("`{value}`") });
+    }
+    let _ = writeln!(out, "\n</details>\n");
 }

@@ -8,10 +8,9 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
-use super::export::ms;
 use super::votes::{describe, non_default};
 use super::{StoredOutput, StoredRun};
-use crate::error::human_bytes;
+use crate::engine::protocol::figures::{self, Figure};
 use crate::params::PARAMS;
 
 const STYLE: &str = "
@@ -111,28 +110,18 @@ fn answer(out: &mut String, o: &StoredOutput) {
 }
 
 fn stats(out: &mut String, run: &StoredRun) {
-    out.push_str("<h2>Stats</h2><table class=\"stats\"><tr><th>model</th><th>load</th><th>first token</th><th>prompt</th><th>generation</th><th>tokens</th><th>peak memory</th><th>stop</th></tr>");
+    let figures: Vec<&Figure> = figures::at_a_glance().collect();
+    out.push_str("<h2>Stats</h2><table class=\"stats\"><tr><th>model</th>");
+    for f in &figures {
+        let _ = write!(out, "<th>{}</th>", f.label);
+    }
+    out.push_str("</tr>");
     for o in &run.outputs {
         let _ = write!(out, "<tr><td>{}. {}</td>", o.slot + 1, esc(&o.label));
-        match &o.stats {
-            Some(s) => {
-                let _ = write!(
-                    out,
-                    "<td>{}</td><td>{}</td><td>{} tok · {:.0} tok/s</td><td>{:.1} tok/s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    if s.remote { "remote".into() } else { ms(s.load_ms) },
-                    s.ttft_ms.map_or_else(|| "–".into(), ms),
-                    s.prompt_tokens,
-                    s.prompt_tps,
-                    s.decode_tps,
-                    s.generated_tokens,
-                    if s.remote { "n/a".into() } else { human_bytes(s.peak_rss_bytes) },
-                    esc(&s.stop_reason.as_ref().map_or_else(|| o.status.to_string(), |r| r.label()))
-                );
-            }
-            None => {
-                let _ = write!(out, "<td colspan=\"7\">{}</td></tr>", o.status);
-            }
+        for f in &figures {
+            let _ = write!(out, "<td>{}</td>", esc(&o.figure(f)));
         }
+        out.push_str("</tr>");
     }
     out.push_str("</table>");
 }

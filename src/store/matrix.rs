@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::StoredRun;
 use super::votes::{Vote, identity};
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Cell {

@@ -9,7 +9,9 @@
 pub mod export;
 pub mod html;
 pub mod matrix;
+pub mod query;
 pub mod recorder;
+mod schema;
 pub mod turns;
 pub mod votes;
 
@@ -19,79 +21,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Stats;
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 use crate::params::Settings;
-
-/// The schema's migrations, applied in order; `PRAGMA user_version` says how
-/// many have run. Never edit one that shipped: add the next.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        prompt TEXT NOT NULL,
-        system_prompt TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        host TEXT NOT NULL DEFAULT '',
-        version TEXT NOT NULL,
-        device TEXT NOT NULL DEFAULT '',
-        batch TEXT
-    );
-    CREATE TABLE outputs (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        slot INTEGER NOT NULL,
-        label TEXT NOT NULL,
-        model TEXT NOT NULL,
-        settings TEXT NOT NULL,
-        rendered_prompt TEXT NOT NULL DEFAULT '',
-        text TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        error TEXT,
-        stats TEXT,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, slot)
-    );
-    CREATE INDEX runs_started ON runs(started_at);",
-    // What reasoning models thought before answering.
-    "ALTER TABLE outputs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';",
-    // Votes on comparisons (`votes.rs`): a ranking of the slots, by a person
-    // or a judge model.
-    "CREATE TABLE votes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        prompt_index INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        voter TEXT NOT NULL,
-        tiers TEXT NOT NULL,
-        all_bad INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX votes_run ON votes(run_id);",
-    // A judge's verdict beside its vote: scores per criterion and its reason.
-    "ALTER TABLE votes ADD COLUMN detail TEXT;",
-    // Follow-up turns of a comparison (`turns.rs`); turn 0 stays in `runs`
-    // and `outputs`.
-    "CREATE TABLE turns (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        turn INTEGER NOT NULL,
-        prompt TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, turn)
-    );
-    CREATE TABLE turn_outputs (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        turn INTEGER NOT NULL,
-        slot INTEGER NOT NULL,
-        rendered_prompt TEXT NOT NULL DEFAULT '',
-        text TEXT NOT NULL DEFAULT '',
-        thinking TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        error TEXT,
-        stats TEXT,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, turn, slot)
-    );",
-];
 
 /// Where a stored run stands. `Running` rows whose process is gone read as
 /// `Interrupted`.
@@ -158,6 +89,18 @@ pub struct StoredOutput {
     pub status: Status,
     pub error: Option<String>,
     pub stats: Option<Stats>,
+}
+
+impl StoredOutput {
+    /// One figure of this answer for people; "–" when it was not measured
+    /// (the stop figure says the answer's status instead).
+    pub fn figure(&self, f: &crate::engine::protocol::figures::Figure) -> String {
+        match self.stats.as_ref().and_then(|s| (f.get)(s)) {
+            Some(v) => v.human(),
+            None if f.key == "stop_reason" => self.status.to_string(),
+            None => "–".into(),
+        }
+    }
 }
 
 /// A JSON column read back; a damaged one is logged and noted in
@@ -277,6 +220,15 @@ impl Store {
         Ok(store)
     }
 
+    /// A store in memory: what a session records when the file cannot be
+    /// opened, so that its own exports and votes still work.
+    pub fn in_memory() -> Result<Store, String> {
+        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        let mut store = Store { conn, path: PathBuf::from(":memory:") };
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// Apply the migrations this file lacks. The check and the changes run
     /// in one IMMEDIATE transaction, so two processes opening a new store at
     /// once do not both create the tables.
@@ -285,10 +237,10 @@ impl Store {
         let err = |e: rusqlite::Error| format!("{path}: {e}");
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-        if version as usize > MIGRATIONS.len() {
-            return Err(format!("{path} was written by a newer versus (schema {version}); this one knows {}", MIGRATIONS.len()));
+        if version as usize > schema::MIGRATIONS.len() {
+            return Err(format!("{path} was written by a newer versus (schema {version}); this one knows {}", schema::MIGRATIONS.len()));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql).map_err(err)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
         }
@@ -484,7 +436,7 @@ mod tests {
         assert_eq!(list[0].id, id);
         assert_eq!(list[0].state, RunState::Running, "this process is alive");
         let v: i64 = s.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(v as usize, MIGRATIONS.len());
+        assert_eq!(v as usize, schema::MIGRATIONS.len());
     }
 
     #[test]

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::params;
 
+use super::query::{Query, Reply, Target};
 use super::{ModelRecord, RunState, Store, fingerprint, now};
-use crate::engine::answer::{Answer, Status};
+use crate::engine::protocol::answer::{Answer, Status};
 use crate::engine::{EngineEvent, EventKind, RunEntry, RunId};
 
 /// How often buffered text reaches the database.
@@ -27,8 +28,8 @@ pub enum Msg {
         system: String,
         entries: Vec<RunEntry>,
         batch: Option<String>,
-        /// A follow-up turn of this stored comparison (one prompt).
-        continues: Option<i64>,
+        /// A follow-up turn of this comparison (one prompt).
+        continues: Option<Target>,
         /// With `continues`: answer its turn N again (the entries that
         /// have no prompt are left as they are).
         retry: Option<usize>,
@@ -39,6 +40,9 @@ pub enum Msg {
     Interrupt(mpsc::Sender<()>),
     /// Flush everything; answers when done.
     Flush(mpsc::Sender<()>),
+    /// A read (or a vote), answered through the answers channel once
+    /// everything sent before it is written.
+    Query(Query),
 }
 
 /// An answer being recorded, and whether its text grew since the last flush.
@@ -56,12 +60,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(store: Store) -> std::io::Result<Recorder> {
+    /// The store's thread on `store`; answers to queries go to `answers`.
+    pub fn start(store: Store, answers: tokio::sync::mpsc::UnboundedSender<Reply>) -> std::io::Result<Recorder> {
         let (tx, rx) = mpsc::channel();
         let problem = Arc::new(Mutex::new(None));
         let ids = Arc::new(Mutex::new(HashMap::new()));
         let (p, i) = (problem.clone(), ids.clone());
-        std::thread::Builder::new().name("versus-store".into()).spawn(move || Writer::new(store, p, i).run(rx))?;
+        std::thread::Builder::new().name("versus-store".into()).spawn(move || Writer::new(store, p, i, answers).run(rx))?;
         Ok(Recorder { tx, problem, ids })
     }
 
@@ -96,6 +101,7 @@ struct Writer {
     device: String,
     /// The follow-up turn being recorded, by stored comparison.
     turns: HashMap<i64, usize>,
+    answers: tokio::sync::mpsc::UnboundedSender<Reply>,
 }
 
 /// What is recorded of a model: identity and a cheap content fingerprint.
@@ -114,8 +120,21 @@ pub fn model_record(e: &RunEntry) -> ModelRecord {
 }
 
 impl Writer {
-    fn new(store: Store, problem: Arc<Mutex<Option<String>>>, ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>) -> Writer {
-        Writer { store, problem, ids, outputs: HashMap::new(), device: crate::gpu::run_device(), turns: HashMap::new() }
+    fn new(
+        store: Store,
+        problem: Arc<Mutex<Option<String>>>,
+        ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>,
+        answers: tokio::sync::mpsc::UnboundedSender<Reply>,
+    ) -> Writer {
+        Writer { store, problem, ids, outputs: HashMap::new(), device: crate::gpu::run_device(), turns: HashMap::new(), answers }
+    }
+
+    /// A comparison of this session by its run, or by its id.
+    fn target(&self, t: Target) -> Option<i64> {
+        match t {
+            Target::Stored(id) => Some(id),
+            Target::Run(run) => self.id(run, 0),
+        }
     }
 
     fn report(&self, what: &str, e: impl std::fmt::Display) {
@@ -148,14 +167,24 @@ impl Writer {
             Msg::Begin { run, prompts, system, entries, batch, continues: None, .. } => {
                 self.begin(run, &prompts, &system, &entries, batch.as_deref())
             }
-            Msg::Begin { run, entries, continues: Some(id), retry: Some(turn), .. } => self.begin_retry(run, id, turn, &entries),
-            Msg::Begin { run, prompts, entries, continues: Some(id), .. } => {
-                self.begin_turn(run, id, prompts.first().map_or("", String::as_str), &entries)
-            }
+            Msg::Begin { run, entries, continues: Some(t), retry, prompts, .. } => match (self.target(t), retry) {
+                (Some(id), Some(turn)) => self.begin_retry(run, id, turn, &entries),
+                (Some(id), None) => self.begin_turn(run, id, prompts.first().map_or("", String::as_str), &entries),
+                (None, _) => self.report("continuing a comparison", "it is not in the history"),
+            },
             Msg::Event(ev) => self.event(ev),
             Msg::Flush(ack) => {
                 self.flush();
                 let _ = ack.send(());
+            }
+            Msg::Query(query) => {
+                // A read sees every answer's text so far.
+                self.flush();
+                let ids = self.ids.clone();
+                let stored = move |run: RunId| ids.lock().ok()?.get(&(run, 0)).copied();
+                if let Some(answer) = super::query::answer(&mut self.store, query, &stored) {
+                    let _ = self.answers.send(answer);
+                }
             }
             Msg::Interrupt(ack) => {
                 self.flush();

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Store, StoredOutput, StoredRun, decode, hostname, now, status_of};
 use crate::engine::Turn;
-use crate::engine::answer::Status;
 
 /// A follow-up turn of a stored comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,13 +37,8 @@ impl StoredRun {
     /// A turn it failed or was cancelled in is left out (its follow-up is
     /// asked without it).
     pub fn conversation(&self, slot: usize) -> Vec<Turn> {
-        self.prompts()
-            .into_iter()
-            .zip(self.answers_of(slot))
-            .filter_map(|(p, o)| {
-                o.filter(|o| o.status == Status::Finished).map(|o| Turn { user: p.to_string(), assistant: o.text.clone() })
-            })
-            .collect()
+        let turns = self.prompts().into_iter().zip(self.answers_of(slot));
+        crate::conversation::answered(turns.filter_map(|(p, o)| o.map(|o| (p, o.status, o.text.as_str()))))
     }
 
     /// The latest turn's outputs (the first turn's when there is no follow-up).

@@ -40,6 +40,15 @@ pub struct Vote {
     pub detail: Option<serde_json::Value>,
 }
 
+impl Vote {
+    /// A person's vote: `tiers` of slots, best first (`all_bad`: every
+    /// answer was bad, stored as a tie of all); its comparison is set when
+    /// it is saved.
+    pub fn human(tiers: Vec<Vec<usize>>, all_bad: bool) -> Vote {
+        Vote { id: 0, run_id: 0, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None }
+    }
+}
+
 /// One model's line of the leaderboard.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Standing {
@@ -56,7 +65,7 @@ pub struct Standing {
 }
 
 /// Which votes count.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     /// Only comparisons whose prompt contains this (any case).
     pub prompt: Option<String>,

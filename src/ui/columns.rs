@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::app::{App, Column, Focus, RunView};
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 use crate::error::human_bytes;
 use crate::layout;
 

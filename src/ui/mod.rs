@@ -3,7 +3,6 @@
 
 pub mod columns;
 pub mod models;
-pub mod overlays;
 pub mod prompt;
 pub mod status;
 pub mod verdict;
@@ -24,7 +23,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         verdict::draw(frame, app, area);
     }
     status::draw(frame, app, panes.status);
-    overlays::draw(frame, app);
+    if let Some(o) = &app.overlay {
+        o.draw(frame, &crate::app::overlays::Ctx { theme: &app.theme, keymap: &app.keymap });
+    }
 }
 
 /// Border style of a pane: the accent when focused.

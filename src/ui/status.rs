@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::{App, Focus};
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 use crate::error::human_bytes;
 use crate::keymap::Action;
 

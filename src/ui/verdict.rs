@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::columns::name;
 use super::sanitize;
 use crate::app::App;
-use crate::engine::answer::Status;
+use crate::engine::protocol::answer::Status;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let Some(run) = &app.run else { return };

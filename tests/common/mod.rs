@@ -143,7 +143,7 @@ pub mod server;
 pub fn run_engine(
     entries: Vec<versus::engine::RunEntry>,
     prompt: &str,
-    mem: versus::engine::memory::MemoryConfig,
+    mem: versus::engine::runtime::memory::MemoryConfig,
     mut cancel_when: impl FnMut(&versus::engine::EventKind) -> bool,
 ) -> Vec<versus::engine::EngineEvent> {
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,9 +1,16 @@
 //! A table in an overlay: the leaderboard of votes (`L`, as `versus
-//! leaderboard` prints it) and a batch's prompts × models (Ctrl-B in the
-//! saved comparisons, as `versus report` prints it).
+//! leaderboard` prints it) and a batch's prompts × models (from the saved
+//! comparisons, as `versus report` prints it). The first line is the header
+//! and stays in view; wide tables scroll sideways.
 
-use super::Reply;
-use crate::keymap::Action;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::style::Modifier;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::{Ctx, Overlay, Reply, centered};
+use crate::keymap::{Action, Scope};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BoardView {
@@ -20,8 +27,14 @@ impl BoardView {
     pub fn new(title: &str, table: &str, footer: &str) -> BoardView {
         BoardView { title: title.into(), lines: table.lines().map(str::to_string).collect(), footer: footer.into(), scroll: 0, left: 0 }
     }
+}
 
-    pub fn key(&mut self, action: Option<Action>) -> Reply {
+impl Overlay for BoardView {
+    fn scope(&self) -> Scope {
+        Scope::Board
+    }
+
+    fn key(&mut self, action: Option<Action>, _: &KeyEvent) -> Reply {
         let widest = self.lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         match action {
             Some(Action::BoardUp) => self.scroll = self.scroll.saturating_sub(1),
@@ -31,5 +44,40 @@ impl BoardView {
             _ => return Reply::Close,
         }
         Reply::Stay
+    }
+
+    fn draw(&self, frame: &mut Frame<'_>, ctx: &Ctx<'_>) {
+        let b = self;
+        let width = b.lines.iter().map(|l| l.chars().count()).max().unwrap_or(40).max(b.footer.chars().count()).max(50) as u16 + 4;
+        let area = centered(frame.area(), width, b.lines.len() as u16 + 5);
+        frame.render_widget(Clear, area);
+        let block = Block::new().borders(Borders::ALL).title(format!(" {} ", b.title)).border_style(ctx.theme.accent);
+        let cut = |l: &str| l.chars().skip(b.left).collect::<String>();
+        let mut text: Vec<Line<'_>> = Vec::new();
+        if let Some(head) = b.lines.first() {
+            text.push(Line::styled(cut(head), ctx.theme.accent.add_modifier(Modifier::BOLD)));
+        }
+        text.extend(b.lines.iter().skip(1 + b.scroll).map(|l| Line::raw(cut(l))));
+        text.push(Line::from(""));
+        if !b.footer.is_empty() {
+            text.push(Line::styled(b.footer.clone(), ctx.theme.dim));
+        }
+        let k = |a| ctx.keymap.label(a);
+        text.push(Line::styled(
+            format!(
+                "{}/{} scroll · {}/{} sideways · {} closes",
+                k(Action::BoardUp),
+                k(Action::BoardDown),
+                k(Action::BoardLeft),
+                k(Action::BoardRight),
+                k(Action::BoardClose)
+            ),
+            ctx.theme.dim,
+        ));
+        frame.render_widget(Paragraph::new(text).block(block), area);
+    }
+
+    fn name(&self) -> &'static str {
+        "board"
     }
 }

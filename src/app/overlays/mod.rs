@@ -1,7 +1,9 @@
-//! Overlays: popups over the panes. Each has its own state and key
-//! handling (one file each, drawn by the file of the same name in
-//! ui/overlays/) and its own keymap scope while it is open, so its keys are
-//! rebindable and listed in the help like the panes'.
+//! Overlays: popups over the panes. Each is one file that owns its state,
+//! its keys (its own keymap scope while it is open, so they are rebindable
+//! and listed in the help like the panes') and its drawing, behind the one
+//! `Overlay` trait; the app holds whichever is open as a box. A new overlay
+//! is its file, a line here, its scope and actions in `keymap/action.rs`,
+//! and the place that opens it (docs/architecture.md, "Add an overlay").
 
 pub mod board;
 pub mod confirm;
@@ -10,59 +12,58 @@ pub mod params;
 pub mod saved;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
-pub use help::HelpView;
-pub use params::ParamsEditor;
-pub use saved::HistoryView;
+use super::{App, Effect};
+use crate::keymap::{Action, Keymap, Scope};
+use crate::theme::Theme;
 
-use super::Effect;
-use crate::keymap::{Action, Scope};
+/// A popup over the panes.
+pub trait Overlay: std::fmt::Debug {
+    /// The keymap scope while it is open (it may change with its state).
+    fn scope(&self) -> Scope;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    Help(HelpView),
-    Params(ParamsEditor),
-    ConfirmQuit,
-    History(HistoryView),
-    Board(board::BoardView),
+    /// A key, with the action it is bound to in `scope()`.
+    fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply;
+
+    /// Text pasted while it is open; false: it takes no text.
+    fn paste(&mut self, _text: &str) -> bool {
+        false
+    }
+
+    /// Draw it over the screen.
+    fn draw(&self, frame: &mut Frame<'_>, ctx: &Ctx<'_>);
+
+    /// Its name, for tests and the log ("help", "params").
+    fn name(&self) -> &'static str;
+}
+
+/// What an overlay draws with.
+pub struct Ctx<'a> {
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
 }
 
 /// What an overlay asks of the app after a key.
-#[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Stay,
     Close,
     /// Close, then these.
     Effects(Vec<Effect>),
     Quit,
-    /// Close and give the list entry these settings.
-    Apply(ParamsEditor),
+    /// Close, then change the app (the parameters popup applies its values).
+    Then(Box<dyn FnOnce(&mut App) -> Vec<Effect>>),
 }
 
-impl Overlay {
-    /// The keymap scope while this overlay is open (None: no overlay).
-    pub fn scope(&self) -> Option<Scope> {
-        Some(match self {
-            Overlay::None => return None,
-            Overlay::Help(_) => Scope::Help,
-            Overlay::ConfirmQuit => Scope::Confirm,
-            Overlay::Params(p) if p.input.is_some() => Scope::ParamInput,
-            Overlay::Params(_) => Scope::Params,
-            Overlay::History(_) => Scope::Saved,
-            Overlay::Board(_) => Scope::Board,
-        })
-    }
-
-    /// A key, with the action it is bound to in this overlay's scope.
-    pub fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply {
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Overlay::None => Reply::Stay,
-            Overlay::Help(h) => h.key(action),
-            Overlay::ConfirmQuit => confirm::key(action),
-            Overlay::Params(p) => p.key(action, ev),
-            Overlay::History(h) => h.key(action, ev),
-            Overlay::Board(b) => b.key(action),
+            Reply::Stay => f.write_str("Stay"),
+            Reply::Close => f.write_str("Close"),
+            Reply::Effects(e) => write!(f, "Effects({e:?})"),
+            Reply::Quit => f.write_str("Quit"),
+            Reply::Then(_) => f.write_str("Then(..)"),
         }
     }
 }
@@ -81,4 +82,11 @@ pub fn type_into(text: &mut String, ev: &KeyEvent) -> bool {
         }
         _ => false,
     }
+}
+
+/// A box of this size in the middle of `area` (smaller when it must be).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
+    h
 }

@@ -1,16 +1,24 @@
-//! The parameters popup: every key of `params::PARAMS` for one list entry,
-//! edited as text and validated by `Settings::set` as you confirm.
+//! The parameters popup: every key of `params::PARAMS` for one list entry
+//! with its value, range and help, edited as text and validated by
+//! `Settings::set` as you confirm; closing it gives the entry its values.
 
 use crossterm::event::KeyEvent;
 
-use super::{Reply, type_into};
-use crate::keymap::Action;
+use ratatui::Frame;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::{Ctx, Overlay, Reply, centered, type_into};
+use crate::app::App;
+use crate::keymap::{Action, Scope};
 use crate::params::{PARAMS, Settings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamsEditor {
-    /// The list entry being edited.
+    /// The list entry being edited, and its model's name (the title).
     pub entry: usize,
+    pub model: String,
     pub settings: Settings,
     pub row: usize,
     /// The value being typed, when editing a row.
@@ -20,8 +28,8 @@ pub struct ParamsEditor {
 }
 
 impl ParamsEditor {
-    pub fn new(entry: usize, settings: Settings) -> ParamsEditor {
-        ParamsEditor { entry, settings, row: 0, input: None, error: None }
+    pub fn new(entry: usize, model: String, settings: Settings) -> ParamsEditor {
+        ParamsEditor { entry, model, settings, row: 0, input: None, error: None }
     }
 
     /// The parameter on the current row.
@@ -52,7 +60,67 @@ impl ParamsEditor {
         }
     }
 
-    pub fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply {
+}
+
+impl Overlay for ParamsEditor {
+    fn scope(&self) -> Scope {
+        if self.input.is_some() { Scope::ParamInput } else { Scope::Params }
+    }
+
+    fn paste(&mut self, text: &str) -> bool {
+        if let Some(input) = self.input.as_mut() {
+            input.push_str(&text.replace(['\r', '\n'], " "));
+        }
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        "params"
+    }
+
+    fn draw(&self, frame: &mut Frame<'_>, ctx: &Ctx<'_>) {
+        let (t, p) = (ctx.theme, self);
+        let name = &p.model;
+        let area = centered(frame.area(), 90, PARAMS.len() as u16 + 4);
+        // Rows that fit between the border and the message line; on a short
+        // terminal the list scrolls to keep the current row in view.
+        let rows = (area.height as usize).saturating_sub(4).max(1);
+        let first = p.row.saturating_sub(rows / 2).min(PARAMS.len().saturating_sub(rows));
+        let mut lines = Vec::new();
+        for (i, spec) in PARAMS.iter().enumerate().skip(first).take(rows) {
+            let current = i == p.row;
+            let value = match (&p.input, current) {
+                (Some(input), true) => format!("{input}▏"),
+                _ => p.settings.get(spec.key),
+            };
+            let (row, mark) = if current { (t.selected, "›") } else { (ratatui::style::Style::new(), " ") };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{mark}{:<15}", spec.key), row.patch(t.accent)),
+                Span::styled(format!("{value:<22}"), row.add_modifier(Modifier::BOLD)),
+                Span::styled(format!(" {}", spec.describe()), row.patch(t.dim)),
+            ]));
+        }
+        lines.push(Line::from(""));
+        let k = |a: Action| ctx.keymap.label(a);
+        match &p.error {
+            Some(e) => lines.push(Line::styled(format!(" {e}"), t.error)),
+            None => lines.push(Line::styled(
+                format!(
+                    " {} edits · {}/{} keeps/undoes · {} closes · applies to the next run",
+                    k(Action::ParamsEdit),
+                    k(Action::ParamCommit),
+                    k(Action::ParamAbort),
+                    k(Action::ParamsClose)
+                ),
+                t.dim,
+            )),
+        }
+        frame.render_widget(Clear, area);
+        let block = Block::new().borders(Borders::ALL).title(format!(" Parameters · {name} ")).border_style(t.accent);
+        frame.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
+    fn key(&mut self, action: Option<Action>, ev: &KeyEvent) -> Reply {
         if let Some(input) = self.input.as_mut() {
             match action {
                 Some(Action::ParamCommit) => self.commit(),
@@ -70,7 +138,15 @@ impl ParamsEditor {
             Some(Action::ParamsUp) => self.move_by(-1),
             Some(Action::ParamsDown) => self.move_by(1),
             Some(Action::ParamsEdit) => self.begin(),
-            Some(Action::ParamsClose) => return Reply::Apply(self.clone()),
+            Some(Action::ParamsClose) => {
+                let (entry, settings) = (self.entry, self.settings.clone());
+                return Reply::Then(Box::new(move |app: &mut App| {
+                    if let Some(e) = app.list.entries.get_mut(entry) {
+                        e.settings = settings;
+                    }
+                    vec![]
+                }));
+            }
             _ => {}
         }
         Reply::Stay

@@ -3,7 +3,7 @@
 
 use super::{CandleBackend, Vocabulary};
 use crate::catalog::Format;
-use crate::engine::memory::{self, Estimate};
+use crate::engine::runtime::memory::{self, Estimate};
 use crate::engine::registry::EngineInfo;
 use crate::engine::vocab::Tokens;
 use crate::engine::{Backend, EngineKind, RunEntry};
@@ -22,6 +22,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     local: true,
     runs: crate::engine::support::candle_runs,
     estimate,
+    spreads_over_gpus: false,
     gpu_share,
     ram_hint: "",
     gpu_hint: " or use device = \"cpu\"",

@@ -21,7 +21,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
-use super::sink::{Flow, Sink};
+use crate::engine::runtime::sink::{Flow, Sink};
 use super::template::ChatTemplate;
 use super::{Backend, PromptReport};
 use crate::catalog::gguf::{Arrays, Header};

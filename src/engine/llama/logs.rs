@@ -57,7 +57,8 @@ unsafe extern "C" fn log_callback(level: llama_cpp_sys_2::ggml_log_level, text: 
 }
 
 /// ggml calls this instead of printing to stderr, then aborts: log the
-/// reason and put the terminal back before the process dies.
+/// reason and tell the process's fatal hook (the TUI puts the terminal
+/// back) before the process dies.
 unsafe extern "C" fn abort_callback(message: *const c_char) {
     let msg = if message.is_null() {
         String::from("(no message)")
@@ -66,8 +67,7 @@ unsafe extern "C" fn abort_callback(message: *const c_char) {
         unsafe { CStr::from_ptr(message) }.to_string_lossy().into_owned()
     };
     tracing::error!(target: "llama.cpp", "ggml aborted: {msg}");
-    crate::terminal::emergency_restore();
-    crate::terminal::report_fatal(&format!("llama.cpp aborted: {msg}"));
+    crate::engine::fatal(&format!("llama.cpp aborted: {msg}"));
 }
 
 /// The devices llama.cpp can use ("CPU", "CUDA0 (NVIDIA H100 …)"), which

@@ -25,7 +25,7 @@ use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::token::LlamaToken;
 
 use super::LoadProgress;
-use super::sink::{Flow, Sink};
+use crate::engine::runtime::sink::{Flow, Sink};
 use super::template::{ChatTemplate, starts_with_bos};
 use super::{Backend, PromptReport};
 use crate::catalog::ModelInfo;

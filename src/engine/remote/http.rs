@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{EndpointConfig, base, redact};
-use crate::engine::sink::Sink;
+use crate::engine::runtime::sink::Sink;
 use crate::error::Error;
 
 /// The key for `ep`, read from its environment variable now.

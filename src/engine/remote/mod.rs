@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use super::redact::redact;
-use super::sink::{Flow, Sink};
+use crate::engine::runtime::sink::{Flow, Sink};
 use super::{Backend, PromptReport, StopReason};
 use crate::error::Error;
 use crate::params::GenerationParams;
@@ -134,6 +134,39 @@ pub fn insecure_warning(url: &str) -> Option<String> {
     (!local).then(|| format!("{}: plain http to another machine; prompts, answers and any API key travel unencrypted", redact(url)))
 }
 
+/// An OpenAI-compatible completion request (`/completions` with `prompt`,
+/// `/chat/completions` with `messages`), with the sampling extensions
+/// llama-server and vLLM accept (`top_k`, `min_p`, the penalties).
+#[derive(Serialize)]
+struct Request {
+    stream: bool,
+    stream_options: StreamOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
+    temperature: f32,
+    top_p: f32,
+    max_tokens: u32,
+    seed: u32,
+    top_k: u32,
+    min_p: f32,
+    repeat_penalty: f32,
+    repetition_penalty: f32,
+    repeat_last_n: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stop: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ignore_eos: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
 pub struct Remote {
     target: Target,
     client: reqwest::Client,
@@ -174,36 +207,27 @@ impl Remote {
     /// The endpoint path and the request body; `rendered` is the prompt
     /// (raw) or the JSON array of chat messages `render` made.
     fn body(&self, rendered: &str, p: &GenerationParams, seed: u32) -> (String, Value) {
-        let mut body = json!({
-            "stream": true,
-            "stream_options": { "include_usage": true },
-            "temperature": p.temperature,
-            "top_p": p.top_p,
-            "max_tokens": p.max_tokens,
-            "seed": seed,
-            // Extensions llama-server and vLLM accept.
-            "top_k": p.top_k,
-            "min_p": p.min_p,
-            "repeat_penalty": p.repeat_penalty,
-            "repetition_penalty": p.repeat_penalty,
-            "repeat_last_n": p.repeat_last_n,
-        });
-        if !self.target.model.is_empty() {
-            body["model"] = self.target.model.clone().into();
-        }
-        if !p.stop.is_empty() {
-            body["stop"] = p.stop.clone().into();
-        }
-        if p.ignore_eos {
-            body["ignore_eos"] = true.into();
-        }
-        if p.raw {
-            body["prompt"] = rendered.into();
-            ("/completions".into(), body)
-        } else {
-            body["messages"] = serde_json::from_str(rendered).unwrap_or_else(|_| json!([{ "role": "user", "content": rendered }]));
-            ("/chat/completions".into(), body)
-        }
+        let messages = (!p.raw).then(|| serde_json::from_str(rendered).unwrap_or_else(|_| json!([{ "role": "user", "content": rendered }])));
+        let body = Request {
+            stream: true,
+            stream_options: StreamOptions { include_usage: true },
+            model: (!self.target.model.is_empty()).then(|| self.target.model.clone()),
+            temperature: p.temperature,
+            top_p: p.top_p,
+            max_tokens: p.max_tokens,
+            seed,
+            top_k: p.top_k,
+            min_p: p.min_p,
+            repeat_penalty: p.repeat_penalty,
+            repetition_penalty: p.repeat_penalty,
+            repeat_last_n: p.repeat_last_n,
+            stop: p.stop.clone(),
+            ignore_eos: p.ignore_eos,
+            prompt: p.raw.then(|| rendered.to_string()),
+            messages,
+        };
+        let path = if p.raw { "/completions" } else { "/chat/completions" };
+        (path.into(), serde_json::to_value(body).unwrap_or_default())
     }
 
     async fn stream(&self, rendered: &str, p: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::think::Channel;
-use super::{EventKind, Stats};
+use crate::engine::think::Channel;
+use crate::engine::{EventKind, Stats};
 
 /// Where an answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

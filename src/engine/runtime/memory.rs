@@ -1,9 +1,11 @@
 //! Memory: what the process holds (from /proc), what the machine has free
-//! (sysinfo), and the guard that refuses a model that would not fit.
+//! (sysinfo), what a model is expected to need, and where on the GPUs it
+//! may go. The guard that refuses a model that would not fit reads each
+//! engine's row and lives in `guard.rs`.
 
 use crate::error::Error;
 
-use super::RunEntry;
+use crate::engine::RunEntry;
 
 /// Resident set size of this process now.
 pub fn rss_bytes() -> u64 {
@@ -83,11 +85,6 @@ impl Estimate {
     pub fn total(&self) -> u64 {
         self.weights.saturating_add(self.kv_cache).saturating_add(self.overhead)
     }
-}
-
-/// What `entry` needs with its engine (weights, cache, compute buffers).
-pub fn estimate(entry: &RunEntry) -> Estimate {
-    (super::registry::info(entry.engine).estimate)(entry)
 }
 
 /// The context an entry runs with: configured, else the model's own.
@@ -177,63 +174,14 @@ fn place_by_shares(gpus: &[crate::gpu::GpuInfo], shares: &[f32]) -> Option<Place
     })
 }
 
-/// `place` for an entry on this machine's GPUs now: llama.cpp spreads a
-/// model unless its split_mode is none; candle runs on one device.
-pub fn placement(entry: &RunEntry) -> Result<Option<Placement>, Error> {
+/// `place` for an entry on this machine's GPUs now; `spreads`: its engine
+/// may spread a model over several GPUs (its registry row says), which it
+/// does unless the entry's split_mode is none.
+pub fn placement(entry: &RunEntry, spreads: bool) -> Result<Option<Placement>, Error> {
     let b = &entry.settings.backend;
-    let spread = entry.engine == super::EngineKind::Llama && b.split_mode != crate::params::SplitMode::None;
+    let spread = spreads && b.split_mode != crate::params::SplitMode::None;
     place(&crate::gpu::gpus(), b.main_gpu, spread, &b.tensor_split)
         .map_err(|reason| Error::ModelLoad { model: entry.label.clone(), reason })
-}
-
-/// Refuse a model that would not fit: the part that goes to the GPU against
-/// the GPU's free memory, the rest against the RAM available now.
-pub fn check(entry: &RunEntry, config: &MemoryConfig) -> Result<Estimate, Error> {
-    check_beside(entry, config, 0)
-}
-
-/// As `check`, beside models already loaded that are expected to hold
-/// `held` bytes: with a fixed `limit_mib` they count against it; otherwise
-/// the memory they use is already gone from what the system reports free.
-pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Result<Estimate, Error> {
-    let engine = super::registry::info(entry.engine);
-    let est = (engine.estimate)(entry);
-    if !config.guard || !engine.local {
-        return Ok(est);
-    }
-    let place = placement(entry)?;
-    let gpu_share = (engine.gpu_share)(entry, place.as_ref().map(|p| p.free));
-    let on_gpu = (est.weights.saturating_add(est.kv_cache) as f64 * gpu_share) as u64;
-    let on_gpu = on_gpu.saturating_add(if gpu_share > 0.0 { est.overhead } else { 0 });
-    if let (Some(p), true) = (&place, gpu_share > 0.0) {
-        let room = p.free.saturating_sub(GPU_RESERVE);
-        if on_gpu > room {
-            return Err(Error::InsufficientMemory {
-                model: entry.label.clone(),
-                what: p.what.clone(),
-                needed: on_gpu,
-                available: room,
-                gpu_hint: engine.gpu_hint.into(),
-            });
-        }
-    }
-    let in_ram = est.total().saturating_sub(on_gpu);
-    let reserve = config.reserve_mib.saturating_mul(1 << 20);
-    let available = if config.limit_mib > 0 {
-        config.limit_mib.saturating_mul(1 << 20).saturating_sub(held)
-    } else {
-        available_bytes().saturating_sub(reserve)
-    };
-    if in_ram > available {
-        return Err(Error::InsufficientMemory {
-            model: entry.label.clone(),
-            what: "RAM".into(),
-            needed: in_ram,
-            available,
-            gpu_hint: engine.ram_hint.into(),
-        });
-    }
-    Ok(est)
 }
 
 #[cfg(test)]

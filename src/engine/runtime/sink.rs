@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::think::{Channel, ThinkSplitter};
-use super::{EventKind, StopReason};
+use crate::engine::think::{Channel, ThinkSplitter};
+use crate::engine::{EventKind, StopReason};
 
 /// What the backend should do after a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::memory::{Estimate, MemoryConfig};
-use super::{Backend, RunEntry};
+use crate::engine::runtime::memory::{Estimate, MemoryConfig};
+use crate::engine::{Backend, RunEntry};
 use crate::error::{Error, human_bytes};
 
 /// `[scheduler]` in the config.
@@ -110,12 +110,12 @@ impl Residents {
 pub fn make_room(entry: &RunEntry, mem: &MemoryConfig, residents: &mut Residents) -> (Result<Estimate, Error>, Vec<String>) {
     let mut evicted = Vec::new();
     loop {
-        match super::memory::check_beside(entry, mem, residents.held()) {
+        match crate::engine::runtime::guard::check_beside(entry, mem, residents.held()) {
             Err(_) if !residents.is_empty() => {
                 if let Some(label) = residents.evict() {
                     evicted.push(label);
                 }
-                super::memory::trim();
+                crate::engine::runtime::memory::trim();
             }
             result => return (result, evicted),
         }
@@ -129,6 +129,6 @@ pub fn stays(policy: KeepLoaded, held_with_it: u64, next: &[&RunEntry], mem: &Me
     match policy {
         KeepLoaded::Never => false,
         KeepLoaded::Always => true,
-        KeepLoaded::Auto => next.iter().all(|e| super::memory::check_beside(e, mem, held_with_it).is_ok()),
+        KeepLoaded::Auto => next.iter().all(|e| crate::engine::runtime::guard::check_beside(e, mem, held_with_it).is_ok()),
     }
 }

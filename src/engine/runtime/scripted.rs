@@ -12,10 +12,10 @@
 
 use std::time::Duration;
 
-use super::memory::Estimate;
-use super::registry::EngineInfo;
-use super::sink::{Flow, Sink};
-use super::{Backend, EngineKind, PromptReport, RunEntry};
+use crate::engine::runtime::memory::Estimate;
+use crate::engine::registry::EngineInfo;
+use crate::engine::runtime::sink::{Flow, Sink};
+use crate::engine::{Backend, EngineKind, PromptReport, RunEntry};
 use crate::error::Error;
 use crate::params::GenerationParams;
 
@@ -26,8 +26,9 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     feature: "",
     compiled: true,
     local: true,
-    runs: super::support::scripted_runs,
+    runs: crate::engine::support::scripted_runs,
     estimate: |e| Estimate { weights: script(&e.model.name).mem_mib << 20, ..Estimate::default() },
+    spreads_over_gpus: false,
     gpu_share: |_, _| 0.0,
     ram_hint: "",
     gpu_hint: "",
@@ -67,7 +68,7 @@ fn script(name: &str) -> Script {
 
 struct Scripted(Script);
 
-fn load(entry: &RunEntry, progress: super::LoadProgress) -> Result<Box<dyn Backend>, Error> {
+fn load(entry: &RunEntry, progress: crate::engine::LoadProgress) -> Result<Box<dyn Backend>, Error> {
     let s = script(&entry.model.name);
     // A load in ten steps of `load_ms / 10`, reporting each; stops when told.
     for step in 1..=10 {
@@ -86,7 +87,7 @@ fn load(entry: &RunEntry, progress: super::LoadProgress) -> Result<Box<dyn Backe
 }
 
 impl Backend for Scripted {
-    fn render(&self, turns: &[super::Turn], prompt: &str, _: &GenerationParams) -> Result<String, Error> {
+    fn render(&self, turns: &[crate::engine::Turn], prompt: &str, _: &GenerationParams) -> Result<String, Error> {
         Ok(turns.iter().map(|t| format!("{}{}\n\n", t.user, t.assistant)).collect::<String>() + prompt)
     }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use super::Engine;
+use crate::engine::Engine;
 use crate::catalog::{Format, ModelInfo, Source};
-use crate::engine::memory::MemoryConfig;
+use crate::engine::runtime::memory::MemoryConfig;
 use crate::engine::{EngineEvent, EngineKind, EventKind, RunEntry, RunRequest};
 use crate::error::Error;
 
@@ -220,7 +220,7 @@ fn a_load_that_completes_reports_every_step() {
     assert_eq!(finals(&evs), vec![(0, 0, "finished")]);
 }
 
-fn keeping(policy: crate::engine::resident::KeepLoaded, limit_mib: u64) -> (Engine, UnboundedReceiver<EngineEvent>) {
+fn keeping(policy: crate::engine::runtime::resident::KeepLoaded, limit_mib: u64) -> (Engine, UnboundedReceiver<EngineEvent>) {
     let (tx, rx) = unbounded_channel();
     let mem = MemoryConfig { guard: true, reserve_mib: 0, limit_mib };
     (Engine::keeping(tx, mem, policy).expect("thread"), rx)
@@ -245,7 +245,7 @@ fn residency(evs: &[EngineEvent]) -> (Vec<(usize, &'static str)>, Vec<String>) {
 
 #[test]
 fn never_keeps_a_model_loaded() {
-    use crate::engine::resident::KeepLoaded;
+    use crate::engine::runtime::resident::KeepLoaded;
     let (engine, mut rx) = keeping(KeepLoaded::Never, 1000);
     for id in [1, 2] {
         let (req, _) = request(id, &["go"], vec![entry("mem_mib=400"), entry("mem_mib=300")]);
@@ -258,7 +258,7 @@ fn never_keeps_a_model_loaded() {
 
 #[test]
 fn auto_keeps_what_fits_beside_the_next_models_and_runs_the_loaded_first() {
-    use crate::engine::resident::KeepLoaded;
+    use crate::engine::runtime::resident::KeepLoaded;
     // Both fit together: both stay, and the second run loads nothing.
     let (engine, mut rx) = keeping(KeepLoaded::Auto, 1000);
     let (req, _) = request(1, &["go"], vec![entry("mem_mib=400"), entry("mem_mib=300")]);
@@ -288,7 +288,7 @@ fn auto_keeps_what_fits_beside_the_next_models_and_runs_the_loaded_first() {
 
 #[test]
 fn always_evicts_the_least_recently_used_when_room_is_needed() {
-    use crate::engine::resident::KeepLoaded;
+    use crate::engine::runtime::resident::KeepLoaded;
     let (engine, mut rx) = keeping(KeepLoaded::Always, 1000);
     let (req, _) = request(1, &["go"], vec![entry("mem_mib=400,tokens=1"), entry("mem_mib=400,tokens=2"), entry("mem_mib=400,tokens=3")]);
     engine.submit(req);

@@ -1,0 +1,65 @@
+//! The history's answers, as they come back from the store's thread: the
+//! saved comparisons, one reopened or run again, the leaderboard and a
+//! batch's matrix as tables, the files an export wrote, a vote that could
+//! not be saved. The app asks with `Effect::Query`; nothing here waits.
+
+use super::{App, Effect, Event};
+use crate::store::query::{Reply, OpenFor, Opened};
+
+impl App {
+    pub(super) fn stored(&mut self, answer: Reply) -> Vec<Effect> {
+        match answer {
+            Reply::List(Ok(items)) => self.dispatch(Event::HistoryList(items)),
+            Reply::List(Err(e)) => self.say(format!("history unavailable: {e}")),
+            Reply::Opened(Ok(opened)) => self.opened(*opened),
+            Reply::Opened(Err(e)) => self.say(e),
+            Reply::Leaderboard(Ok(board)) => self.dispatch(Event::Table {
+                title: "Leaderboard · blind votes and judges".into(),
+                table: crate::tables::leaderboard(&board),
+                footer: "versus leaderboard --json for the figures".into(),
+            }),
+            Reply::Leaderboard(Err(e)) => self.say(format!("leaderboard unavailable: {e}")),
+            Reply::Matrix { id, result: Ok((batch, report)) } => self.dispatch(Event::Table {
+                title: match batch {
+                    Some(b) => format!("Batch {b} · prompts × models"),
+                    None => format!("Comparison #{id} · not part of a batch"),
+                },
+                table: crate::tables::matrix(&report),
+                footer: "versus report BATCH_OR_IDS --json for the figures".into(),
+            }),
+            Reply::Matrix { result: Err(e), .. } => self.say(format!("report unavailable: {e}")),
+            Reply::Exported(Ok(paths)) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                self.say(format!("exported to {}", names.join(" and ")))
+            }
+            Reply::Exported(Err(e)) => self.say(format!("export failed: {e}")),
+            Reply::VoteFailed(e) => self.say(format!("the vote could not be saved: {e}")),
+        }
+    }
+
+    fn say(&mut self, notice: String) -> Vec<Effect> {
+        self.notice = Some(notice);
+        vec![]
+    }
+
+    /// A comparison read back: shown as it was, or its prompt run again.
+    fn opened(&mut self, o: Opened) -> Vec<Effect> {
+        let gone: Vec<String> = o.entries.iter().filter_map(|e| e.as_ref().err().cloned()).collect();
+        let found: Vec<_> = o.entries.into_iter().filter_map(Result::ok).collect();
+        match o.then {
+            OpenFor::Show => {
+                // Continuing needs every model; one gone leaves it read-only.
+                let entries = if gone.is_empty() { found } else { Vec::new() };
+                self.dispatch(Event::Reopen { run: o.run, entries })
+            }
+            OpenFor::Rerun { original } => {
+                let mut effects = self.dispatch(Event::Rerun { run: o.run, entries: original.then_some(found) });
+                if let (true, Some(first)) = (original, gone.first()) {
+                    let more = if gone.len() > 1 { format!(" (and {} more)", gone.len() - 1) } else { String::new() };
+                    effects.extend(self.say(format!("{first}{more}")));
+                }
+                effects
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The sequential scheduler: one named thread owns whatever model is loaded
+//! and runs each entry of a run in turn: memory check → load → generate →
+//! drop (or keep it loaded, `resident.rs`) → next. Models still loaded from
+//! an earlier run go first and answer without a load. A failure (error or
+//! panic) becomes that entry's `Failed` event and the next entry runs;
+//! cancellation is checked on every token and between entries.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::job::{Job, Keep, Loader, prompts_of, send};
+use super::memory::MemoryConfig;
+use super::resident::{self, KeepLoaded, Residents};
+use crate::engine::{EngineEvent, EventKind, RunEntry, RunRequest};
+use crate::error::Error;
+
+/// The name of the inference thread; the panic hook leaves panics there to
+/// `catch_unwind` instead of tearing down the UI.
+pub const THREAD_NAME: &str = "versus-inference";
+
+/// Threads whose panics the engine catches itself (each becomes that
+/// model's failure): the inference thread and the remote streams.
+pub const CAUGHT_THREADS: &[&str] = &[THREAD_NAME, "versus-remote-"];
+
+enum Command {
+    Run(RunRequest),
+    Shutdown,
+}
+
+/// Handle to the inference thread.
+pub struct Engine {
+    tx: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// The inference thread with the real engines, one model loaded at a
+    /// time (benchmarks and tests that count loads).
+    pub fn start(events: UnboundedSender<EngineEvent>, memory: MemoryConfig) -> std::io::Result<Engine> {
+        Engine::keeping(events, memory, KeepLoaded::Never)
+    }
+
+    /// The inference thread, keeping models loaded between runs by `policy`.
+    pub fn keeping(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, policy: KeepLoaded) -> std::io::Result<Engine> {
+        Engine::with_loader(events, memory, policy, Arc::new(|e: &RunEntry, p| crate::engine::load(e, p)))
+    }
+
+    pub fn with_loader(
+        events: UnboundedSender<EngineEvent>,
+        memory: MemoryConfig,
+        policy: KeepLoaded,
+        loader: Loader,
+    ) -> std::io::Result<Engine> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new().name(THREAD_NAME.into()).spawn(move || {
+            let mut queue = Queue { mem: memory, loader, policy, residents: Residents::default() };
+            while let Ok(Command::Run(req)) = rx.recv() {
+                queue.run(&req, &events);
+            }
+        })?;
+        Ok(Engine { tx, thread: Some(thread) })
+    }
+
+    /// Queue a run; runs execute in submission order.
+    pub fn submit(&self, req: RunRequest) {
+        let _ = self.tx.send(Command::Run(req));
+    }
+}
+
+impl Engine {
+    /// Ask the thread to stop after the current run without waiting for it:
+    /// used when the process is about to exit.
+    pub fn detach(mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        self.thread.take();
+    }
+}
+
+/// How long dropping the engine waits for its thread to finish the current
+/// step: a cancelled run stops within a token, but a call into an engine
+/// that never returns (a C++ loop, a stuck driver) must not hold up quitting.
+const STOP_WAIT: Duration = Duration::from_secs(2);
+
+/// An inference thread was left running: `main` then ends with `_exit`, as C++
+/// static destructors would tear down a backend that thread is still inside.
+pub static LEFT_BEHIND: AtomicBool = AtomicBool::new(false);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Command::Shutdown);
+        let Some(t) = self.thread.take() else { return };
+        let start = Instant::now();
+        while !t.is_finished() && start.elapsed() < STOP_WAIT {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if !t.is_finished() {
+            tracing::warn!("the inference thread did not stop within {STOP_WAIT:?}; leaving it behind");
+            return LEFT_BEHIND.store(true, Ordering::SeqCst);
+        }
+        let _ = t.join();
+    }
+}
+
+/// What the inference thread owns: the memory rules, how to load, and the
+/// models it keeps loaded between runs.
+pub struct Queue {
+    pub mem: MemoryConfig,
+    pub loader: Loader,
+    pub policy: KeepLoaded,
+    pub residents: Residents,
+}
+
+impl Queue {
+    /// Run every entry of `req`, reporting through `events`: local entries
+    /// one after another on this thread (those already loaded first),
+    /// remote ones concurrently beside them.
+    pub fn run(&mut self, req: &RunRequest, events: &UnboundedSender<EngineEvent>) {
+        let (mem, loader) = (self.mem.clone(), self.loader.clone());
+        // Entries with nothing to answer (a batch resumed, a retry of
+        // the others) stay as they are on screen.
+        for (slot, e) in req.entries.iter().enumerate() {
+            if let Some(&p) = prompts_of(req, e).first() {
+                send(events, req.id, slot, p, EventKind::Queued);
+            }
+        }
+        // Remote entries use no local memory: each streams on a thread of its
+        // own while the local queue runs; the last part to finish ends the run.
+        let local = |e: &RunEntry| crate::engine::registry::info(e.engine).local;
+        let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !local(&req.entries[i])).collect();
+        let parts = Arc::new(AtomicUsize::new(1 + remote.len()));
+        for slot in remote {
+            let (r, ev, m, p, l) = (req.clone(), events.clone(), mem.clone(), parts.clone(), loader.clone());
+            let spawned = std::thread::Builder::new().name(format!("versus-remote-{slot}")).spawn(move || {
+                let mut none = Residents::default();
+                let mut keep = Keep { policy: KeepLoaded::Never, residents: &mut none, next: Vec::new() };
+                Job::new(&r, slot, &ev).run(&m, &l, &mut keep);
+                finish_part(&p, &ev, &r);
+            });
+            if let Err(e) = spawned {
+                let error = Error::Inference(format!("could not start a thread for this endpoint: {e}"));
+                for p in prompts_of(req, &req.entries[slot]) {
+                    send(events, req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
+                }
+                finish_part(&parts, events, req);
+            }
+        }
+        let mut order: Vec<usize> = (0..req.entries.len()).filter(|&s| local(&req.entries[s])).collect();
+        order.sort_by_key(|&s| !self.residents.holds(&resident::key(&req.entries[s])));
+        for (k, &slot) in order.iter().enumerate() {
+            let next: Vec<&RunEntry> = order[k + 1..]
+                .iter()
+                .map(|&s| &req.entries[s])
+                .filter(|e| e.model.error.is_none() && !self.residents.holds(&resident::key(e)))
+                .collect();
+            let mut keep = Keep { policy: self.policy, residents: &mut self.residents, next };
+            Job::new(req, slot, events).run(&mem, &loader, &mut keep);
+        }
+        if !order.is_empty() {
+            send(events, req.id, req.entries.len(), 0, EventKind::Resident { models: self.residents.describe() });
+        }
+        finish_part(&parts, events, req);
+    }
+}
+
+fn finish_part(parts: &AtomicUsize, events: &UnboundedSender<EngineEvent>, req: &RunRequest) {
+    if parts.fetch_sub(1, Ordering::SeqCst) == 1 {
+        send(events, req.id, req.entries.len(), 0, EventKind::RunDone);
+    }
+}
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;
