@@ -64,11 +64,17 @@ pub enum Command {
         json: bool,
         /// Extra model folders or files to scan
         paths: Vec<PathBuf>,
+        /// Extra model folders or files to scan (as `versus run --scan`)
+        #[arg(long = "scan", value_name = "PATH")]
+        scan: Vec<PathBuf>,
     },
     /// Show versions, engines, devices, config, log file and model folders
     Doctor {
         /// Extra model folders or files to scan
         paths: Vec<PathBuf>,
+        /// Extra model folders or files to scan (as `versus run --scan`)
+        #[arg(long = "scan", value_name = "PATH")]
+        scan: Vec<PathBuf>,
     },
     /// Run a prompt on one or more models, one after another, without the TUI
     Run(RunArgs),
@@ -112,6 +118,35 @@ pub enum Command {
         /// A folder for versus.1 and versus-SUBCOMMAND.1 (`versus-run.1`, …)
         dir: Option<PathBuf>,
     },
+    /// The process local models run in, started by versus itself
+    #[command(hide = true)]
+    Worker,
+}
+
+/// The TUI's folders must exist: a word that is none (a mistyped
+/// subcommand, or one put after a folder) is clap's "unrecognized
+/// subcommand" with the closest one, not a folder that is not there.
+pub fn check_paths(paths: &[PathBuf]) -> Result<(), clap::Error> {
+    use clap::CommandFactory;
+    let Some(word) = paths.iter().find(|p| !p.exists()).map(|p| p.to_string_lossy().into_owned()) else { return Ok(()) };
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd.get_subcommands().filter(|c| !c.is_hide_set()).map(|c| c.get_name().to_string()).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let message = if refs.contains(&word.as_str()) {
+        format!("'{word}' is a subcommand: put it first, then the folders (versus {word} [PATHS]...)")
+    } else if word.contains('/') {
+        format!("no folder or file at '{word}'")
+    } else {
+        let tip = names
+            .iter()
+            .map(|n| (strsim::damerau_levenshtein(&word, n), n))
+            .filter(|(d, n)| *d <= (n.len() / 3).max(2))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| format!("\n\n  tip: a similar subcommand exists: '{n}'"))
+            .unwrap_or_default();
+        format!("unrecognized subcommand '{word}' (and no folder of that name){tip}")
+    };
+    Err(cmd.error(clap::error::ErrorKind::InvalidSubcommand, message))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -125,8 +160,13 @@ pub enum HistoryCmd {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Print a comparison as text
-    Show { id: i64 },
+    /// Print a comparison as text (or JSON: every turn, answer, setting and figure)
+    Show {
+        id: i64,
+        /// The comparison as one JSON object (as `history export --format json`)
+        #[arg(long)]
+        json: bool,
+    },
     /// Export a comparison, several, or a batch (its --prompts file) as one file
     Export {
         #[arg(required = true, value_name = "ID")]

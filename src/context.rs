@@ -14,9 +14,20 @@ pub struct Context {
     pub config: Loaded,
     /// The log file, or why there is none.
     pub log: Result<PathBuf, String>,
+    /// The log filter in force (the worker process logs with it too).
+    pub log_filter: String,
 }
 
 impl Context {
+    /// How local models are isolated (`[scheduler] isolate`): in a worker
+    /// process of this binary, or None to run them in this process.
+    pub fn isolation(&self) -> Option<crate::engine::runtime::worker::Isolation> {
+        if !self.config.config.scheduler.isolate {
+            return None;
+        }
+        crate::engine::runtime::worker::Isolation::this_binary(self.dirs.state_dir.clone(), self.log_filter.clone())
+    }
+
     /// Local models, then the models of every configured endpoint.
     pub fn discover(&self, paths: &[PathBuf]) -> Catalog {
         let mut catalog = crate::catalog::discover(&self.config.config.models, &self.dirs, paths);

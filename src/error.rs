@@ -7,7 +7,7 @@
 //! Errors travel inside engine events to the UI, so they are `Clone` and hold
 //! plain strings rather than foreign error types.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bytes as a short human figure ("1.4 GiB"), used in messages and the UI.
 pub fn human_bytes(bytes: u64) -> String {
@@ -27,8 +27,11 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// Serialized with its kind beside its fields (`{"kind":
+/// "tokenization","detail":"…"}`), so that every case, those holding a
+/// bare string too, crosses to and from the worker process.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum Error {
     /// A model named on the command line or in config matches nothing discovered.
     #[error("model not found: {spec}{hint}")]
@@ -40,15 +43,20 @@ pub enum Error {
 
     /// The memory guard refused to load a model that would not fit.
     #[error(
-        "{model} needs ~{} of {what} but {} is available; lower the context size{gpu_hint}",
+        "{model} needs ~{} of {what} but {} is available; {fix}",
         human_bytes(*needed),
         human_bytes(*available)
     )]
-    InsufficientMemory { model: String, what: String, needed: u64, available: u64, gpu_hint: String },
+    InsufficientMemory { model: String, what: String, needed: u64, available: u64, fix: String },
 
     /// A format or architecture that no compiled-in engine can run.
     #[error("unsupported format: {0}")]
     UnsupportedFormat(String),
+
+    /// The worker process running the model died (an abort, a segfault,
+    /// the OOM killer) or was ended for hanging; versus went on.
+    #[error("{what}")]
+    Crashed { model: String, what: String },
 
     /// Generation failed after the model loaded.
     #[error("generation failed: {0}")]
@@ -127,8 +135,8 @@ mod tests {
             what: "RAM".into(),
             needed: 8 << 30,
             available: 2 << 30,
-            gpu_hint: " or n_gpu_layers".into(),
+            fix: "lower backend.context_size (now 4096)".into(),
         };
-        assert_eq!(e.to_string(), "big needs ~8.0 GiB of RAM but 2.0 GiB is available; lower the context size or n_gpu_layers");
+        assert_eq!(e.to_string(), "big needs ~8.0 GiB of RAM but 2.0 GiB is available; lower backend.context_size (now 4096)");
     }
 }

@@ -13,7 +13,15 @@ use versus::paths::Dirs;
 use versus::{config, logging, terminal};
 
 fn main() -> ExitCode {
+    if let Err(e) = versus::cpu::check_build() {
+        eprintln!("versus: {e}");
+        return ExitCode::from(1);
+    }
     let cli = Cli::parse();
+    if let Some(Command::Worker) = &cli.command {
+        // Started by versus itself: its parent has the config and the log.
+        return ExitCode::from(versus::engine::runtime::worker::child::serve());
+    }
     if let Some(Command::Completions { shell }) = &cli.command {
         clap_complete::generate(*shell, &mut Cli::command(), "versus", &mut std::io::stdout());
         return ExitCode::SUCCESS;
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
         eprintln!("versus: could not re-execute to set cpu.omp_wait_policy ({e}); continuing with OpenMP's default");
     }
     let filter = logging::filter(cli.log_level.as_deref(), &loaded.config.log.level);
+    let log_filter = filter.to_string();
     let log = logging::init(&dirs.state_dir, filter);
     terminal::install_panic_hook(versus::engine::runtime::scheduler::CAUGHT_THREADS);
     versus::engine::set_fatal_hook(|message| {
@@ -58,7 +67,7 @@ fn main() -> ExitCode {
     });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().map(|a| versus::engine::remote::redact(&a)).collect::<Vec<_>>(), "start");
 
-    let ctx = Context { dirs, config: loaded, log };
+    let ctx = Context { dirs, config: loaded, log, log_filter };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -67,9 +76,12 @@ fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        None => versus::tui::run(&ctx, &cli.paths, &cli.models, cli.blind, &runtime),
-        Some(Command::List { json, paths }) => commands::list::run(&ctx.discover(paths), *json),
-        Some(Command::Doctor { paths }) => commands::doctor::run(&ctx, &ctx.discover(paths)),
+        None => match versus::cli::check_paths(&cli.paths) {
+            Err(e) => e.exit(),
+            Ok(()) => versus::tui::run(&ctx, &cli.paths, &cli.models, cli.blind, &runtime),
+        },
+        Some(Command::List { json, paths, scan }) => commands::list::run(&ctx.discover(&[paths.as_slice(), scan].concat()), *json),
+        Some(Command::Doctor { paths, scan }) => commands::doctor::run(&ctx, &ctx.discover(&[paths.as_slice(), scan].concat())),
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
         Some(Command::Tokenize(args)) => commands::tokenize::run(&ctx, args),
         Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
@@ -87,7 +99,7 @@ fn main() -> ExitCode {
                 exit::USAGE
             }
         },
-        Some(Command::Completions { .. } | Command::Man { .. }) => exit::OK,
+        Some(Command::Completions { .. } | Command::Man { .. } | Command::Worker) => exit::OK,
     };
     tracing::info!(code, "exit");
     if versus::engine::runtime::scheduler::LEFT_BEHIND.load(std::sync::atomic::Ordering::SeqCst) {

@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::engine::runtime::memory::MemoryConfig;
 use crate::engine::runtime::resident::KeepLoaded;
+use crate::engine::runtime::worker::Isolation;
 use crate::engine::{Engine, EngineEvent, EventKind, RunEntry, RunId, RunRequest};
 use crate::store::Store;
 use crate::store::query::{Query, Reply, Target};
@@ -83,6 +84,7 @@ pub struct Session {
     answers: UnboundedReceiver<Reply>,
     answer_tx: tokio::sync::mpsc::UnboundedSender<Reply>,
     cancels: HashMap<RunId, Arc<AtomicBool>>,
+    skips: HashMap<RunId, Arc<[AtomicBool]>>,
     /// Runs submitted whose `RunDone` has not come yet.
     active: HashSet<RunId>,
     /// Runs not saved in the history (a judge's).
@@ -99,9 +101,14 @@ impl Session {
     /// `problem` and the session records in memory instead (exports and
     /// votes of this session still work; nothing reaches the disk). Call
     /// inside a tokio runtime: the signal handlers are registered here.
-    pub fn open(memory: MemoryConfig, keep: KeepLoaded, history: Option<&Path>) -> std::io::Result<Session> {
+    /// With `iso`, local models run in a worker process that may die
+    /// without taking the session with it; without, in this process.
+    pub fn open(memory: MemoryConfig, keep: KeepLoaded, history: Option<&Path>, iso: Option<Isolation>) -> std::io::Result<Session> {
         let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let engine = Engine::keeping(tx, memory, keep)?;
+        let engine = match iso {
+            Some(iso) => Engine::isolated(tx, memory, keep, iso)?,
+            None => Engine::keeping(tx, memory, keep)?,
+        };
         let (answer_tx, answers) = tokio::sync::mpsc::unbounded_channel();
         let (store, problem) = match history.map(Store::open) {
             Some(Ok(s)) => (Some(s), None),
@@ -122,6 +129,7 @@ impl Session {
             answers,
             answer_tx,
             cancels: HashMap::new(),
+            skips: HashMap::new(),
             active: HashSet::new(),
             unrecorded: HashSet::new(),
             term: signal(SignalKind::terminate()).ok(),
@@ -147,8 +155,13 @@ impl Session {
                 retry: c.retry,
             });
         }
+        self.submit(RunRequest::new(id, c.prompts, c.entries, cancel));
+    }
+
+    fn submit(&mut self, req: RunRequest) {
+        self.skips.insert(req.id, req.skip.clone());
         if let Some(engine) = &self.engine {
-            engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });
+            engine.submit(req);
         }
     }
 
@@ -159,15 +172,21 @@ impl Session {
         self.cancels.insert(id, cancel.clone());
         self.active.insert(id);
         self.unrecorded.insert(id);
-        if let Some(engine) = &self.engine {
-            engine.submit(RunRequest { id, prompts: c.prompts, entries: c.entries, cancel });
-        }
+        self.submit(RunRequest::new(id, c.prompts, c.entries, cancel));
     }
 
     /// Stop run `id`: its current model on its next token, the rest before
     /// they load.
     pub fn cancel(&self, id: RunId) {
         if let Some(flag) = self.cancels.get(&id) {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Skip entry `slot` of run `id`: its answer stops on the next token
+    /// (or before it loads) and the run goes on with the next model.
+    pub fn skip(&self, id: RunId, slot: usize) {
+        if let Some(flag) = self.skips.get(&id).and_then(|s| s.get(slot)) {
             flag.store(true, Ordering::SeqCst);
         }
     }
@@ -181,6 +200,7 @@ impl Session {
                 let off = "the history is off (--no-history)".to_string();
                 let answer = match query {
                     Query::List { .. } => Reply::List(Err(off)),
+                    Query::Prompts { .. } => Reply::Prompts(Err(off)),
                     Query::Open { .. } => Reply::Opened(Err(off)),
                     Query::Leaderboard(_) => Reply::Leaderboard(Err(off)),
                     Query::Matrix(id) => Reply::Matrix { id, result: Err(off) },
@@ -201,6 +221,7 @@ impl Session {
         if let EventKind::RunDone = ev.kind {
             self.active.remove(&ev.run);
             self.cancels.remove(&ev.run);
+            self.skips.remove(&ev.run);
         }
         if self.unrecorded.contains(&ev.run) {
             return;

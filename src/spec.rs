@@ -118,13 +118,7 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
     let engines = crate::engine::engines_for(&model);
     let engine = match engine_choice {
         Some(e) if engines.contains(&e) => e,
-        Some(e) if !e.compiled_in() => {
-            return Err(Error::UnsupportedFormat(format!(
-                "this build of versus has no {} engine (build with --features {})",
-                e.label(),
-                e.label()
-            )));
-        }
+        Some(e) if !e.compiled_in() => return Err(crate::engine::registry::not_compiled(e)),
         Some(e) => {
             return Err(Error::UnsupportedFormat(format!(
                 "{} cannot run {} ({} {}); engines for it: {}",
@@ -140,12 +134,20 @@ pub fn resolve(spec: &ModelSpec, catalog: &Catalog, config: &Config, global: &[(
             // Let the scheduler report the model's own error in its column.
             None if model.error.is_some() => EngineKind::default(),
             None => {
+                let fix = if model.format == crate::catalog::Format::Gguf {
+                    "; this build has no llama.cpp engine: build versus with --features llama".to_string()
+                } else {
+                    format!(
+                        "; candle runs model_type {} from config.json: convert it to GGUF (llama.cpp's convert_hf_to_gguf.py) and run it with @llama",
+                        crate::engine::support::CANDLE_HF.join(", ")
+                    )
+                };
                 return Err(Error::UnsupportedFormat(format!(
-                    "no engine in this build runs {} ({} {}); candle runs {}",
+                    "no engine in this build runs {} at {} ({} {}){fix}",
                     model.name,
+                    model.path.display(),
                     model.format.label(),
                     model.architecture.as_deref().unwrap_or("unknown architecture"),
-                    crate::engine::support::CANDLE_HF.join(", ")
                 )));
             }
         },

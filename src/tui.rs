@@ -6,7 +6,6 @@
 //! at most `ui.max_fps` times a second and only when something changed, so
 //! an idle app sleeps in `select!` and uses no CPU.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -81,6 +80,15 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
     if !wanted.is_empty() {
         app.list.select_entries(&wanted);
         app.focus = crate::app::Focus::Prompt;
+    } else {
+        // What was selected when versus last ran, copies and parameters too.
+        let gone = crate::selection::restore(&ctx.dirs.state_dir, &mut app.list);
+        if !app.list.selected().is_empty() {
+            app.focus = crate::app::Focus::Prompt;
+        }
+        if gone > 0 {
+            app.notice = Some(format!("{gone} of the models selected last time cannot be found now"));
+        }
     }
     app.sync_scroll = config.ui.sync_scroll;
     app.blind = blind;
@@ -101,11 +109,16 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
         app.notice = Some(format!("warning: {w}"));
     }
 
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!("versus: the terminal UI needs an interactive terminal; for scripts and pipes use `versus run -m MODEL -p TEXT`");
+        return exit::USAGE;
+    }
     let (guard, mut term) = match enter(ctx.log.as_ref().ok().map(PathBuf::as_path)) {
         Ok(t) => t,
         Err(e) => {
             crate::terminal::emergency_restore();
-            eprintln!("versus: cannot start the terminal UI: {e}");
+            eprintln!("versus: cannot start the terminal UI: {}", crate::paths::io_reason(&e));
             return exit::MODEL_FAILED;
         }
     };
@@ -113,12 +126,14 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
     let stores = Stores {
         path: ctx.dirs.history_db(),
         exports: ctx.dirs.data_dir.join("exports"),
+        state: ctx.dirs.state_dir.clone(),
         formats: config.ui.export.clone(),
         endpoints: config.endpoints.clone(),
     };
     let result = rt.block_on(async {
-        let mut session = Session::open(config.memory.clone(), config.scheduler.keep_loaded, Some(&stores.path))?;
+        let mut session = Session::open(config.memory.clone(), config.scheduler.keep_loaded, Some(&stores.path), ctx.isolation())?;
         let result = event_loop(&mut app, &mut term, fps, &mut session, &stores).await;
+        crate::selection::save(&stores.state, &app.list);
         // Quitting or a signal: a run cut short is saved as interrupted.
         session.close(Duration::from_secs(3));
         result
@@ -141,6 +156,8 @@ pub fn run(ctx: &Context, paths: &[PathBuf], specs: &[String], blind: bool, rt: 
 struct Stores {
     path: PathBuf,
     exports: PathBuf,
+    /// Where the selection is kept for the next start.
+    state: PathBuf,
     formats: Vec<crate::store::export::Format>,
     endpoints: Vec<crate::engine::remote::EndpointConfig>,
 }
@@ -163,6 +180,8 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
     if let Some(p) = session.problem() {
         app.handle(Event::Notice(p));
     }
+    // The editor's history: the prompts of the saved comparisons.
+    session.query(Query::Prompts { limit: 200 });
 
     let size = term.size()?;
     app.handle(Event::Resize(size.width, size.height));
@@ -233,11 +252,16 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
 fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores) {
     match effect {
         Effect::Run { id, prompt, entries, follows, retry } => {
+            crate::selection::save(&stores.state, &app.list);
             let retry = retry.filter(|_| follows.is_some());
             session.start(id, Comparison { prompts: vec![prompt], entries, batch: None, continues: follows, retry });
         }
         Effect::Cancel(id) => session.cancel(id),
-        Effect::Copy(text) => copy_osc52(&text),
+        Effect::Skip { run, slot } => session.skip(run, slot),
+        Effect::Copy(text) => {
+            let said = crate::clipboard::copy(&text);
+            app.handle(Event::Notice(said));
+        }
         Effect::Judge { id, prompts, entry } => {
             session.start_unrecorded(id, Comparison { prompts, entries: vec![entry], batch: None, continues: None, retry: None })
         }
@@ -277,49 +301,5 @@ fn convert(ev: TermEvent) -> Option<Event> {
         TermEvent::Paste(s) => Some(Event::Paste(s)),
         TermEvent::Resize(w, h) => Some(Event::Resize(w, h)),
         _ => None,
-    }
-}
-
-/// Copy to the clipboard of the terminal the user sits at, also over SSH,
-/// with the OSC 52 escape; inside tmux it is wrapped for passthrough.
-pub fn copy_osc52(text: &str) {
-    let seq = osc52(text, std::env::var_os("TMUX").is_some());
-    let mut out = std::io::stdout();
-    let _ = out.write_all(seq.as_bytes());
-    let _ = out.flush();
-}
-
-pub fn osc52(text: &str, tmux: bool) -> String {
-    let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
-    if tmux { format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b")) } else { seq }
-}
-
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn osc52_encodes_and_wraps_for_tmux() {
-        assert_eq!(base64(b"hello"), "aGVsbG8=");
-        assert_eq!(base64(b"hi!"), "aGkh");
-        assert_eq!(osc52("hi", false), "\x1b]52;c;aGk=\x07");
-        assert_eq!(osc52("hi", true), "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\");
     }
 }

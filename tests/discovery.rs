@@ -146,7 +146,7 @@ fn every_store_layout_is_discovered_once_with_errors_listed() {
     assert!(!names.iter().any(|n| n.contains("mmproj")), "projectors are skipped: {names:?}");
     assert!(models["wrongmagic"]["error"].as_str().unwrap().contains("invalid magic"));
     assert!(models["empty"]["error"].as_str().unwrap().contains("empty"));
-    assert!(models["truncated"]["error"].as_str().unwrap().contains("not within the file bounds"));
+    assert!(models["truncated"]["error"].as_str().unwrap().contains("truncated GGUF"));
     assert!(!names.iter().any(|n| n.contains("notes")));
 
     let tq = &models["tiny-qwen"];
@@ -186,6 +186,10 @@ fn depth_and_entry_limits_bound_the_scan() {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(json.as_array().unwrap().is_empty());
+    // Not silently: the list says deeper folders were not searched, and how to.
+    let out = sb.run(&["--config", cfg.to_str().unwrap(), "list", sb.path().join("d").to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(text.contains("folders deeper than 2 levels were not searched") && text.contains("max_depth"), "{text}");
 
     std::fs::write(&cfg, "[models]\nmax_depth = 8\n").unwrap();
     let out = sb.run(&["--config", cfg.to_str().unwrap(), "list", "--json", sb.path().join("d").to_str().unwrap()]);

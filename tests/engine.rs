@@ -199,7 +199,7 @@ fn corrupt_files(dir: &Path, demo: &Path) -> Vec<(PathBuf, &'static str)> {
         &[("token_embd.weight", &[8, 4])],
     )
     .unwrap();
-    vec![(truncated, "not within the file bounds"), (magic, "invalid magic"), (empty, "empty"), (nohparams, "llama.context_length")]
+    vec![(truncated, "the download was cut short"), (magic, "invalid magic"), (empty, "empty"), (nohparams, "llama.context_length")]
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn the_memory_guard_refuses_before_loading() {
     }
     assert!(!ev.iter().any(|e| matches!(e.kind, EventKind::Loaded { .. })));
     let msg = failed(&ev, 0).to_string();
-    assert!(msg.contains("lower the context size or n_gpu_layers"), "{msg}");
+    assert!(msg.contains("lower backend.context_size") && msg.contains("[memory] limit_mib"), "{msg}");
 }
 
 #[test]

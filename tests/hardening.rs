@@ -133,8 +133,8 @@ fn nothing_clobbers_an_input_or_an_existing_file() {
 }
 
 /// A JSON lines batch with one bad line names the line instead of sending
-/// every line as literal text; a resumed batch ends a line cut short and
-/// counts duplicate prompts one by one.
+/// every line as literal text; a resumed batch sets a line cut short apart
+/// (in FILE.cut, said on stderr) and counts duplicate prompts one by one.
 #[test]
 fn batch_files_report_bad_lines_and_resume_exactly() {
     let sb = Sandbox::new();
@@ -183,7 +183,13 @@ fn batch_files_report_bad_lines_and_resume_exactly() {
     let text = std::fs::read_to_string(&results).unwrap();
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).expect("the new result is a line of its own");
     assert_eq!(last["prompt_index"], 1, "the duplicate prompt got its own result: {text}");
-    assert_eq!(text.lines().count(), 3, "{text}");
+    assert_eq!(text.lines().count(), 2, "the cut line is set apart: {text}");
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line of the results parses");
+    }
+    assert!(stderr(&out).contains("line 2 was not whole JSON") && stderr(&out).contains("results.jsonl.cut"), "{}", stderr(&out));
+    let aside = std::fs::read_to_string(sb.path().join("results.jsonl.cut")).unwrap();
+    assert_eq!(aside.trim_end(), &lines[1][..lines[1].len() / 2], "the cut line is kept apart, as it was");
 }
 
 #[test]

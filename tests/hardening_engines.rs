@@ -32,7 +32,7 @@ fn hostile_chat_templates_fail_their_model_only() {
         for hostile in &s[..2] {
             assert_eq!(hostile["status"], "failed", "{name}: {hostile}");
             let error = hostile["error"].as_str().unwrap_or_default();
-            assert!(error.contains(why) && error.contains("raw mode"), "{name}: {error}");
+            assert!(error.contains(why) && error.contains("--raw"), "{name}: {error}");
         }
         assert_eq!(s[2]["status"], "finished", "{name}: the other model still answers: {}", s[2]);
     }

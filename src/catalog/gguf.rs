@@ -237,7 +237,12 @@ impl Header {
     pub fn check_bounds(&self) -> Result<(), String> {
         match self.data_end() {
             Some(end) if end > self.file_size => {
-                Err(format!("truncated GGUF: tensor data is not within the file bounds (needs {end} bytes, file has {})", self.file_size))
+                Err(format!(
+                    "truncated GGUF: its tensors need {} but the file has {} ({end} bytes against {}); the download was cut short: download it again",
+                    crate::error::human_bytes(end),
+                    crate::error::human_bytes(self.file_size),
+                    self.file_size
+                ))
             }
             _ => Ok(()),
         }
@@ -356,7 +361,8 @@ mod tests {
 
         std::fs::write(&p, &bytes[..bytes.len() - 8]).unwrap();
         let h = Header::read(&p, Arrays::Skip).unwrap();
-        assert!(h.check_bounds().unwrap_err().contains("not within the file bounds"));
+        let err = h.check_bounds().unwrap_err();
+        assert!(err.contains("truncated GGUF") && err.contains("download it again"), "{err}");
     }
 
     #[test]

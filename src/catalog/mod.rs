@@ -20,7 +20,7 @@ use crate::paths::Dirs;
 pub use walk::Limits;
 
 /// The file format of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Gguf,
@@ -42,7 +42,7 @@ impl Format {
 }
 
 /// Where a model was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// A path given on the command line.
@@ -75,7 +75,7 @@ impl Source {
 }
 
 /// The dimensions the memory guard needs to size the KV cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct Shape {
     pub n_layer: u64,
     pub n_head_kv: u64,
@@ -85,8 +85,10 @@ pub struct Shape {
     pub vocab: u64,
 }
 
-/// One discovered model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One discovered model. Its paths are written lossily (as text, for
+/// `versus list --json`); the worker process gets their real bytes beside
+/// it (`engine::runtime::worker::wire`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ModelInfo {
     /// Unique within a catalog; what `-m NAME` matches.
     pub name: String,
@@ -264,8 +266,15 @@ impl Catalog {
                 }
             }
         }
-        let hint = if self.models.is_empty() {
-            " (no models were discovered: run scripts/fetch-demo-model.sh, or pass a folder or file)".to_string()
+        let pathlike = query.contains('/') || query.to_ascii_lowercase().ends_with(".gguf");
+        let hint = if pathlike && !Path::new(query).exists() {
+            format!(" (no file or folder at {query})")
+        } else if self.models.is_empty() {
+            let searched: Vec<String> = self.roots.iter().map(|r| r.path.display().to_string()).collect();
+            format!(
+                " (no models in {}; add a folder to [models] folders in the config, pass it as an argument (versus PATH, or --scan PATH for run), or give a file path with -m)",
+                if searched.is_empty() { "any folder".to_string() } else { searched.join(", ") }
+            )
         } else {
             " (see `versus list`; a path to a .gguf file or model folder works too)".to_string()
         };

@@ -53,8 +53,10 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
     let mut visited: HashSet<(u64, u64)> = HashSet::new();
     let mut stack: Vec<(PathBuf, u32)> = vec![(root.to_path_buf(), 0)];
     let mut entries_seen: u64 = 0;
-    // Folders below the root that could not be read, said in the root's note.
+    // Folders below the root that could not be read, and folders deeper
+    // than max_depth that were not searched, said in the root's note.
     let mut unreadable: Vec<String> = Vec::new();
+    let mut deeper: Vec<PathBuf> = Vec::new();
     while let Some((dir, depth)) = stack.pop() {
         let Ok(dmeta) = std::fs::metadata(&dir) else { continue };
         if !visited.insert((dmeta.dev(), dmeta.ino())) {
@@ -92,16 +94,18 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
         let is_gguf = |n: &str| n.to_ascii_lowercase().ends_with(".gguf");
         let ggufs: Vec<OsString> = names.iter().zip(&shown).filter(|(_, s)| is_gguf(s)).map(|(n, _)| n.clone()).collect();
         found.models.extend(gguf_group(&dir, &ggufs, source, name_prefix));
-        if depth < limits.max_depth {
-            for (n, s) in names.iter().zip(&shown).rev() {
-                if s.starts_with('.') || is_gguf(s) {
-                    continue;
-                }
-                let p = dir.join(n);
-                // `metadata` follows symlinks, so linked folders are scanned
-                // (Hugging Face snapshots are links); loops stop at `visited`.
-                if std::fs::metadata(&p).is_ok_and(|m| m.is_dir()) {
+        for (n, s) in names.iter().zip(&shown).rev() {
+            if s.starts_with('.') || is_gguf(s) {
+                continue;
+            }
+            let p = dir.join(n);
+            // `metadata` follows symlinks, so linked folders are scanned
+            // (Hugging Face snapshots are links); loops stop at `visited`.
+            if std::fs::metadata(&p).is_ok_and(|m| m.is_dir()) {
+                if depth < limits.max_depth {
                     stack.push((p, depth + 1));
+                } else if deeper.len() < 3 {
+                    deeper.push(p);
                 }
             }
         }
@@ -109,10 +113,21 @@ pub fn scan_root(root: &Path, source: Source, limits: &Limits, name_prefix: Opti
             break;
         }
     }
-    if !unreadable.is_empty() && found.note.is_none() {
+    let mut notes = Vec::new();
+    if !unreadable.is_empty() {
         let more = if unreadable.len() > 3 { format!(" and {} more", unreadable.len() - 3) } else { String::new() };
         unreadable.truncate(3);
-        found.note = Some(format!("{} models; skipped unreadable {}{more}", found.models.len(), unreadable.join(", ")));
+        notes.push(format!("skipped unreadable {}{more}", unreadable.join(", ")));
+    }
+    if let Some(first) = deeper.first() {
+        notes.push(format!(
+            "folders deeper than {} levels were not searched (such as {}); raise [models] max_depth in the config to search them",
+            limits.max_depth,
+            first.display()
+        ));
+    }
+    if !notes.is_empty() && found.note.is_none() {
+        found.note = Some(format!("{} models; {}", found.models.len(), notes.join("; ")));
     }
     found
 }
@@ -159,13 +174,26 @@ fn gguf_group(dir: &Path, files: &[OsString], source: Source, prefix: Option<&st
         let mut model = describe_gguf(&files[0], files.clone(), &base, source, prefix);
         let have: Vec<u32> = parts.iter().map(|(i, _)| *i).collect();
         if have.first() != Some(&1) || have.len() as u32 != total {
-            let missing: Vec<String> = (1..=total).filter(|i| !have.contains(i)).map(|i| format!("{i:05}")).collect();
-            model.error =
-                Some(format!("split GGUF is incomplete: {} of {total} parts present, missing {}", have.len(), missing.join(", ")));
+            model.error = Some(incomplete(&base, &have, total));
         }
         out.push(model);
     }
     out
+}
+
+/// "split GGUF is incomplete: 2 of 99999 parts present, missing 00002,
+/// 00003, 00004, 00005, 00006 and 99992 more (m-00002-of-99999.gguf …)":
+/// the first missing parts and a count, never the whole list.
+fn incomplete(base: &str, have: &[u32], total: u32) -> String {
+    const SHOWN: usize = 5;
+    let have: std::collections::HashSet<u32> = have.iter().copied().collect();
+    let mut missing = (1..=total).filter(|i| !have.contains(i));
+    let first: Vec<u32> = missing.by_ref().take(SHOWN).collect();
+    let more = missing.count();
+    let list = first.iter().map(|i| format!("{i:05}")).collect::<Vec<_>>().join(", ");
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let example = first.first().map(|i| format!(" ({base}-{i:05}-of-{total:05}.gguf is not in this folder)")).unwrap_or_default();
+    format!("split GGUF is incomplete: {} of {total} parts present, missing {list}{more}{example}; put every part in one folder", have.len())
 }
 
 fn errored(path: &Path, source: Source, format: Format, error: &str) -> ModelInfo {
@@ -289,6 +317,14 @@ fn hf_shape(cfg: &serde_json::Value) -> Option<Shape> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incomplete_split_is_summarised() {
+        let said = super::incomplete("m", &[1, 7], 99_999);
+        assert!(said.starts_with("split GGUF is incomplete: 2 of 99999 parts present, missing 00002, 00003, 00004, 00005, 00006 and 99992 more"), "{said}");
+        assert!(said.len() < 300, "{said}");
+        assert!(said.contains("m-00002-of-99999.gguf is not in this folder"), "{said}");
+    }
 
     #[test]
     fn split_names_parse() {

@@ -91,19 +91,59 @@ pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashSet<(usize, String
         .collect()
 }
 
-/// Open the results file; when resuming, a last line cut short (a run
-/// killed mid-write) is ended first, so the next result starts a line of
-/// its own instead of being glued onto it.
+/// Open the results file. When resuming, lines that are not whole JSON
+/// (a run killed mid-write cuts its last one) are moved out to `FILE.cut`
+/// and said on stderr, so every line of the results parses afterwards and
+/// their pairs run again instead of being glued onto the next result.
 pub fn open_results(path: &Path, resume: bool) -> std::io::Result<std::fs::File> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::OpenOptions::new().create(true).read(true).write(true).append(resume).truncate(!resume).open(path)?;
-    if resume && file.metadata()?.len() > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::End(-1))?;
-        file.read_exact(&mut last)?;
-        if last[0] != b'\n' {
-            file.write_all(b"\n")?;
+    if resume {
+        set_apart_cut_lines(path)?;
+    }
+    std::fs::OpenOptions::new().create(true).read(true).write(true).append(resume).truncate(!resume).open(path)
+}
+
+fn set_apart_cut_lines(path: &Path) -> std::io::Result<()> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut good = Vec::with_capacity(bytes.len());
+    let mut cut: Vec<(usize, &[u8])> = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if serde_json::from_slice::<serde_json::Value>(line).is_ok() {
+            good.extend_from_slice(line);
+            good.push(b'\n');
+        } else {
+            cut.push((i + 1, line));
         }
     }
-    Ok(file)
+    if cut.is_empty() {
+        return Ok(());
+    }
+    let aside = path.with_file_name(format!("{}.cut", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&aside)?;
+    for (_, line) in &cut {
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+    }
+    // The results without them, replaced in one step.
+    let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    std::fs::write(&tmp, &good)?;
+    std::fs::rename(&tmp, path)?;
+    let lines: Vec<String> = cut.iter().map(|(n, _)| n.to_string()).collect();
+    eprintln!(
+        "versus: {}: line{} {} {} not whole JSON (a run killed mid-write); moved to {}, and {} pair{} run again",
+        path.display(),
+        if cut.len() == 1 { "" } else { "s" },
+        lines.join(", "),
+        if cut.len() == 1 { "was" } else { "were" },
+        aside.display(),
+        if cut.len() == 1 { "its" } else { "their" },
+        if cut.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
 }

@@ -60,6 +60,7 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
     // Models are held by a running versus (its status line lists them); a
     // doctor process holds none.
     let _ = writeln!(out, "  resident    keep_loaded = {keep}; none loaded in this process (the TUI's status line lists what it holds)");
+    worker(&mut out, ctx);
 
     let _ = writeln!(out, "\nfiles");
     match &ctx.config.source {
@@ -123,6 +124,41 @@ pub fn report(ctx: &Context, catalog: &Catalog) -> String {
         if broken > 0 { format!(", {broken} with errors (see `versus list`)") } else { String::new() }
     );
     out
+}
+
+/// The worker process local models run in: which run now (the versus that
+/// started each), and the crashes it has survived.
+fn worker(out: &mut String, ctx: &Context) {
+    use crate::engine::runtime::worker::state;
+    let how = match ctx.isolation() {
+        Some(iso) => format!("local models run in a worker process ({} worker)", iso.exe.display()),
+        None if ctx.config.config.scheduler.isolate => "local models run inside versus (this binary cannot start its worker)".into(),
+        None => "local models run inside versus ([scheduler] isolate = false)".into(),
+    };
+    let _ = writeln!(out, "  worker      {how}");
+    let dir = &ctx.dirs.state_dir;
+    for (parent, pid) in state::running(dir) {
+        let _ = writeln!(out, "              running: pid {pid} (for versus pid {parent})");
+    }
+    let crashes = state::crashes(dir);
+    match crashes.last() {
+        None => {
+            let _ = writeln!(out, "              no crash recorded");
+        }
+        Some(last) => {
+            let n = crashes.len();
+            let _ = writeln!(
+                out,
+                "              {n} crash{} recorded (the latest {}); last: {} {}: {}",
+                if n == 1 { "" } else { "es" },
+                state::KEEP,
+                last.at,
+                last.model,
+                last.what
+            );
+            let _ = writeln!(out, "              each is in {}", dir.join(state::CRASH_LOG).display());
+        }
+    }
 }
 
 pub fn run(ctx: &Context, catalog: &Catalog) -> u8 {

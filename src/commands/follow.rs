@@ -15,7 +15,9 @@ pub fn continued(ctx: &Context, args: &RunArgs, catalog: &crate::catalog::Catalo
         crate::store::Store::open(&ctx.dirs.history_db()).map_err(|e| Error::Usage(format!("cannot open the history store: {e}")))?;
     let stored = store
         .get(id)
-        .map_err(|e| Error::Usage(format!("history store: {e}")))?
+        .map_err(|e| {
+            Error::Usage(format!("history store {}: {e}; move the file aside to start a new history", ctx.dirs.history_db().display()))
+        })?
         .ok_or_else(|| Error::Usage(format!("no comparison #{id} to continue (see `versus history list`)")))?;
     let out = if args.models.is_empty() {
         let global = args.overrides();

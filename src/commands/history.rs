@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
         exit::USAGE
     };
     let db_err = |e: rusqlite::Error| {
-        eprintln!("versus: history store: {e}");
+        eprintln!("versus: history store {}: {e}; move the file aside to start a new history", ctx.dirs.history_db().display());
         exit::MODEL_FAILED
     };
     let mut out = std::io::stdout().lock();
@@ -47,9 +47,10 @@ pub fn run(ctx: &Context, cmd: &HistoryCmd) -> u8 {
             }
             exit::OK
         }
-        HistoryCmd::Show { id } => match store.get(*id) {
+        HistoryCmd::Show { id, json } => match store.get(*id) {
             Ok(Some(run)) => {
-                super::print_text(&export::text(&run));
+                let text = if *json { serde_json::to_string_pretty(&run).unwrap_or_default() + "\n" } else { export::text(&run) };
+                super::print_text(&text);
                 exit::OK
             }
             Ok(None) => missing(*id),

@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, json: bool, prompt_filter: Option<&str>, since_text: O
     let board = match store.leaderboard(&filter) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("versus: history store: {e}");
+            eprintln!("versus: history store {}: {e}; move the file aside to start a new history", path.display());
             return exit::MODEL_FAILED;
         }
     };

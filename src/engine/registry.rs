@@ -37,8 +37,9 @@ pub struct EngineInfo {
     /// The share of the estimate that goes to the GPU with this much free
     /// GPU memory (None: no GPU), between 0 and 1.
     pub gpu_share: fn(&RunEntry, Option<u64>) -> f64,
-    /// What to change when a model does not fit in RAM, and in GPU memory
-    /// (" or n_gpu_layers"), after "lower the context size".
+    /// What else to change when a model does not fit in RAM (with a GPU
+    /// present), and in GPU memory, after lowering the context size
+    /// (", or lower n_gpu_layers …").
     pub ram_hint: &'static str,
     pub gpu_hint: &'static str,
     /// Its lines in `versus doctor`, after the title.

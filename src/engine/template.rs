@@ -6,6 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How to send a prompt without the chat template, in every place it can be said.
+const BYPASS: &str = "send the prompt without it with --raw, ,raw=true in the model's spec, or raw = true in its [overrides.\"NAME\"]";
+
 use minijinja::{Environment, ErrorKind, Value, context};
 
 use crate::error::Error;
@@ -86,7 +89,7 @@ impl ChatTemplate {
                 let _ = tx.send(render_capped(&env, ctx));
             })
             .map_err(|e| Error::Tokenization(format!("chat template: {e}")))?;
-        let fail = |why: String| Error::Tokenization(format!("chat template failed: {why}; use raw mode to bypass it"));
+        let fail = |why: String| Error::Tokenization(format!("the model's chat template failed: {why}; {BYPASS}"));
         match rx.recv_timeout(DEADLINE) {
             Ok(result) => result.map_err(fail),
             Err(_) => Err(fail(format!("it ran longer than {} s", DEADLINE.as_secs()))),
@@ -145,7 +148,7 @@ pub type Loaded = Option<Result<ChatTemplate, String>>;
 pub fn render(template: &Loaded, turns: &[super::Turn], prompt: &str, params: &crate::params::GenerationParams) -> Result<String, Error> {
     match (template, params.raw) {
         (Some(Ok(t)), false) => t.render_chat(&params.system_prompt, turns, prompt),
-        (Some(Err(e)), false) => Err(Error::Tokenization(format!("{e}; use raw mode to bypass it"))),
+        (Some(Err(e)), false) => Err(Error::Tokenization(format!("{e}; {BYPASS}"))),
         (None, false) if !params.system_prompt.is_empty() => Ok(format!("{}\n\n{}", params.system_prompt, continuation(turns, prompt))),
         _ => Ok(continuation(turns, prompt)),
     }
@@ -260,7 +263,7 @@ mod tests {
         for (src, want) in cases {
             let t = ChatTemplate::new(src, "", "").unwrap();
             let err = t.render("", "hi").unwrap_err().to_string();
-            assert!(err.contains(want) && err.contains("raw mode"), "{src}: {err}");
+            assert!(err.contains(want) && err.contains("--raw"), "{src}: {err}");
         }
     }
 }

@@ -117,7 +117,15 @@ impl Sandbox {
     pub fn pty(&self, args: &[&str], cols: u16, rows: u16) -> pty::Pty {
         let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_versus"));
         cmd.args(args);
+        self.pty_with(cmd, &[], cols, rows)
+    }
+
+    /// `cmd` in a pseudo-terminal, with this sandbox's environment and `env`.
+    pub fn pty_with(&self, mut cmd: portable_pty::CommandBuilder, env: &[(&str, &str)], cols: u16, rows: u16) -> pty::Pty {
         cmd.env_clear();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let home = self.home();
         std::fs::create_dir_all(&home).expect("home");
         for (k, v) in [
@@ -150,7 +158,7 @@ pub fn run_engine(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = versus::engine::Engine::start(tx, mem).expect("engine");
     let cancel = std::sync::Arc::new(AtomicBool::new(false));
-    engine.submit(versus::engine::RunRequest { id: 7, prompts: vec![prompt.into()], entries, cancel: cancel.clone() });
+    engine.submit(versus::engine::RunRequest::new(7, vec![prompt.into()], entries, cancel.clone()));
     let mut events = Vec::new();
     while let Some(ev) = rx.blocking_recv() {
         if cancel_when(&ev.kind) {
@@ -163,4 +171,58 @@ pub fn run_engine(
         }
     }
     events
+}
+
+/// A copy of a real GGUF whose vocabulary names one token twice (a later
+/// token's text overwritten with an earlier one of the same length): the
+/// file reads fine, and llama.cpp's loader asserts on it and aborts the
+/// process (`id_to_token.size() == token_to_id.size()`).
+pub fn gguf_with_a_duplicate_token(src: &Path, dst: &Path) {
+    let mut b = std::fs::read(src).expect("the model");
+    let u64_at = |b: &[u8], p: usize| u64::from_le_bytes(b[p..p + 8].try_into().unwrap()) as usize;
+    let u32_at = |b: &[u8], p: usize| u32::from_le_bytes(b[p..p + 4].try_into().unwrap());
+    fn skip(b: &[u8], p: usize, ty: u32, u64_at: &dyn Fn(&[u8], usize) -> usize, u32_at: &dyn Fn(&[u8], usize) -> u32) -> usize {
+        match ty {
+            0 | 1 | 7 => p + 1,
+            2 | 3 => p + 2,
+            4..=6 => p + 4,
+            10..=12 => p + 8,
+            8 => p + 8 + u64_at(b, p),
+            9 => {
+                let (elem, n) = (u32_at(b, p), u64_at(b, p + 4));
+                (0..n).fold(p + 12, |q, _| skip(b, q, elem, u64_at, u32_at))
+            }
+            t => panic!("type {t}"),
+        }
+    }
+    let n_kv = u64_at(&b, 16);
+    let mut p = 24;
+    for _ in 0..n_kv {
+        let klen = u64_at(&b, p);
+        let key = String::from_utf8_lossy(&b[p + 8..p + 8 + klen]).into_owned();
+        let ty = u32_at(&b, p + 8 + klen);
+        let v = p + 8 + klen + 4;
+        if key == "tokenizer.ggml.tokens" {
+            let n = u64_at(&b, v + 4);
+            let mut q = v + 12;
+            let mut tokens = Vec::new();
+            for _ in 0..n.min(2000) {
+                let len = u64_at(&b, q);
+                tokens.push((q + 8, len));
+                q += 8 + len;
+            }
+            let (i, j) = (0..tokens.len())
+                .flat_map(|i| (i + 1..tokens.len()).map(move |j| (i, j)))
+                .find(|&(i, j)| tokens[i].1 == tokens[j].1 && tokens[i].1 >= 3 && i >= 300)
+                .expect("two tokens of one length");
+            let (from, len) = tokens[i];
+            let to = tokens[j].0;
+            let text = b[from..from + len].to_vec();
+            b[to..to + len].copy_from_slice(&text);
+            std::fs::write(dst, &b).expect("write the copy");
+            return;
+        }
+        p = skip(&b, v, ty, &u64_at, &u32_at);
+    }
+    panic!("no tokenizer.ggml.tokens in {}", src.display());
 }

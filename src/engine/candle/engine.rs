@@ -25,7 +25,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     spreads_over_gpus: false,
     gpu_share,
     ram_hint: "",
-    gpu_hint: " or use device = \"cpu\"",
+    gpu_hint: ", or set device = \"cpu\" (,device=cpu in the spec)",
     doctor,
     load,
     tokenize,

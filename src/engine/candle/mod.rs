@@ -47,6 +47,13 @@ pub struct CandleBackend {
     held: Vec<u32>,
 }
 
+/// Why a device asked for is not there, and what to set instead.
+fn no_device(kind: &str, index: usize, why: &str) -> String {
+    format!(
+        "no {kind} device #{index} ({why}); set backend.device = \"auto\" or \"cpu\" (,device=cpu in the spec), or backend.main_gpu to a GPU `versus doctor` lists"
+    )
+}
+
 /// The device the settings ask for; `auto` is CUDA or Metal when compiled
 /// in and present, else the CPU.
 /// The device `setting` names; GPU `index` (the `main_gpu` setting) of several.
@@ -54,8 +61,8 @@ pub fn device(setting: params::Device, index: u32) -> Result<Device, String> {
     let index = index as usize;
     match setting {
         params::Device::Cpu => Ok(Device::Cpu),
-        params::Device::Cuda => Device::new_cuda(index).map_err(|e| format!("no CUDA device #{index}: {}", first_line(&e))),
-        params::Device::Metal => Device::new_metal(index).map_err(|e| format!("no Metal device #{index}: {}", first_line(&e))),
+        params::Device::Cuda => Device::new_cuda(index).map_err(|e| no_device("CUDA", index, &first_line(&e))),
+        params::Device::Metal => Device::new_metal(index).map_err(|e| no_device("Metal", index, &first_line(&e))),
         params::Device::Auto => {
             if candle_core::utils::cuda_is_available() {
                 if let Ok(d) = Device::new_cuda(index) {

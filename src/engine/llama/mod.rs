@@ -132,14 +132,19 @@ impl LlamaCpp {
                 return load_err("loading was cancelled".into());
             }
             let errors = take_errors();
-            let reason = if errors.is_empty() {
-                format!("llama.cpp could not load the file ({e})")
+            let said = if errors.is_empty() {
+                format!("llama.cpp could not load it ({e})")
             } else {
                 let mut lines: Vec<&str> = errors.iter().map(|l| clean(l)).collect();
                 lines.dedup();
                 lines.join("; ")
             };
-            load_err(reason)
+            let arch = info.architecture.as_deref().unwrap_or("unknown");
+            load_err(format!(
+                "{}: {said}; its architecture `{arch}` may be newer than this llama.cpp (llama-cpp-2 {}), or the file is damaged: download it again, or try it with @candle",
+                info.path.display(),
+                engine::CRATE_VERSION
+            ))
         })?;
         let vocab = model.vocab();
         let n_vocab = model.n_vocab();

@@ -24,7 +24,7 @@ pub use stats::{PromptReport, Stats, StopReason};
 pub type RunId = u64;
 
 /// One model of a run, with everything it runs with.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunEntry {
     /// The column title: the model's name plus what differs from the defaults.
     pub label: String,
@@ -39,7 +39,7 @@ pub struct RunEntry {
     pub endpoint: Option<remote::Target>,
     /// This model's own earlier turns of the conversation (a follow-up):
     /// sent through its chat template before the prompt.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Turn>,
 }
 
@@ -60,10 +60,26 @@ pub struct RunRequest {
     pub entries: Vec<RunEntry>,
     /// Set to stop the run: checked on every token and between models.
     pub cancel: Arc<AtomicBool>,
+    /// One per entry, set to skip that entry alone (its current answer
+    /// stops on the next token; the run goes on with the next model).
+    pub skip: Arc<[AtomicBool]>,
+}
+
+impl RunRequest {
+    pub fn new(id: RunId, prompts: Vec<String>, entries: Vec<RunEntry>, cancel: Arc<AtomicBool>) -> RunRequest {
+        let skip = (0..entries.len()).map(|_| AtomicBool::new(false)).collect();
+        RunRequest { id, prompts, entries, cancel, skip }
+    }
+
+    /// Entry `slot` is to stop: the run was cancelled or the entry skipped.
+    pub fn stopped(&self, slot: usize) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.cancel.load(Relaxed) || self.skip.get(slot).is_some_and(|s| s.load(Relaxed))
+    }
 }
 
 /// What one scheduler event says. Every event names its run and slot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     Queued,
@@ -107,7 +123,7 @@ impl EventKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EngineEvent {
     pub run: RunId,
     /// The entry's position in the run (for `RunDone`, the number of entries).

@@ -57,6 +57,11 @@ pub struct Stats {
     pub total_ms: f64,
     /// Peak resident memory of the process while this model ran.
     pub peak_rss_bytes: u64,
+    /// This model's own memory: what the process's resident memory grew by
+    /// from before its load to its peak (weights, KV cache, compute
+    /// buffers), other loaded models left out; for a model still loaded
+    /// from an earlier answer, what it took then plus what this answer added.
+    pub model_bytes: u64,
     /// Resident memory before loading and after unloading: equal when the
     /// model's memory came back.
     pub rss_before_bytes: u64,
@@ -107,7 +112,11 @@ impl Stats {
             parts.push(format!("{} thinking{answer_at}", s.thinking_tokens));
         }
         if !s.remote {
-            parts.push(format!("peak {}", crate::error::human_bytes(s.peak_rss_bytes)));
+            parts.push(format!(
+                "model {} (process peak {})",
+                crate::error::human_bytes(s.model_bytes),
+                crate::error::human_bytes(s.peak_rss_bytes)
+            ));
         }
         if let Some(r) = &s.stop_reason {
             parts.push(r.label());

@@ -44,7 +44,10 @@ pub(super) fn transport(ep: &EndpointConfig, e: &reqwest::Error) -> Error {
     if e.is_timeout() {
         Error::Inference(format!("no answer from {url} within {} s (endpoints.timeout_secs)", ep.timeout_secs))
     } else if e.is_connect() {
-        Error::Inference(format!("cannot connect to {url}: {detail}"))
+        Error::Inference(format!(
+            "cannot connect to {url}: {detail}; is the server running and listening there? check the url of [[endpoints]] `{}` (or the URL in -m)",
+            ep.name
+        ))
     } else {
         Error::Inference(format!("request to {url} failed: {detail}"))
     }
@@ -72,6 +75,9 @@ pub(super) fn status_error(
         401 | 403 => Error::Inference(match &ep.api_key_env {
             Some(var) if api_key(ep).is_some() => format!("{url} refused the API key in ${var} (HTTP {status}): {message}"),
             Some(var) => format!("{url} needs an API key (HTTP {status}); put it in the environment variable {var}"),
+            None if ep.name == super::redact(&ep.url) => format!(
+                "{url} needs an API key (HTTP {status}); a bare URL sends none: add an [[endpoints]] entry with url = \"{url}\" and api_key_env = \"VAR\", put the key in $VAR, and use -m MODEL@NAME"
+            ),
             None => format!(
                 "{url} needs an API key (HTTP {status}); set api_key_env for endpoint `{}` and put the key in that variable",
                 ep.name
@@ -79,7 +85,7 @@ pub(super) fn status_error(
         }),
         404 => Error::Inference(match served {
             Some(list) if !list.is_empty() => format!("model `{model}` is not served at {url} (HTTP 404); it serves: {}", list.join(", ")),
-            _ => format!("{url}: not found (HTTP 404): {message}"),
+            _ => format!("{url}: not found (HTTP 404): {message}; is the url the API's base (often ending in /v1)?"),
         }),
         _ => Error::Inference(format!("{url} answered HTTP {status}: {message}")),
     }

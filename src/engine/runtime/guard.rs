@@ -25,6 +25,8 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
     let gpu_share = (engine.gpu_share)(entry, place.as_ref().map(|p| p.free));
     let on_gpu = (est.weights.saturating_add(est.kv_cache) as f64 * gpu_share) as u64;
     let on_gpu = on_gpu.saturating_add(if gpu_share > 0.0 { est.overhead } else { 0 });
+    let ctx = super::memory::context_tokens(entry);
+    let lower = format!("lower backend.context_size (now {ctx}; --context-size N, or ,context_size=N in the spec)");
     if let (Some(p), true) = (&place, gpu_share > 0.0) {
         let room = p.free.saturating_sub(GPU_RESERVE);
         if on_gpu > room {
@@ -33,7 +35,7 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
                 what: p.what.clone(),
                 needed: on_gpu,
                 available: room,
-                gpu_hint: engine.gpu_hint.into(),
+                fix: format!("{lower}{}", engine.gpu_hint),
             });
         }
     }
@@ -45,12 +47,18 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
         available_bytes().saturating_sub(reserve)
     };
     if in_ram > available {
+        let gpu = if place.is_some() { engine.ram_hint } else { "" };
+        let limit = if config.limit_mib > 0 {
+            format!("; or raise [memory] limit_mib (now {})", config.limit_mib)
+        } else {
+            "; [memory] guard = false skips this check".into()
+        };
         return Err(Error::InsufficientMemory {
             model: entry.label.clone(),
             what: "RAM".into(),
             needed: in_ram,
             available,
-            gpu_hint: engine.ram_hint.into(),
+            fix: format!("{lower}{gpu}{limit}"),
         });
     }
     Ok(est)

@@ -6,7 +6,6 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -59,6 +58,9 @@ struct Loaded {
     estimate: Estimate,
     /// It was still loaded from an earlier answer.
     resident: bool,
+    /// What the model already held before `rss_before` was read (a model
+    /// still loaded: its memory then; a fresh load: nothing).
+    held: u64,
 }
 
 impl<'a> Job<'a> {
@@ -72,8 +74,9 @@ impl<'a> Job<'a> {
         send(self.events, self.req.id, self.slot, prompt, kind);
     }
 
+    /// The run was cancelled or this entry skipped.
     fn cancelled(&self) -> bool {
-        self.req.cancel.load(Ordering::Relaxed)
+        self.req.stopped(self.slot)
     }
 
     /// Every prompt of the entry, or `Cancelled` for each if the run was
@@ -93,8 +96,15 @@ impl<'a> Job<'a> {
             tracing::info!(model = %entry.label, "still loaded: no load");
             memory::reset_peak();
             let gpu = crate::gpu::used_all();
-            let loaded =
-                Loaded { ms: 0.0, rss_before: memory::rss_bytes(), gpu_before: gpu, gpu_loaded: gpu, estimate: r.estimate, resident: true };
+            let loaded = Loaded {
+                ms: 0.0,
+                rss_before: memory::rss_bytes(),
+                gpu_before: gpu,
+                gpu_loaded: gpu,
+                estimate: r.estimate,
+                resident: true,
+                held: r.bytes,
+            };
             self.send(first, EventKind::Loaded { load_ms: 0.0, rss_bytes: 0 });
             return self.answer_all(mem, keep, r.backend, loaded);
         }
@@ -131,7 +141,7 @@ impl<'a> Job<'a> {
         };
         let rss_loaded = if self.local { memory::rss_bytes().saturating_sub(rss_before) } else { 0 };
         self.send(first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
-        let loaded = Loaded { ms: load_ms, rss_before, gpu_before, gpu_loaded: self.gpu_now(), estimate, resident: false };
+        let loaded = Loaded { ms: load_ms, rss_before, gpu_before, gpu_loaded: self.gpu_now(), estimate, resident: false, held: 0 };
         self.answer_all(mem, keep, backend, loaded);
     }
 
@@ -159,7 +169,7 @@ impl<'a> Job<'a> {
     /// Progress events for a load (one per percent at most), and its stop
     /// when the run is cancelled.
     fn load_progress(&self, prompt: usize) -> LoadProgress {
-        let (events, cancel, run, slot) = (self.events.clone(), self.req.cancel.clone(), self.req.id, self.slot);
+        let (events, req, run, slot) = (self.events.clone(), self.req.clone(), self.req.id, self.slot);
         let last = std::sync::Mutex::new(-1.0f32);
         LoadProgress::new(move |fraction| {
             if let Ok(mut l) = last.lock() {
@@ -168,7 +178,7 @@ impl<'a> Job<'a> {
                     send(&events, run, slot, prompt, EventKind::LoadProgress { fraction });
                 }
             }
-            !cancel.load(Ordering::Relaxed)
+            !req.stopped(slot)
         })
     }
 
@@ -176,12 +186,17 @@ impl<'a> Job<'a> {
     /// unload it.
     fn answer_all(&self, mem: &MemoryConfig, keep: &mut Keep<'_>, mut backend: Box<dyn Backend>, loaded: Loaded) {
         let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
+        let mut own = loaded.held;
         for (i, &p) in self.prompts.iter().enumerate() {
             if self.cancelled() {
                 self.end_all(&self.prompts[i..], |_| EventKind::Cancelled { stats: None });
                 break;
             }
             let (result, mut stats) = self.generate(p, backend.as_mut(), loaded.ms, loaded.rss_before);
+            if self.local {
+                stats.model_bytes = loaded.held + stats.peak_rss_bytes.saturating_sub(loaded.rss_before);
+                own = own.max(stats.model_bytes);
+            }
             stats.gpu_before_bytes = loaded.gpu_before;
             stats.gpu_loaded_bytes = loaded.gpu_loaded;
             stats.resident = loaded.resident;
@@ -200,7 +215,7 @@ impl<'a> Job<'a> {
         // model's memory came back.
         let with_it = keep.residents.held() + loaded.estimate.total();
         if self.local && resident::stays(keep.policy, with_it, &keep.next, mem) {
-            keep.residents.keep(resident::key(self.entry), self.entry.label.clone(), backend, loaded.estimate);
+            keep.residents.keep(resident::key(self.entry), self.entry.label.clone(), backend, loaded.estimate, own);
         } else {
             drop(backend);
             if self.local {
@@ -224,7 +239,8 @@ impl<'a> Job<'a> {
         let mut stats = Stats { load_ms, seed: Some(seed), rss_before_bytes: rss_before, ..Stats::default() };
 
         let mut emit = |kind: EventKind| self.send(prompt_index, kind);
-        let mut sink = Sink::new(&mut emit, &req.cancel, deadline, params.max_tokens, &params.stop);
+        let stop = crate::engine::runtime::sink::Stop { run: &req.cancel, entry: req.skip.get(self.slot) };
+        let mut sink = Sink::new(&mut emit, stop, deadline, params.max_tokens, &params.stop);
         let t_gen = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             // Turns left out on request (`drop_turns`), never silently.

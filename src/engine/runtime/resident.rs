@@ -10,11 +10,25 @@ use crate::engine::{Backend, RunEntry};
 use crate::error::{Error, human_bytes};
 
 /// `[scheduler]` in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
     #[serde(default)]
     pub keep_loaded: KeepLoaded,
+    /// Local models run in a worker process, so that an engine that aborts
+    /// or is killed for memory costs one answer, not the session.
+    #[serde(default = "yes")]
+    pub isolate: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> SchedulerConfig {
+        SchedulerConfig { keep_loaded: KeepLoaded::default(), isolate: true }
+    }
 }
 
 /// Whether a model stays loaded after it answers.
@@ -36,6 +50,8 @@ pub struct Resident {
     pub label: String,
     pub backend: Box<dyn Backend>,
     pub estimate: Estimate,
+    /// The memory it took (`Stats::model_bytes` of its last answer).
+    pub bytes: u64,
     used: u64,
 }
 
@@ -49,13 +65,11 @@ pub struct Residents {
 /// What decides whether a loaded model can serve an entry: the file, the
 /// engine and the settings a load depends on (generation settings do not).
 pub fn key(entry: &RunEntry) -> String {
-    format!(
-        "{}|{}|{}|{}",
-        entry.engine.label(),
-        entry.model.path.display(),
-        entry.model.name,
-        serde_json::to_string(&entry.settings.backend).unwrap_or_default()
-    )
+    // How long an answer may take is not part of what is loaded: a new
+    // timeout must not load the model a second time beside the first.
+    let mut loaded = entry.settings.backend.clone();
+    loaded.timeout_secs = 0;
+    format!("{}|{}|{}|{}", entry.engine.label(), entry.model.path.display(), entry.model.name, serde_json::to_string(&loaded).unwrap_or_default())
 }
 
 impl Residents {
@@ -74,9 +88,9 @@ impl Residents {
     }
 
     /// Put a model back after it answered (it is now the most recently used).
-    pub fn keep(&mut self, key: String, label: String, backend: Box<dyn Backend>, estimate: Estimate) {
+    pub fn keep(&mut self, key: String, label: String, backend: Box<dyn Backend>, estimate: Estimate, bytes: u64) {
         self.clock += 1;
-        self.models.push(Resident { key, label, backend, estimate, used: self.clock });
+        self.models.push(Resident { key, label, backend, estimate, bytes, used: self.clock });
     }
 
     /// Unload the least recently used model; its label, or None when empty.

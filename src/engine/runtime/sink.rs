@@ -60,9 +60,29 @@ impl StopMatcher {
     }
 }
 
+/// What stops an answer early: its run's cancel flag, and its entry's own
+/// skip flag when it has one.
+#[derive(Clone, Copy)]
+pub struct Stop<'a> {
+    pub run: &'a AtomicBool,
+    pub entry: Option<&'a AtomicBool>,
+}
+
+impl<'a> From<&'a AtomicBool> for Stop<'a> {
+    fn from(run: &'a AtomicBool) -> Stop<'a> {
+        Stop { run, entry: None }
+    }
+}
+
+impl Stop<'_> {
+    pub fn is_set(&self) -> bool {
+        self.run.load(Ordering::Relaxed) || self.entry.is_some_and(|e| e.load(Ordering::Relaxed))
+    }
+}
+
 pub struct Sink<'a> {
     emit: &'a mut dyn FnMut(EventKind),
-    cancel: &'a AtomicBool,
+    cancel: Stop<'a>,
     deadline: Option<Instant>,
     max_tokens: u64,
     stop: StopMatcher,
@@ -83,14 +103,14 @@ pub struct Sink<'a> {
 impl<'a> Sink<'a> {
     pub fn new(
         emit: &'a mut dyn FnMut(EventKind),
-        cancel: &'a AtomicBool,
+        cancel: impl Into<Stop<'a>>,
         deadline: Option<Instant>,
         max_tokens: u32,
         stops: &[String],
     ) -> Self {
         Sink {
             emit,
-            cancel,
+            cancel: cancel.into(),
             deadline,
             max_tokens: max_tokens.into(),
             stop: StopMatcher::new(stops),
@@ -121,7 +141,7 @@ impl<'a> Sink<'a> {
     /// True when the run was cancelled or is past its deadline; backends
     /// check it between prompt batches, which can take a while.
     pub fn interrupted(&mut self) -> bool {
-        if self.cancel.load(Ordering::Relaxed) {
+        if self.cancel.is_set() {
             self.reason = Some(StopReason::Cancelled);
             return true;
         }
