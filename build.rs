@@ -5,8 +5,26 @@
 //! `cargo install --path` run from elsewhere do not), so say it here, where
 //! the person building sees it.
 
+/// The `-C target-cpu` this build is for ("znver4", "x86-64-v3"), with
+/// "native" resolved to the CPU rustc names for this host, so that `versus
+/// doctor` can say which CPU's kernels the binary carries.
+fn target_cpu() -> String {
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let cpu = flags.split('\x1f').find_map(|f| f.split("target-cpu=").nth(1)).unwrap_or("").to_string();
+    if cpu != "native" {
+        return cpu;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let listed = std::process::Command::new(rustc).args(["--print", "target-cpus"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    listed
+        .ok()
+        .and_then(|l| l.lines().filter(|line| line.trim_start().starts_with("native")).find_map(|line| line.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string())))
+        .unwrap_or(cpu)
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
+    println!("cargo:rustc-env=VERSUS_TARGET_CPU={}", target_cpu());
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     let has = |f: &str| features.split(',').any(|x| x == f);

@@ -45,6 +45,29 @@ pub fn cpu_level() -> Option<usize> {
     None
 }
 
+/// The name the compiler gives this host's CPU ("znver4"), from the same
+/// list `-C target-cpu=native` resolves through; None where no rustc is.
+fn host_cpu() -> Option<String> {
+    let out = std::process::Command::new("rustc").args(["--print", "target-cpus"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.trim_start().starts_with("native")).find_map(|l| l.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string()))
+}
+
+/// Refuse to go on, in words, when this binary was built for a CPU level
+/// above this machine's: the alternative is a crash on the first illegal
+/// instruction (a target folder carried to an older machine). Runs first
+/// thing in `main`.
+pub fn check_build() -> Result<(), String> {
+    match (built_level(), cpu_level()) {
+        (Some(built), Some(cpu)) if built > cpu => Err(format!(
+            "this binary was built for {} ({}), which this CPU ({}) cannot run; rebuild it here (scripts/demo.sh builds for the CPU it runs on)",
+            env!("VERSUS_TARGET_CPU"),
+            LEVELS[built],
+            LEVELS[cpu]
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The llama.cpp CPU backend loaded at run time ("haswell", "zen4", …), read
 /// from the process's mappings; None in a build that links one in.
 pub fn loaded_variant() -> Option<String> {
@@ -67,10 +90,17 @@ pub fn doctor() -> (String, Option<String>) {
         let warn = (built < cpu).then(|| format!("candle's kernels were compiled for {}; this CPU runs {}", LEVELS[built], LEVELS[cpu]));
         return (line, warn);
     }
-    let line = format!("built for {}; this CPU runs {}", LEVELS[built], LEVELS[cpu]);
+    let target = env!("VERSUS_TARGET_CPU");
+    let line = match (target.is_empty(), host_cpu()) {
+        (false, Some(host)) if host == target => {
+            format!("built for this CPU ({target}: {}): llama.cpp and candle run its own kernels", LEVELS[built])
+        }
+        (false, _) => format!("built for {target} ({}); this CPU runs {}", LEVELS[built], LEVELS[cpu]),
+        (true, _) => format!("built for {}; this CPU runs {}", LEVELS[built], LEVELS[cpu]),
+    };
     let warn = (built < cpu).then(|| {
         format!(
-            "this build leaves {} unused (slower kernels); rebuild with RUSTFLAGS=\"-C target-cpu=native\" or use the cpu-variants package",
+            "this build leaves {} unused (slower kernels); scripts/demo.sh builds for this CPU, or rebuild with RUSTFLAGS=\"-C target-cpu=native\"",
             LEVELS[cpu]
         )
     });
