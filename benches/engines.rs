@@ -57,7 +57,7 @@ fn run(model: &ModelInfo, engine: EngineKind, settings: &[(&str, &str)], prompts
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(tx, Config::defaults().memory).expect("engine");
-    engine.submit(RunRequest { id: 1, prompts, entries: vec![entry], cancel: Arc::new(AtomicBool::new(false)) });
+    engine.submit(RunRequest::new(1, prompts, vec![entry], Arc::new(AtomicBool::new(false))));
     let mut out = Vec::new();
     while let Some(ev) = rx.blocking_recv() {
         match ev.kind {

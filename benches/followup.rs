@@ -52,7 +52,7 @@ fn run(
     let mut out = vec![(0.0, 0, 0, String::new()); n];
     let mut since = Instant::now();
     let mut first = vec![true; n];
-    engine.submit(RunRequest { id, prompts: vec![prompt.into()], entries, cancel: Arc::new(AtomicBool::new(false)) });
+    engine.submit(RunRequest::new(id, vec![prompt.into()], entries, Arc::new(AtomicBool::new(false))));
     while let Some(ev) = rx.blocking_recv() {
         match ev.kind {
             EventKind::Token { text, .. } => {

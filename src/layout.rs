@@ -15,8 +15,14 @@ pub struct Panes {
     pub status: Rect,
 }
 
-pub fn panes(area: Rect) -> Panes {
+/// The panes; `zoom`: the answers take the whole screen but the status
+/// line (the model list and the editor step aside until `z` again).
+pub fn panes(area: Rect, zoom: bool) -> Panes {
     let [main, status] = Layout::new(Direction::Vertical, [Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    if zoom {
+        let none = Rect { width: 0, height: 0, ..main };
+        return Panes { models: none, prompt: none, columns: main, status };
+    }
     let left = (main.width / 4).clamp(22, 40).min(main.width.saturating_sub(20));
     let [models, right] = Layout::new(Direction::Horizontal, [Constraint::Length(left), Constraint::Min(10)]).areas(main);
     let prompt_h = if right.height >= 20 { 7 } else { 5 };
@@ -71,16 +77,19 @@ mod tests {
 
     #[test]
     fn narrow_terminals_get_tabs() {
-        let p = panes(Rect::new(0, 0, 80, 24));
+        let p = panes(Rect::new(0, 0, 80, 24), false);
         let c = columns(p.columns, 2, false, 1);
         assert!(c.tabs.is_some());
         assert_eq!(c.shown.len(), 1);
         assert_eq!(c.shown[0].0, 1);
-        let p = panes(Rect::new(0, 0, 160, 40));
+        let p = panes(Rect::new(0, 0, 160, 40), false);
         let c = columns(p.columns, 3, false, 0);
         assert!(c.tabs.is_none());
         assert_eq!(c.shown.len(), 3);
         let z = columns(p.columns, 3, true, 2);
         assert_eq!(z.shown, vec![(2, Rect { y: p.columns.y + 1, height: p.columns.height - 1, ..p.columns })]);
+        // Zoomed, the answers have every row but the status line.
+        let small = panes(Rect::new(0, 0, 80, 24), true);
+        assert_eq!((small.columns.width, small.columns.height), (80, 23));
     }
 }

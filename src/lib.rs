@@ -7,6 +7,7 @@
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod clipboard;
 pub mod commands;
 pub mod config;
 pub mod context;
@@ -24,6 +25,7 @@ pub mod params;
 pub mod paths;
 pub mod process;
 pub mod rating;
+pub mod selection;
 pub(crate) mod session;
 pub mod spec;
 pub mod store;

@@ -17,12 +17,13 @@ pub fn leaderboard(board: &[Standing]) -> String {
         "#", "MODEL", "RATING", "95% INTERVAL", "WINS", "LOSSES", "TIES", "VOTES"
     );
     for (i, s) in board.iter().enumerate() {
-        let name: String = s.model.chars().take(w).collect();
+        let name = crate::wrap::shorten_label(&s.model, w);
         t.push_str(&format!(
             "{:>3}  {name:<w$}  {:>6.0}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
             i + 1,
             s.rating,
-            format!("{:.0}–{:.0}", s.low, s.high),
+            // One or two votes bound nothing: no interval that pretends to.
+            if s.votes < 3 { "too few votes".to_string() } else { format!("{:.0}–{:.0}", s.low, s.high) },
             s.wins,
             s.losses,
             s.ties,
@@ -41,7 +42,7 @@ pub fn matrix(r: &Report) -> String {
     };
     let mut t = format!("{:<30}", "PROMPT");
     for m in &r.models {
-        t.push_str(&format!(" │ {:<w$}", cut(m, w)));
+        t.push_str(&format!(" │ {:<w$}", crate::wrap::shorten_label(m, w)));
     }
     t.push('\n');
     for (p, row) in r.cells.iter().enumerate() {

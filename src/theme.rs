@@ -37,6 +37,9 @@ pub struct Theme {
     pub key: Style,
     /// The row under the cursor in a list.
     pub selected: Style,
+    /// Secondary text on that row (its settings, a parameter's range):
+    /// `dim` would vanish into the row's background.
+    pub selected_dim: Style,
     /// A selected model's mark.
     pub chosen: Style,
     pub error: Style,
@@ -80,7 +83,8 @@ impl Theme {
             dim: fg(Color::DarkGray),
             stats: fg(Color::Gray),
             key: fg(Color::Yellow),
-            selected: Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD),
+            selected: Style::new().bg(Color::Indexed(238)).add_modifier(Modifier::BOLD),
+            selected_dim: fg(Color::Gray),
             chosen: fg(Color::Green),
             error: fg(Color::Red).add_modifier(Modifier::BOLD),
             warning: fg(Color::Yellow),
@@ -114,6 +118,7 @@ impl Theme {
             stats: fg(Color::Black),
             key: fg(Color::Magenta),
             selected: Style::new().bg(Color::Gray).fg(Color::Black).add_modifier(Modifier::BOLD),
+            selected_dim: fg(Color::Indexed(236)),
             chosen: fg(Color::Green),
             error: fg(Color::Red).add_modifier(Modifier::BOLD),
             warning: fg(Color::Rgb(150, 90, 0)),
@@ -138,6 +143,11 @@ impl Theme {
         }
     }
 
+    /// Secondary text, on the highlighted row or not.
+    pub fn dim_on(&self, highlighted: bool) -> Style {
+        if highlighted { self.selected_dim } else { self.dim }
+    }
+
     /// No colour at all (`NO_COLOR`): emphasis by modifiers only.
     pub fn plain() -> Theme {
         let none = Style::new();
@@ -148,6 +158,7 @@ impl Theme {
             stats: none,
             key: bold,
             selected: Style::new().add_modifier(Modifier::REVERSED),
+            selected_dim: none,
             chosen: bold,
             error: bold.add_modifier(Modifier::UNDERLINED),
             warning: bold,

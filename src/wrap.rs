@@ -54,6 +54,41 @@ pub fn str_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
+/// A model's label in `width` columns, keeping what tells it from the
+/// other columns: the engine and the changed settings after its name
+/// ("gemma-3-270m-q4_k_m@candle (temperature=1.2)") stay whole while the
+/// name loses its middle ("gemma-3…q4_k_m@candle (temperature=1.2)"); only
+/// when even they do not fit is the end cut.
+pub fn shorten_label(label: &str, width: usize) -> String {
+    if str_width(label) <= width {
+        return label.to_string();
+    }
+    let cut = label.find(['@', ' ']).unwrap_or(label.len());
+    let (name, tail) = label.split_at(cut);
+    let room = width.saturating_sub(str_width(tail));
+    if room >= 5 {
+        // The start and the end of the name (its quantization) stay.
+        let chars: Vec<char> = name.chars().collect();
+        let keep = room - 1;
+        let (head, end) = (keep.div_ceil(2), keep / 2);
+        let start: String = chars.iter().take(head).collect();
+        let last: String = chars[chars.len().saturating_sub(end)..].iter().collect();
+        return format!("{start}…{last}{tail}");
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in label.chars() {
+        let cw = char_width(c);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Wrapped {
     width: usize,
@@ -172,6 +207,16 @@ mod tests {
         let mut w = Wrapped::new(width);
         w.update(text);
         (0..w.len()).map(|i| w.line(text, i).to_string()).collect()
+    }
+
+    #[test]
+    fn labels_keep_what_differs_and_shorten_the_name() {
+        let l = "gemma-3-270m-q4_k_m@candle (temperature=1.2)";
+        assert_eq!(super::shorten_label(l, 60), l);
+        let s = super::shorten_label(l, 36);
+        assert!(s.ends_with("@candle (temperature=1.2)") && s.contains('…') && super::str_width(&s) <= 36, "{s}");
+        assert!(s.starts_with("gemma") && s.contains("k_m@"), "{s}");
+        assert_eq!(super::str_width(&super::shorten_label(l, 10)), 10);
     }
 
     #[test]

@@ -74,6 +74,8 @@ fn events_of_other_runs_are_dropped() {
 fn esc_cancels_the_active_run_only() {
     let mut app = app(models(), 120, 40);
     let id = in_progress(&mut app);
+    // The first Esc skips the model answering; the second stops the run.
+    assert_eq!(key(&mut app, KeyCode::Esc), vec![Effect::Skip { run: id, slot: 1 }]);
     assert_eq!(key(&mut app, KeyCode::Esc), vec![Effect::Cancel(id)]);
     engine(&mut app, id, 1, EventKind::Cancelled { stats: Some(stats(14, 20.0)) });
     engine(&mut app, id, 2, EventKind::Cancelled { stats: None });
@@ -191,7 +193,7 @@ fn resizing_rewraps_and_narrow_terminals_use_tabs() {
     let narrow = app.run.as_ref().unwrap().columns[0].wrap.len();
     assert!(narrow > wide, "{narrow} lines at 120 columns vs {wide} at 160");
     app.handle(Event::Resize(80, 24));
-    let area = versus::layout::panes(app.size).columns;
+    let area = versus::layout::panes(app.size, app.zoom).columns;
     assert!(versus::layout::columns(area, 3, false, 0).tabs.is_some(), "80x24 shows tabs");
     key(&mut app, KeyCode::Tab);
     key(&mut app, KeyCode::Char('l'));

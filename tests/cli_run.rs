@@ -99,3 +99,57 @@ fn the_prompt_can_come_from_stdin_or_a_file() {
     let out = child.wait_with_output().unwrap();
     assert!(stdout(&out).contains("\"rendered_prompt\":\"From stdin\""));
 }
+
+/// A word that is neither a subcommand nor a folder is a mistyped
+/// subcommand (with the closest one), and a subcommand after a folder is
+/// said to go first: neither starts the TUI.
+#[test]
+fn mistyped_and_misplaced_subcommands_are_usage_errors() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["histroy", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unrecognized subcommand 'histroy'") && stderr(&out).contains("'history'"), "{}", stderr(&out));
+    let dir = sb.path().to_str().unwrap();
+    let out = sb.run(&[dir, "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("'list' is a subcommand: put it first"), "{}", stderr(&out));
+    // list takes --scan as run does.
+    let out = sb.run(&["list", "--json", "--scan", common::demo_model().to_str().unwrap()]);
+    assert!(stdout(&out).contains("gemma-3-270m"), "{}", stdout(&out));
+}
+
+/// A batch writing its results to a file says how far it is on stderr.
+#[test]
+fn a_batch_to_a_file_shows_its_progress() {
+    let _g = common::model_lock();
+    let sb = Sandbox::new();
+    let d = common::demo_model();
+    let prompts = sb.path().join("p.txt");
+    std::fs::write(&prompts, "One\nTwo\n").unwrap();
+    let out_file = sb.path().join("r.jsonl");
+    let out = sb.run(&["run", "-m", d.to_str().unwrap(), "--prompts", prompts.to_str().unwrap(), "--out", out_file.to_str().unwrap(), "--max-tokens", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1/2 pairs") && stderr(&out).contains("2/2 pairs"), "{}", stderr(&out));
+}
+
+/// Each model's memory is its own: with two models loaded one after the
+/// other (the first kept), the second's figure leaves the first out, and
+/// the process's peak is labelled as the process's.
+#[test]
+fn each_model_reports_its_own_memory() {
+    let _g = common::model_lock();
+    let sb = Sandbox::new();
+    let (a, b) = (common::demo_model(), common::demo_chat_model());
+    let cfg = sb.path().join("c.toml");
+    std::fs::write(&cfg, "[scheduler]\nkeep_loaded = \"always\"\n").unwrap();
+    let out = sb.run(&["--config", cfg.to_str().unwrap(), "run", "--json", "-m", a.to_str().unwrap(), "-m", b.to_str().unwrap(), "-p", "Hi", "--max-tokens", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = common::summaries(&stdout(&out));
+    let (m0, m1) = (s[0]["stats"]["model_bytes"].as_u64().unwrap(), s[1]["stats"]["model_bytes"].as_u64().unwrap());
+    let peak1 = s[1]["stats"]["peak_rss_bytes"].as_u64().unwrap();
+    assert!(m0 > 100 << 20 && m1 > 50 << 20, "{m0} {m1}");
+    assert!(peak1 >= m0 + m1, "the process held both: {peak1} against {m0} + {m1}");
+    assert!(m1 < peak1 - (m0 / 2), "SmolLM2's own share leaves Gemma out: {m1} of {peak1}");
+    let text = stdout(&sb.run(&["--config", cfg.to_str().unwrap(), "run", "-m", a.to_str().unwrap(), "-p", "Hi", "--max-tokens", "2"]));
+    assert!(text.contains("(process peak "), "{text}");
+}

@@ -78,7 +78,7 @@ fn answer(
     entries: Vec<RunEntry>,
 ) -> Vec<(String, Stats)> {
     let n = entries.len();
-    engine.submit(RunRequest { id, prompts: vec![prompt.into()], entries, cancel: Arc::new(AtomicBool::new(false)) });
+    engine.submit(RunRequest::new(id, vec![prompt.into()], entries, Arc::new(AtomicBool::new(false))));
     let mut out = vec![(String::new(), Stats::default()); n];
     while let Some(ev) = rx.blocking_recv() {
         match ev.kind {

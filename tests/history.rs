@@ -287,7 +287,7 @@ fn batch_loads_each_model_once_and_resume_runs_only_the_missing_pairs() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = versus::engine::Engine::start(tx, versus::config::Config::defaults().memory).unwrap();
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    engine.submit(versus::engine::RunRequest { id: 1, prompts: vec!["One".into(), "Two".into()], entries, cancel });
+    engine.submit(versus::engine::RunRequest::new(1, vec!["One".into(), "Two".into()], entries, cancel));
     let mut loads = 0;
     let mut finished = std::collections::HashSet::new();
     while let Some(ev) = rx.blocking_recv() {

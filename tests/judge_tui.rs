@@ -134,7 +134,7 @@ fn a_batch_matrix_opens_from_the_saved_comparisons() {
         prompt: "hi".into(),
         models: vec!["a".into()],
     }]));
-    assert_eq!(ctrl(&mut a, 'b'), vec![Effect::Query(Query::Matrix(7))]);
+    assert_eq!(key(&mut a, KeyCode::F(3)), vec![Effect::Query(Query::Matrix(7))], "tmux keeps Ctrl-B; F3 reaches versus");
     let table = "PROMPT │ a\n#7 hi │ 12ch\nTOTAL │ 1/1 done\n";
     a.handle(Event::Table { title: "Batch prompts.txt · prompts × models".into(), table: table.into(), footer: "legend".into() });
     let shown = screen(&a, 140, 44);

@@ -112,7 +112,7 @@ fn no_color_keeps_the_focus_visible_without_colour() {
     let buf = term.backend().buffer().clone();
     assert!(buf.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset), "a coloured cell");
     let text = term.backend().to_string();
-    assert!(text.contains("[✓ gemma-3-270m-q4_k_m]"), "the active tab is marked:\n{text}");
+    assert!(text.contains("[✓ gemma-3") && text.contains("q4_k_m]"), "the active tab is marked:\n{text}");
     let reversed = buf.content().iter().filter(|c| c.modifier.contains(Modifier::REVERSED)).count();
     assert!(reversed > 10, "the list cursor and the active tab are in reverse video");
     let bold_border = buf.content().iter().any(|c| c.symbol() == "┌" && c.modifier.contains(Modifier::BOLD));

@@ -14,6 +14,8 @@ pub struct Blind {
     pub ranking: Vec<usize>,
     /// The vote is cast: names are shown.
     pub revealed: bool,
+    /// A new run was asked for before the vote: the next ask drops it.
+    pub drop_asked: bool,
 }
 
 pub use crate::judge::letter;
@@ -30,7 +32,7 @@ impl Blind {
             let j = next() % (i + 1);
             columns.swap(i, j);
         }
-        Blind { ranking: Vec::new(), revealed: false }
+        Blind { ranking: Vec::new(), revealed: false, drop_asked: false }
     }
 }
 
@@ -45,13 +47,50 @@ pub fn tiers(columns: &[Column], ranking: &[usize]) -> Vec<Vec<usize>> {
     out
 }
 
+/// "A = gemma (llama), B = SmolLM2 (llama)": who was who.
+pub fn revealed(columns: &[Column]) -> String {
+    let names: Vec<String> = columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
+    names.join(", ")
+}
+
 impl App {
+    /// A new run while a blind vote is offered asks first; asked again, it
+    /// drops the vote and says who was who. True: go on with the run.
+    pub(super) fn drop_vote(&mut self) -> bool {
+        if !self.vote_offered() {
+            return true;
+        }
+        let run_key = self.keymap.label(Action::Run);
+        let Some(run) = self.run.as_mut() else { return true };
+        let Some(blind) = run.blind.as_mut() else { return true };
+        if !blind.drop_asked {
+            blind.drop_asked = true;
+            self.notice = Some(format!(
+                "this blind run has no vote yet: vote (column numbers best first, = tie, 0 all bad), or {run_key} again to run without voting"
+            ));
+            return false;
+        }
+        blind.revealed = true;
+        self.notice = Some(format!("no vote · {}", revealed(&run.columns)));
+        true
+    }
+
+    /// A finished blind run waits for its vote.
+    pub(super) fn vote_offered(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.finished.is_some() && r.blind.as_ref().is_some_and(|b| !b.revealed))
+    }
+
     /// A voting key; `digit` for `Action::Rank`.
     pub(super) fn vote(&mut self, action: Action, digit: Option<usize>) -> Vec<Effect> {
         let Some(run) = self.run.as_mut() else { return vec![] };
         let n = run.columns.len();
         let Some(blind) = run.blind.as_mut().filter(|b| !b.revealed) else {
-            self.notice = Some("voting is for blind runs: b turns blind mode on for the next run".into());
+            let b = self.keymap.label(Action::Blind);
+            self.notice = Some(match (&run.blind, self.blind) {
+                (Some(_), _) => "this run's vote is cast; the names are on the columns".into(),
+                (None, true) => "blind mode is on: the next run is blind (this one was not)".into(),
+                (None, false) => format!("voting is for blind runs: {b} turns blind mode on for the next run"),
+            });
             return vec![];
         };
         if run.finished.is_none() {
@@ -84,9 +123,7 @@ impl App {
             _ => return vec![],
         };
         blind.revealed = true;
-        let names: Vec<String> =
-            run.columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
-        self.notice = Some(format!("vote saved · {}", names.join(", ")));
+        self.notice = Some(format!("vote saved · {}", revealed(&run.columns)));
         let vote = crate::store::votes::Vote::human(tiers, all_bad);
         vec![Effect::Query(crate::store::query::Query::Vote { target: run.target(), vote })]
     }

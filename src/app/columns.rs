@@ -302,12 +302,17 @@ pub struct RunView {
     pub finished: Option<Instant>,
     /// What each column ran with (empty for a reopened comparison).
     pub entries: Vec<crate::engine::RunEntry>,
+    /// Per slot, the model-list entry it ran as (model, copy), so that a
+    /// retry or a follow-up takes that entry's parameters as they are now.
+    pub origins: Vec<Option<(usize, u32)>>,
     /// The stored run this view was reopened from.
     pub stored: Option<i64>,
     /// Blind mode: names hidden until the vote.
     pub blind: Option<super::blind::Blind>,
     /// The judge reading this comparison, or its verdict.
     pub judge: Option<super::judging::JudgeView>,
+    /// Esc skipped a model of this run: the next Esc stops the run.
+    pub skipped: bool,
 }
 
 impl RunView {

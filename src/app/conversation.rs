@@ -92,6 +92,7 @@ impl App {
             self.notice = Some(why.into());
             return vec![];
         }
+        self.refresh_entries();
         let (now, theme, id) = (self.now, self.theme, self.take_run_id());
         let Some(run) = self.run.as_mut() else { return vec![] };
         let column = |slot: usize| run.columns.iter().find(|c| c.slot == slot);
@@ -115,18 +116,51 @@ impl App {
                 self.keymap.label(crate::keymap::Action::Retry)
             )
         });
+        self.notice_for = Some(id);
         vec![Effect::Run { id, prompt, entries, follows, retry: None }]
     }
 }
 
 impl App {
-    /// `retry` (F6): ask the models that failed the turn on screen again, with the
-    /// same prompt and their own earlier turns; the others keep their answers.
+    /// The comparison's entries with their model-list entries' parameters as
+    /// they are now: an edit made after the run (a `drop_turns`, a longer
+    /// `timeout_secs`) applies to its retry and its follow-ups, and the
+    /// columns' titles say so.
+    fn refresh_entries(&mut self) {
+        let system = self.system_text();
+        let Some(run) = self.run.as_ref() else { return };
+        let fresh: Vec<(usize, crate::engine::RunEntry)> = run
+            .origins
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, o)| {
+                let (model, copy) = (*o)?;
+                let i = self.list.entries.iter().position(|e| e.model == model && e.copy == copy)?;
+                let mut e = self.entry(i, Some(&system));
+                e.history = run.entries.get(slot)?.history.clone();
+                Some((slot, e))
+            })
+            .collect();
+        let Some(run) = self.run.as_mut() else { return };
+        for (slot, e) in fresh {
+            if let Some(c) = run.column_of(slot) {
+                c.label = e.label.clone();
+            }
+            if let Some(old) = run.entries.get_mut(slot) {
+                *old = e;
+            }
+        }
+    }
+
+    /// `retry` (F6): ask the models that failed or were cancelled in the
+    /// turn on screen again, with the same prompt, their own earlier turns
+    /// and their parameters as they are now; the others keep their answers.
     pub(super) fn retry_failed(&mut self) -> Vec<Effect> {
+        let again = |s: Status| matches!(s, Status::Failed | Status::Cancelled);
         let why_not = match &self.run {
             None => Some("nothing to retry"),
             Some(_) if self.run_active() => Some("a run is in progress: Esc cancels it"),
-            Some(r) if !r.columns.iter().any(|c| c.answer.status == Status::Failed) => Some("no model failed this turn"),
+            Some(r) if !r.columns.iter().any(|c| again(c.answer.status)) => Some("no model failed or was cancelled this turn"),
             Some(r) if r.entries.len() < r.columns.len() => Some("this comparison's models cannot all be found now"),
             Some(_) => None,
         };
@@ -134,9 +168,10 @@ impl App {
             self.notice = Some(why.into());
             return vec![];
         }
+        self.refresh_entries();
         let (now, theme, id) = (self.now, self.theme, self.take_run_id());
         let Some(run) = self.run.as_mut() else { return vec![] };
-        let failed: Vec<usize> = run.columns.iter().filter(|c| c.answer.status == Status::Failed).map(|c| c.slot).collect();
+        let failed: Vec<usize> = run.columns.iter().filter(|c| again(c.answer.status)).map(|c| c.slot).collect();
         let column = |slot: usize| run.columns.iter().find(|c| c.slot == slot);
         let entries = crate::conversation::retry(run.entries.clone(), &failed, |slot| {
             column(slot).map(|c| c.conversation(None)).unwrap_or_default()
@@ -156,6 +191,7 @@ impl App {
         let follows = Some(run.restart(id, now));
         self.launched(&prompt);
         self.notice = Some(format!("asking {} again", names.join(", ")));
+        self.notice_for = Some(id);
         vec![Effect::Run { id, prompt, entries, follows, retry: Some(turn) }]
     }
 }
@@ -178,6 +214,7 @@ impl RunView {
         self.started = now;
         self.finished = None;
         self.judge = None;
+        self.skipped = false;
         before
     }
 }

@@ -23,6 +23,7 @@ impl App {
 
     pub(super) fn key(&mut self, ev: KeyEvent) -> Vec<Effect> {
         self.notice = None;
+        self.notice_for = None;
         let Some(key) = Key::from_event(&ev) else { return vec![] };
         // Ctrl-C always quits, whatever is open and however keys are bound.
         if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
@@ -49,6 +50,21 @@ impl App {
             let action = self.keymap.lookup(&key, &[Scope::Search]);
             return self.search_key(action, ev);
         }
+        // While a blind vote is offered its keys vote from any pane (the
+        // editor still has the prompt just run; "2" must not type into it).
+        if self.vote_offered() {
+            let action = self.keymap.lookup(&key, &[Scope::Columns]);
+            let ranking = self.run.as_ref().and_then(|r| r.blind.as_ref()).is_some_and(|b| !b.ranking.is_empty());
+            match action {
+                Some(Action::Rank) => {
+                    let digit = if let KeyCode::Char(c) = ev.code { c.to_digit(10).map(|d| d as usize) } else { None };
+                    return self.vote(Action::Rank, digit);
+                }
+                Some(a @ (Action::VoteTie | Action::VoteBad)) => return self.vote(a, None),
+                Some(Action::VoteDone) if ranking => return self.vote(Action::VoteDone, None),
+                _ => {}
+            }
+        }
         match self.keymap.lookup(&key, self.scopes()) {
             Some(Action::Rank) => {
                 let digit = if let KeyCode::Char(c) = ev.code { c.to_digit(10).map(|d| d as usize) } else { None };
@@ -68,16 +84,24 @@ impl App {
             Action::Run => return self.start_run(),
             Action::FollowUp => return self.follow_up(),
             Action::Retry => return self.retry_failed(),
-            Action::Cancel => {
+            Action::Cancel => return self.cancel_key(),
+            Action::StopRun => {
+                let mut out = Vec::new();
                 if let Some(run) = self.run.as_ref().filter(|r| r.active()) {
-                    return vec![Effect::Cancel(run.id)];
+                    out.push(Effect::Cancel(run.id));
                 }
                 if let Some(j) = self.run.as_ref().and_then(|r| r.judge.as_ref()).filter(|j| j.busy()) {
-                    return vec![Effect::Cancel(j.run)];
+                    out.push(Effect::Cancel(j.run));
                 }
-                if self.list.filtering {
-                    self.list.filtering = false;
+                if !out.is_empty() {
+                    self.notice = Some("stopping the run (answers so far are kept)".into());
                 }
+                return out;
+            }
+            Action::FocusNext | Action::FocusPrev if self.zoom => {
+                // The other panes are out of sight while zoomed: bring them back.
+                self.zoom = false;
+                self.reflow();
             }
             Action::FocusNext | Action::FocusPrev => {
                 let order = [Focus::Models, Focus::Prompt, Focus::Columns];
@@ -107,8 +131,9 @@ impl App {
             Action::Duplicate => self.list.duplicate(),
             Action::Params => {
                 if let Some(i) = self.list.current() {
-                    let (model, settings) = (self.list.model(&self.list.entries[i]).name.clone(), self.list.entries[i].settings.clone());
-                    self.overlay = Some(Box::new(ParamsEditor::new(i, model, settings)));
+                    let e = &self.list.entries[i];
+                    let (model, settings, base) = (self.list.model(e).name.clone(), e.settings.clone(), e.base.clone());
+                    self.overlay = Some(Box::new(ParamsEditor::new(i, model, settings, base)));
                 }
             }
             Action::Engine => match self.list.cycle_engine() {
@@ -132,6 +157,12 @@ impl App {
             }
             Action::Zoom => {
                 self.zoom = !self.zoom;
+                let z = self.keymap.label(Action::Zoom);
+                self.notice = Some(if self.zoom {
+                    format!("zoomed: this column has the screen ({z} again brings the panes back)")
+                } else {
+                    "unzoomed".into()
+                });
                 self.reflow();
             }
             Action::SyncScroll => {
@@ -140,7 +171,6 @@ impl App {
             }
             Action::Copy => {
                 if let Some(c) = self.run.as_ref().and_then(|r| r.columns.get(self.active_column)) {
-                    self.notice = Some(format!("copied {} characters (OSC 52)", c.answer.text.chars().count()));
                     return vec![Effect::Copy(c.answer.text.clone())];
                 }
             }
@@ -175,13 +205,50 @@ impl App {
                 *self.editor() = empty;
             }
             Action::Export => match &self.run {
-                Some(run) => return vec![Effect::Export(run.target())],
+                Some(run) => {
+                    self.export_partial = run.active();
+                    if run.active() {
+                        self.notice = Some("exporting the answers so far: the run is still going".into());
+                    }
+                    return vec![Effect::Export(run.target())];
+                }
                 None => self.notice = Some("nothing to export yet: run a prompt first".into()),
             },
             Action::History => return vec![Effect::Query(Query::List { limit: 500 })],
             // Bound in the filter, the search and the overlays, which
             // handle their own.
             _ => {}
+        }
+        vec![]
+    }
+
+    /// Esc: while a model answers and others wait, skip it (the run goes
+    /// on); a second Esc, or Esc on the last model, stops the run; else a
+    /// reading judge, else the model filter.
+    fn cancel_key(&mut self) -> Vec<Effect> {
+        let stop = self.keymap.label(Action::StopRun);
+        let esc = self.keymap.label(Action::Cancel);
+        if let Some(run) = self.run.as_mut().filter(|r| r.active()) {
+            let waiting = run.columns.iter().any(|c| c.answer.status == crate::engine::answer::Status::Queued);
+            let busy = run.current().map(|(_, c)| (c.slot, c.label.clone()));
+            return match busy {
+                Some((slot, label)) if waiting && !run.skipped => {
+                    run.skipped = true;
+                    let name = if run.hidden() { "this model".to_string() } else { label };
+                    self.notice = Some(format!("skipping {name}; the run goes on ({esc} again stops it, {stop} at once)"));
+                    vec![Effect::Skip { run: run.id, slot }]
+                }
+                _ => {
+                    self.notice = Some("stopping the run (answers so far are kept)".into());
+                    vec![Effect::Cancel(run.id)]
+                }
+            };
+        }
+        if let Some(j) = self.run.as_ref().and_then(|r| r.judge.as_ref()).filter(|j| j.busy()) {
+            return vec![Effect::Cancel(j.run)];
+        }
+        if self.list.filtering {
+            self.list.filtering = false;
         }
         vec![]
     }
@@ -203,14 +270,15 @@ impl App {
     fn page(&self) -> usize {
         match self.focus {
             Focus::Columns => self.column_height().saturating_sub(1).max(1),
-            _ => (layout::panes(self.size).models.height as usize).saturating_sub(3).max(1),
+            _ => (layout::panes(self.size, self.zoom).models.height as usize).saturating_sub(3).max(1),
         }
     }
 
-    pub(super) fn column_height(&self) -> usize {
+    /// Text lines a column shows at this size.
+    pub fn column_height(&self) -> usize {
         let n = self.run.as_ref().map_or(0, |r| r.columns.len());
         let judged = self.run.as_ref().is_some_and(|r| r.judge.is_some());
-        let (area, _) = layout::answers(layout::panes(self.size).columns, judged);
+        let (area, _) = layout::answers(layout::panes(self.size, self.zoom).columns, judged);
         let cols = layout::columns(area, n, self.zoom, self.active_column);
         cols.shown.first().map_or(1, |(_, r)| layout::inner(*r).1)
     }

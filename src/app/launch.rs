@@ -11,6 +11,9 @@ impl App {
             self.notice = Some("a run is in progress: Esc cancels it".into());
             return vec![];
         }
+        if !self.drop_vote() {
+            return vec![];
+        }
         let selected = self.list.selected();
         if selected.is_empty() {
             self.notice = Some("select at least one model (Space in the model list)".into());
@@ -55,6 +58,7 @@ impl App {
             .collect();
         // Blind: the columns in a random order, their names hidden until the vote.
         let blind = self.blind.then(|| super::blind::Blind::shuffle(&mut columns, &mut self.blind_seed));
+        let origins = list_index.iter().map(|&i| self.list.entries.get(i).map(|e| (e.model, e.copy))).collect();
         self.run = Some(RunView {
             id,
             prompt: prompt.clone(),
@@ -63,9 +67,11 @@ impl App {
             started: self.now,
             finished: None,
             entries: entries.clone(),
+            origins,
             stored: None,
             blind,
             judge: None,
+            skipped: false,
         });
         self.active_column = 0;
         self.launched(&prompt);
@@ -75,6 +81,8 @@ impl App {
     /// After a run starts on screen (fresh or a follow-up): no diff, the
     /// columns laid out, the prompt in the editor's history.
     pub(super) fn launched(&mut self, prompt: &str) {
+        // A search of the answers before is of nothing on screen now.
+        self.search = super::Search::default();
         self.end_diff();
         self.diff_mark = None;
         self.reflow();
@@ -113,16 +121,19 @@ impl App {
             columns,
             started: self.now,
             finished: Some(self.now),
+            origins: vec![None; entries.len()],
             entries,
             stored: Some(stored.id),
             blind: None,
             judge: super::judging::JudgeView::from_votes(&stored.votes),
+            skipped: false,
         });
         self.end_diff();
         self.diff_mark = None;
-        self.prompt = replace_text(&self.prompt, &latest);
+        // An empty prompt, focused: what is typed next is the follow-up.
+        self.prompt = replace_text(&self.prompt, "");
         self.active_column = 0;
-        self.focus = Focus::Columns;
+        self.focus = Focus::Prompt;
         self.notice = Some(match stored.problems.first() {
             Some(p) => format!("comparison #{}: {p}", stored.id),
             None if !stored.turns.is_empty() => format!(

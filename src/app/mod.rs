@@ -93,6 +93,8 @@ pub enum Effect {
     },
     /// Set the cancel flag of this run.
     Cancel(RunId),
+    /// Skip one entry of a run: its answer stops, the run goes on.
+    Skip { run: RunId, slot: usize },
     /// Put text on the user's clipboard (OSC 52).
     Copy(String),
     /// Start run `id`, the judge reading the comparison on screen (not
@@ -161,6 +163,11 @@ pub struct App {
     pub resident: Vec<String>,
     /// A one-line message for the status bar (cleared by the next key).
     pub notice: Option<String>,
+    /// The notice is about this run's start ("asking … again"): it goes
+    /// when the run ends, so it never outlives what it says.
+    pub notice_for: Option<RunId>,
+    /// The export asked for was of a run still going.
+    pub export_partial: bool,
     pub size: Rect,
     /// Where models were looked for, for the empty-state help.
     pub searched: Vec<String>,
@@ -205,6 +212,8 @@ impl App {
             gpu: None,
             resident: Vec::new(),
             notice: None,
+            notice_for: None,
+            export_partial: false,
             size: Rect::new(0, 0, 120, 40),
             searched: Vec::new(),
             endpoints: Vec::new(),
@@ -329,6 +338,10 @@ impl App {
         }
         if let EventKind::RunDone = ev.kind {
             run.finished = Some(now);
+            if self.notice_for == Some(ev.run) {
+                self.notice = None;
+                self.notice_for = None;
+            }
             return vec![];
         }
         if let Some(col) = run.column_of(ev.slot) {
@@ -339,7 +352,7 @@ impl App {
 
     /// Re-wrap every column at the width it is drawn at.
     pub fn reflow(&mut self) {
-        let area = layout::panes(self.size).columns;
+        let area = layout::panes(self.size, self.zoom).columns;
         let Some(run) = self.run.as_mut() else { return };
         let n = run.columns.len();
         let width = |i: usize, zoom: bool| {

@@ -2,6 +2,7 @@
 //! answer folded, the code block in view copied, and a search across all
 //! columns that jumps from match to match.
 
+use super::columns::FOLDED;
 use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Focus};
@@ -60,6 +61,15 @@ impl App {
                 if let Some(c) = run.columns.get_mut(active) {
                     c.folded = !c.folded;
                     c.follow = !c.folded && c.follow;
+                    let lines = c.answer_lines();
+                    self.notice = Some(match (c.folded, c.zoomed) {
+                        (true, true) => format!("folded to {FOLDED} lines (shown whole while zoomed: z unzooms)"),
+                        (true, false) if lines <= FOLDED => {
+                            format!("folded: the answer fits in {FOLDED} lines already ({lines}); longer ones show their first {FOLDED}")
+                        }
+                        (true, false) => format!("folded to its first {FOLDED} of {lines} lines"),
+                        (false, _) => "unfolded".into(),
+                    });
                 }
             }
             Action::CopyCode => return self.copy_code(),
@@ -90,11 +100,8 @@ impl App {
         let shown = |b: &crate::markdown::CodeBlock| b.lines.end + start > top && b.lines.start + start < top + height;
         let pick = blocks.iter().find(|b| shown(b)).or_else(|| blocks.iter().rev().find(|b| b.lines.end + start <= top));
         match pick {
-            Some(b) => {
-                let what = if b.lang.is_empty() { "code".to_string() } else { format!("{} code", b.lang) };
-                self.notice = Some(format!("copied {} lines of {what} (OSC 52)", b.text.lines().count()));
-                vec![Effect::Copy(b.text.clone())]
-            }
+            // The event loop says how the copy went.
+            Some(b) => vec![Effect::Copy(b.text.clone())],
             None => {
                 self.notice = Some("no code block in this answer".into());
                 vec![]

@@ -11,6 +11,18 @@ impl App {
         match answer {
             Reply::List(Ok(items)) => self.dispatch(Event::HistoryList(items)),
             Reply::List(Err(e)) => self.say(format!("history unavailable: {e}")),
+            Reply::Prompts(Ok(prompts)) => {
+                // Older than what was typed in this session, if anything was.
+                let typed = std::mem::take(&mut self.history);
+                let mut history: Vec<String> = prompts.into_iter().filter(|p| !typed.contains(p)).collect();
+                history.extend(typed);
+                self.history = history;
+                vec![]
+            }
+            Reply::Prompts(Err(e)) => {
+                tracing::debug!("no prompt history: {e}");
+                vec![]
+            }
             Reply::Opened(Ok(opened)) => self.opened(*opened),
             Reply::Opened(Err(e)) => self.say(e),
             Reply::Leaderboard(Ok(board)) => self.dispatch(Event::Table {
@@ -30,7 +42,8 @@ impl App {
             Reply::Matrix { result: Err(e), .. } => self.say(format!("report unavailable: {e}")),
             Reply::Exported(Ok(paths)) => {
                 let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                self.say(format!("exported to {}", names.join(" and ")))
+                let what = if std::mem::take(&mut self.export_partial) { "the answers so far (the run was still going)" } else { "the comparison" };
+                self.say(format!("exported {what} to {}", names.join(" and ")))
             }
             Reply::Exported(Err(e)) => self.say(format!("export failed: {e}")),
             Reply::VoteFailed(e) => self.say(format!("the vote could not be saved: {e}")),

@@ -128,7 +128,9 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
 
     let history = (!args.no_history).then(|| ctx.dirs.history_db());
     let mut session = match rt
-        .block_on(async { Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, history.as_deref()) })
+        .block_on(async {
+            Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, history.as_deref(), ctx.isolation())
+        })
     {
         Ok(s) => s,
         Err(e) => return usage(Error::Inference(format!("could not start the inference thread: {e}"))),
@@ -199,15 +201,24 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     if outcomes.values().all(|o| o.status != Status::Failed) { exit::OK } else { exit::MODEL_FAILED }
 }
 
+/// Progress of a batch on stderr, unless the results themselves go to the
+/// terminal: a bar on a terminal (redrawn every quarter second, so the
+/// elapsed time moves while a model loads), a line per finished pair
+/// where stderr is a file or a pipe.
 fn progress_bar(total: usize, to_file: bool) -> Option<indicatif::ProgressBar> {
-    // Only where the results are not on the terminal already.
     if !to_file && std::io::stdout().is_terminal() {
         return None;
+    }
+    if !std::io::stderr().is_terminal() {
+        let hidden = indicatif::ProgressBar::hidden();
+        hidden.set_length(total as u64);
+        return Some(hidden);
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pairs · {elapsed_precise} · {msg}") {
         bar.set_style(style);
     }
+    bar.enable_steady_tick(Duration::from_millis(250));
     Some(bar)
 }
 
@@ -354,6 +365,11 @@ impl Printer<'_> {
                     );
                     if let Some(p) = progress.as_ref() {
                         p.inc(1);
+                        if p.is_hidden() {
+                            // Not a terminal: one plain line per pair.
+                            let len = p.length().unwrap_or(0);
+                            eprintln!("versus: {}/{len} pairs · {} · {}", p.position(), self.entries[ev.slot].label, o.status);
+                        }
                     }
                 }
             }

@@ -78,7 +78,8 @@ actions! {
     Run => "run", Global, ["f5", "ctrl-r", "alt-enter", "ctrl-enter"], "run the prompt on the selected models";
     FollowUp => "follow_up", Global, ["ctrl-f", "alt-f"], "send the prompt as a follow-up: each model gets its own earlier turns";
     Retry => "retry", Global, ["f6", "alt-r"], "ask the models that failed this turn again (the others keep their answers)";
-    Cancel => "cancel", Global, ["esc"], "cancel the run (answers so far are kept)";
+    Cancel => "cancel", Global, ["esc"], "skip the model answering (the run goes on); again: stop the run";
+    StopRun => "stop_run", Global, ["alt-x"], "stop the run at once (answers so far are kept)";
     FocusNext => "focus_next", Global, ["tab"], "next pane";
     FocusPrev => "focus_prev", Global, ["shift-tab"], "previous pane";
     QuitNow => "quit_now", Global, ["ctrl-c"], "quit at once, cancelling any run";
@@ -146,7 +147,7 @@ actions! {
     SavedOpen => "saved_open", Saved, ["enter"], "show the comparison as it was";
     SavedRerun => "saved_rerun", Saved, ["ctrl-r"], "run its prompt again on the models selected now";
     SavedRerunOriginal => "saved_rerun_original", Saved, ["ctrl-o"], "run its prompt again on its own models";
-    SavedMatrix => "saved_matrix", Saved, ["ctrl-b"], "prompts × models of its batch (as versus report shows)";
+    SavedMatrix => "saved_matrix", Saved, ["alt-m", "f3"], "prompts × models of its batch (as versus report shows)";
     SavedClose => "saved_close", Saved, ["esc"], "close (typing filters the list)";
     BoardUp => "board_up", Board, ["k", "up"], "scroll up";
     BoardDown => "board_down", Board, ["j", "down"], "scroll down";

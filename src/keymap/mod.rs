@@ -158,6 +158,12 @@ mod tests {
         for a in Action::ALL {
             assert!(!km.keys(*a).is_empty(), "{a:?} has no default key");
         }
+        // tmux's prefix (Ctrl-B) and screen's (Ctrl-A) never reach versus.
+        let prefixes = [Key::parse("ctrl-b").unwrap(), Key::parse("ctrl-a").unwrap()];
+        for a in Action::ALL {
+            assert!(km.keys(*a).iter().any(|k| !prefixes.contains(k)), "{a:?} has only a multiplexer's prefix key");
+            assert!(!km.keys(*a).iter().any(|k| prefixes.contains(k)), "{a:?} is bound to a tmux or screen prefix");
+        }
         let run = km.keys(Action::Run);
         assert!(run.contains(&Key::parse("f5").unwrap()));
         assert!(run.contains(&Key::parse("ctrl-r").unwrap()));

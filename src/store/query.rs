@@ -25,6 +25,9 @@ pub enum Target {
 pub enum Query {
     /// The latest saved comparisons, newest first.
     List { limit: usize },
+    /// The prompts asked lately (every turn's), oldest first: the editor's
+    /// history at start.
+    Prompts { limit: usize },
     /// A comparison with its models as found now (to continue it or run it
     /// again), against the configured servers; `then` comes back with it.
     Open { id: i64, endpoints: Vec<EndpointConfig>, then: OpenFor },
@@ -60,6 +63,7 @@ pub struct Opened {
 #[derive(Debug, Clone)]
 pub enum Reply {
     List(Result<Vec<RunSummary>, String>),
+    Prompts(Result<Vec<String>, String>),
     Opened(Result<Box<Opened>, String>),
     Leaderboard(Result<Vec<Standing>, String>),
     /// The batch's name (None: the comparison alone) and its matrix.
@@ -80,6 +84,7 @@ pub fn answer(store: &mut Store, query: Query, stored: &dyn Fn(RunId) -> Option<
     let text = |e: rusqlite::Error| e.to_string();
     Some(match query {
         Query::List { limit } => Reply::List(store.list(limit).map_err(text)),
+        Query::Prompts { limit } => Reply::Prompts(store.recent_prompts(limit).map_err(text)),
         Query::Open { id, endpoints, then } => Reply::Opened(match store.get(id) {
             Ok(Some(run)) => {
                 let entries = run.outputs.iter().map(|o| entry_of(o, &endpoints).map_err(|e| e.to_string())).collect();

@@ -48,6 +48,20 @@ impl StoredRun {
 }
 
 impl Store {
+    /// The `limit` prompts asked last (first turns and follow-ups), oldest
+    /// first, each once.
+    pub fn recent_prompts(&self, limit: usize) -> rusqlite::Result<Vec<String>> {
+        let mut q = self.conn.prepare(
+            "SELECT prompt FROM (SELECT prompt, started_at FROM runs UNION ALL SELECT prompt, started_at FROM turns)
+             ORDER BY started_at DESC LIMIT ?1",
+        )?;
+        let rows: Vec<String> = q.query_map([limit as i64 * 4], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out: Vec<String> = rows.into_iter().filter(|p| !p.trim().is_empty() && seen.insert(p.clone())).take(limit).collect();
+        out.reverse();
+        Ok(out)
+    }
+
     /// Start follow-up turn of comparison `id`: the comparison runs again
     /// (its state is `running` until the turn ends). Returns the turn number.
     pub fn begin_turn(&mut self, id: i64, prompt: &str) -> rusqlite::Result<usize> {

@@ -81,6 +81,14 @@ pub fn non_default(s: &Settings) -> Vec<String> {
     PARAMS.iter().filter(|p| (p.get)(s) != (p.get)(&d)).map(|p| format!("{}={}", p.key, (p.get)(s))).collect()
 }
 
+/// The settings of `s` that change what a model answers and differ from
+/// the defaults, as `key=value`: what makes a variant of a model on the
+/// leaderboard (a timeout, a seed or a thread count does not).
+pub fn variant(s: &Settings) -> Vec<String> {
+    let d = Settings::default();
+    PARAMS.iter().filter(|p| p.identity && (p.get)(s) != (p.get)(&d)).map(|p| format!("{}={}", p.key, (p.get)(s))).collect()
+}
+
 /// (identity key, display name) of a model as it ran.
 pub fn identity(m: &ModelRecord, settings: Option<&Settings>) -> (String, String) {
     // A served model has no file: its endpoint and name say which it is.
@@ -90,7 +98,7 @@ pub fn identity(m: &ModelRecord, settings: Option<&Settings>) -> (String, String
     } else {
         m.fingerprint.clone()
     };
-    let diffs = settings.map(non_default).unwrap_or_default();
+    let diffs = settings.map(variant).unwrap_or_default();
     let tail = if diffs.is_empty() { String::new() } else { format!(",{}", diffs.join(",")) };
     (format!("{file}|{}{tail}", m.engine), format!("{}@{}{tail}", m.name, m.engine))
 }
@@ -261,4 +269,26 @@ fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
         all_bad: r.get(6)?,
         detail: r.get::<_, Option<String>>(7)?.and_then(|d| serde_json::from_str(&d).ok()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How long a model may answer, with which seed or threads, is not which
+    /// model it is: only settings that change its answers make a variant.
+    #[test]
+    fn a_model_s_identity_holds_only_what_changes_its_answers() {
+        let m = ModelRecord { name: "SmolLM2".into(), engine: "llama".into(), fingerprint: "f00d".into(), ..Default::default() };
+        let mut s = Settings::default();
+        let plain = identity(&m, Some(&s));
+        for (k, v) in [("max_tokens", "48"), ("timeout_secs", "0"), ("seed", "7"), ("threads", "3"), ("context_size", "2048")] {
+            s.set(k, v).unwrap();
+        }
+        assert_eq!(identity(&m, Some(&s)), plain, "no split for {s:?}");
+        s.set("temperature", "0").unwrap();
+        let (key, name) = identity(&m, Some(&s));
+        assert_ne!(key, plain.0);
+        assert_eq!(name, "SmolLM2@llama,temperature=0.0");
+    }
 }

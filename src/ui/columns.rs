@@ -20,10 +20,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let l = layout::columns(area, run.columns.len(), app.zoom, app.active_column);
     if let Some(tabs) = l.tabs {
         let mut spans = Vec::new();
+        let each = (tabs.width as usize / run.columns.len().max(1)).saturating_sub(5).max(8);
         for (i, c) in run.columns.iter().enumerate() {
             // The active tab is reverse video and bracketed: visible without colour.
             let (style, open, close) = if i == app.active_column { (app.theme.selected, "[", "]") } else { (app.theme.stats, " ", " ") };
-            spans.push(Span::styled(format!("{open}{} {}{close}", c.answer.status.marker(), name(run, i)), style));
+            let label = crate::wrap::shorten_label(&name(run, i), each);
+            spans.push(Span::styled(format!("{open}{} {label}{close}", c.answer.status.marker()), style));
             spans.push(Span::raw(" "));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
@@ -71,25 +73,41 @@ fn empty(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
-fn header(app: &App, run: &RunView, i: usize) -> Line<'static> {
+/// The header in `width` columns: the phase, a diff's figure, then the
+/// name, shortened in its middle so that what tells two copies of one
+/// model apart (engine, changed settings) stays in view.
+fn header(app: &App, run: &RunView, i: usize, width: u16) -> Line<'static> {
     let c = &run.columns[i];
     let status = c.answer.status;
     let text = match status {
         Status::Loading => format!("loading {:.1} s", app.now.saturating_duration_since(c.since).as_secs_f64()),
         other => other.label().to_string(),
     };
+    let phase = format!(" {} {text} ", c.answer.status.marker());
+    // A diff's figure first: narrow headers cut the end.
+    let diff = c.diff.as_ref().map(|d| format!("{} · ", d.title)).unwrap_or_default();
+    let mark = if app.diff_mark == Some(i) { "diff mark · ".to_string() } else { String::new() };
+    let mut engine = if run.hidden() { " ".to_string() } else { format!(" · {} ", c.engine.label()) };
+    let width_of = |parts: [&String; 4]| parts.iter().map(|s| crate::wrap::str_width(s)).sum::<usize>();
+    let mut room = (width as usize).saturating_sub(2 + width_of([&phase, &diff, &mark, &engine]));
+    // Where every column runs one engine and the name would be cut, the
+    // engine gives its room to the name (the list says which it is).
+    let one_engine = run.columns.iter().all(|o| o.engine == c.engine);
+    if one_engine && crate::wrap::str_width(&name(run, i)) > room && !run.hidden() {
+        engine = " ".into();
+        room = (width as usize).saturating_sub(2 + width_of([&phase, &diff, &mark, &engine]));
+    }
     Line::from(vec![
-        Span::styled(format!(" {} {text} ", c.answer.status.marker()), app.theme.status(status)),
-        // A diff's figure first: narrow headers cut the end.
-        Span::styled(c.diff.as_ref().map(|d| format!("{} · ", d.title)).unwrap_or_default(), app.theme.key),
-        Span::styled(if app.diff_mark == Some(i) { "diff mark · ".to_string() } else { String::new() }, app.theme.key),
-        Span::styled(name(run, i), Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(if run.hidden() { " ".to_string() } else { format!(" · {} ", c.engine.label()) }, app.theme.dim),
+        Span::styled(phase, app.theme.status(status)),
+        Span::styled(diff, app.theme.key),
+        Span::styled(mark, app.theme.key),
+        Span::styled(crate::wrap::shorten_label(&name(run, i), room), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(engine, app.theme.dim),
     ])
 }
 
 /// The stats: one line in the bottom border when it fits ("load 0.52 s ·
-/// ttft 31 ms · 27.1 tok/s · 128 tok · peak 380 MiB · eos"), else speed,
+/// ttft 31 ms · 27.1 tok/s · 128 tok · mem 230 MiB · eos"), else speed,
 /// tokens and memory in the border and load, ttft and stop reason on a
 /// line of their own inside the column.
 pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
@@ -97,18 +115,18 @@ pub fn footer(c: &Column, width: usize) -> (String, Option<String>) {
         Some(s) => {
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0} ms")).unwrap_or_default();
             let stop = s.stop_reason.as_ref().map(|r| format!(" · {}", r.label())).unwrap_or_default();
-            let (load, peak) = if s.remote {
+            let (load, mem) = if s.remote {
                 ("remote".to_string(), "n/a".to_string())
             } else if s.resident {
-                ("resident".to_string(), human_bytes(s.peak_rss_bytes))
+                ("resident".to_string(), human_bytes(s.model_bytes))
             } else {
-                (format!("load {:.2} s", s.load_ms / 1e3), human_bytes(s.peak_rss_bytes))
+                (format!("load {:.2} s", s.load_ms / 1e3), human_bytes(s.model_bytes))
             };
-            let full = format!(" {load}{ttft} · {:.1} tok/s · {} tok · peak {peak}{stop} ", s.decode_tps, s.generated_tokens);
+            let full = format!(" {load}{ttft} · {:.1} tok/s · {} tok · mem {mem}{stop} ", s.decode_tps, s.generated_tokens);
             if full.chars().count() <= width {
                 return (full, None);
             }
-            let mem = if s.remote { "remote".to_string() } else { human_bytes(s.peak_rss_bytes).replace(' ', "") };
+            let mem = if s.remote { "remote".to_string() } else { human_bytes(s.model_bytes).replace(' ', "") };
             let border = format!(" {:.1} t/s · {} tok · {mem} ", s.decode_tps, s.generated_tokens);
             let ttft = s.ttft_ms.map(|t| format!(" · ttft {t:.0}ms")).unwrap_or_default();
             let mut inner = if s.remote {
@@ -195,7 +213,7 @@ fn column(frame: &mut Frame<'_>, app: &App, run: &RunView, index: usize, rect: R
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(header(app, run, index))
+        .title(header(app, run, index, rect.width))
         .title_bottom(Line::styled(foot.clone(), app.theme.stats));
     let mut inner = block.inner(rect);
     frame.render_widget(block, rect);

@@ -14,9 +14,11 @@ use crate::app::{App, Focus};
 use crate::layout;
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let panes = layout::panes(frame.area());
-    models::draw(frame, app, panes.models);
-    prompt::draw(frame, app, panes.prompt);
+    let panes = layout::panes(frame.area(), app.zoom);
+    if !app.zoom {
+        models::draw(frame, app, panes.models);
+        prompt::draw(frame, app, panes.prompt);
+    }
     let (answers, verdict) = layout::answers(panes.columns, app.run.as_ref().is_some_and(|r| r.judge.is_some()));
     columns::draw(frame, app, answers);
     if let Some(area) = verdict {

@@ -37,6 +37,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let phases = app.run.as_ref().map(|r| &r.columns);
     let width = area.width.saturating_sub(4) as usize;
+    let highlighted = |i: usize| app.focus == Focus::Models && list.current() == Some(i);
     let items: Vec<ListItem<'_>> = list
         .visible()
         .iter()
@@ -63,7 +64,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
             let style = if m.error.is_some() { app.theme.failed } else { Style::new() };
             let diff = e.settings.diff(&e.base);
             let mut lines = vec![Line::from(vec![
-                Span::styled(format!("{mark} "), if e.selected { app.theme.chosen } else { app.theme.dim }),
+                Span::styled(format!("{mark} "), if e.selected { app.theme.chosen } else { app.theme.dim_on(highlighted(i)) }),
                 Span::styled(truncate(&name, width), style.add_modifier(Modifier::BOLD)),
             ])];
             let second = match (&m.error, diff.is_empty()) {
@@ -71,7 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
                 (None, true) => format!("  {}", truncate(&detail, width.saturating_sub(2))),
                 (None, false) => format!("  {}", truncate(&diff.join(" "), width.saturating_sub(2))),
             };
-            lines.push(Line::styled(second, if m.error.is_some() { app.theme.failed } else { app.theme.dim }));
+            lines.push(Line::styled(second, if m.error.is_some() { app.theme.failed } else { app.theme.dim_on(highlighted(i)) }));
             ListItem::new(lines)
         })
         .collect();

@@ -10,18 +10,32 @@ use crate::engine::protocol::answer::Status;
 use crate::error::human_bytes;
 use crate::keymap::Action;
 
+/// Where the run stands, after "blind · " while blind mode is on (so it
+/// shows between runs too).
 pub fn progress(app: &App) -> String {
+    let state = run_state(app);
+    if app.blind { format!("blind · {state}") } else { state }
+}
+
+fn run_state(app: &App) -> String {
     let Some(run) = &app.run else { return "ready".into() };
     let n = run.columns.len();
     if let Some(done) = run.finished {
-        let failed = run.columns.iter().filter(|c| c.answer.status == Status::Failed).count();
+        let count = |s: Status| run.columns.iter().filter(|c| c.answer.status == s).count();
+        let (failed, cancelled) = (count(Status::Failed), count(Status::Cancelled));
         let secs = (done - run.started).as_secs_f64();
-        let done = match failed {
-            0 => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
-            f => match app.keymap.keys(Action::Retry).first() {
-                Some(key) => format!("done · {f} of {n} failed · {secs:.1} s · {key} retries"),
-                None => format!("done · {f} of {n} failed · {secs:.1} s"),
-            },
+        let mut what = Vec::new();
+        if failed > 0 {
+            what.push(format!("{failed} of {n} failed"));
+        }
+        if cancelled > 0 {
+            what.push(format!("{cancelled} of {n} cancelled"));
+        }
+        let head = if cancelled > 0 { "stopped" } else { "done" };
+        let done = match (what.is_empty(), app.keymap.keys(Action::Retry).first()) {
+            (true, _) => format!("done · {n} model{} in {secs:.1} s", if n == 1 { "" } else { "s" }),
+            (false, Some(key)) => format!("{head} · {} · {secs:.1} s · {key} retries", what.join(", ")),
+            (false, None) => format!("{head} · {} · {secs:.1} s", what.join(", ")),
         };
         // What stays loaded for a follow-up (not while names are hidden).
         return match app.resident.len() {
@@ -74,6 +88,12 @@ fn hints(app: &App) -> Vec<String> {
         h.push(format!("{} cancel", k(Action::Cancel)));
     }
     match app.focus {
+        // The vote's keys work from any pane while it is offered.
+        _ if app.run.as_ref().is_some_and(|r| r.hidden() && !r.active()) => {
+            h.push("vote: column numbers best first".to_string());
+            h.push(format!("{} tie", k(Action::VoteTie)));
+            h.push(format!("{} all bad", k(Action::VoteBad)));
+        }
         Focus::Models => {
             h.push(format!("{} select", k(Action::Select)));
             h.push(format!("{} copy", k(Action::Duplicate)));
@@ -86,11 +106,6 @@ fn hints(app: &App) -> Vec<String> {
         Focus::Columns if app.search.typing => {
             h.push(format!("{} keep", k(Action::SearchDone)));
             h.push(format!("{} clear", k(Action::SearchClear)));
-        }
-        Focus::Columns if app.run.as_ref().is_some_and(|r| r.hidden() && !r.active()) => {
-            h.push("vote: column numbers best first".to_string());
-            h.push(format!("{} tie", k(Action::VoteTie)));
-            h.push(format!("{} all bad", k(Action::VoteBad)));
         }
         Focus::Columns => {
             h.push(format!("{} column", k(Action::NextColumn)));

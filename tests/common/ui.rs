@@ -82,6 +82,7 @@ pub fn stats(tokens: u64, tps: f64) -> Stats {
         decode_tps: tps,
         total_ms: 2000.0,
         peak_rss_bytes: 398 << 20,
+        model_bytes: 386 << 20,
         rss_before_bytes: 12 << 20,
         rss_after_bytes: 12 << 20,
         stop_reason: Some(StopReason::MaxTokens),
@@ -143,7 +144,7 @@ pub fn finish(app: &mut App, id: u64, fail_last: bool) {
             what: "RAM".into(),
             needed: 9 << 30,
             available: 4 << 30,
-            gpu_hint: " or n_gpu_layers".into(),
+            fix: "lower backend.context_size (now 4096), or raise n_gpu_layers to move layers to the GPU".into(),
         };
         engine(app, id, 2, EventKind::Failed { error, stats: None });
     } else {

@@ -20,6 +20,8 @@ pub struct ParamsEditor {
     pub entry: usize,
     pub model: String,
     pub settings: Settings,
+    /// What the model has from the config: an emptied value goes back to it.
+    pub base: Settings,
     pub row: usize,
     /// The value being typed, when editing a row.
     pub input: Option<String>,
@@ -28,8 +30,8 @@ pub struct ParamsEditor {
 }
 
 impl ParamsEditor {
-    pub fn new(entry: usize, model: String, settings: Settings) -> ParamsEditor {
-        ParamsEditor { entry, model, settings, row: 0, input: None, error: None }
+    pub fn new(entry: usize, model: String, settings: Settings, base: Settings) -> ParamsEditor {
+        ParamsEditor { entry, model, settings, base, row: 0, input: None, error: None }
     }
 
     /// The parameter on the current row.
@@ -49,8 +51,16 @@ impl ParamsEditor {
 
     /// Apply the typed value; on error keep editing and show why.
     pub fn commit(&mut self) {
-        let Some(text) = self.input.clone() else { return };
+        let Some(mut text) = self.input.clone() else { return };
         let key = self.current();
+        // Emptied: the model's own value again (where empty is no value of
+        // its own, as it is for text, lists, shares and the seed).
+        let empty_means_something = PARAMS.iter().find(|p| p.key == key).is_some_and(|p| {
+            matches!(p.range, crate::params::Range::Text | crate::params::Range::List | crate::params::Range::Shares | crate::params::Range::Seed)
+        });
+        if text.trim().is_empty() && !empty_means_something {
+            text = self.base.get(key);
+        }
         match self.settings.set(key, &text) {
             Ok(()) => {
                 self.input = None;
@@ -97,7 +107,7 @@ impl Overlay for ParamsEditor {
             lines.push(Line::from(vec![
                 Span::styled(format!("{mark}{:<15}", spec.key), row.patch(t.accent)),
                 Span::styled(format!("{value:<22}"), row.add_modifier(Modifier::BOLD)),
-                Span::styled(format!(" {}", spec.describe()), row.patch(t.dim)),
+                Span::styled(format!(" {}", spec.describe()), row.patch(t.dim_on(current))),
             ]));
         }
         lines.push(Line::from(""));
@@ -106,7 +116,7 @@ impl Overlay for ParamsEditor {
             Some(e) => lines.push(Line::styled(format!(" {e}"), t.error)),
             None => lines.push(Line::styled(
                 format!(
-                    " {} edits · {}/{} keeps/undoes · {} closes · applies to the next run",
+                    " {} edits (empty: the model's default) · {}/{} keeps/undoes · {} closes · applies to the next run",
                     k(Action::ParamsEdit),
                     k(Action::ParamCommit),
                     k(Action::ParamAbort),

@@ -97,15 +97,16 @@ impl Overlay for HistoryView {
                 Span::styled(format!("{when}  "), row.patch(t.stats)),
                 Span::styled(format!("{:<11}", r.state.as_str()), row.patch(state)),
                 Span::styled(format!("{:<45}", crate::wrap::sanitize(&prompt)), row),
-                Span::styled(crate::wrap::sanitize(&r.models.join(", ")), row.patch(t.dim)),
+                Span::styled(crate::wrap::sanitize(&r.models.join(", ")), row.patch(t.dim_on(i == h.cursor))),
             ]));
         }
         let k = |a: Action| ctx.keymap.label(a);
         let title = format!(
-            " Saved comparisons · type to filter · {} opens · {} reruns on the selected models · {} on its own · {} ",
+            " Saved comparisons · type to filter · {} opens · {} reruns on the selected models · {} on its own · {} its batch's matrix · {} ",
             k(Action::SavedOpen),
             k(Action::SavedRerun),
             k(Action::SavedRerunOriginal),
+            k(Action::SavedMatrix),
             k(Action::SavedClose)
         );
         let block = Block::new().borders(Borders::ALL).title(title).border_style(t.accent);

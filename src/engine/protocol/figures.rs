@@ -72,14 +72,15 @@ pub const FIGURES: &[Figure] = &[
     Figure { key: "prompt_tps", label: "prompt", get: |s| Some(Value::Rate(s.prompt_tps)) },
     Figure { key: "generated_tokens", label: "tokens", get: |s| Some(Value::Count(s.generated_tokens)) },
     Figure { key: "decode_tps", label: "generation", get: |s| Some(Value::Rate(s.decode_tps)) },
-    Figure { key: "peak_rss_bytes", label: "peak memory", get: |s| local(s, Value::Bytes(s.peak_rss_bytes)) },
+    Figure { key: "peak_rss_bytes", label: "process peak", get: |s| local(s, Value::Bytes(s.peak_rss_bytes)) },
+    Figure { key: "model_bytes", label: "model memory", get: |s| local(s, Value::Bytes(s.model_bytes)) },
     Figure { key: "seed", label: "seed", get: |s| s.seed.map(|x| Value::Count(u64::from(x))) },
     Figure { key: "ttfa_ms", label: "first answer token", get: |s| s.ttfa_ms.map(Value::Ms) },
     Figure { key: "thinking_tokens", label: "thinking tokens", get: |s| Some(Value::Count(s.thinking_tokens)) },
 ];
 
 /// The figures people compare at a glance (the exports' stats tables).
-pub const AT_A_GLANCE: &[&str] = &["load_ms", "ttft_ms", "prompt_tps", "decode_tps", "generated_tokens", "peak_rss_bytes", "stop_reason"];
+pub const AT_A_GLANCE: &[&str] = &["load_ms", "ttft_ms", "prompt_tps", "decode_tps", "generated_tokens", "model_bytes", "stop_reason"];
 
 /// The figures of `AT_A_GLANCE`, in its order.
 pub fn at_a_glance() -> impl Iterator<Item = &'static Figure> {

@@ -49,7 +49,7 @@ fn engine() -> (Engine, UnboundedReceiver<EngineEvent>) {
 
 fn request(id: u64, prompts: &[&str], entries: Vec<RunEntry>) -> (RunRequest, Arc<AtomicBool>) {
     let cancel = Arc::new(AtomicBool::new(false));
-    (RunRequest { id, prompts: prompts.iter().map(|p| p.to_string()).collect(), entries, cancel: cancel.clone() }, cancel)
+    (RunRequest::new(id, prompts.iter().map(|p| p.to_string()).collect(), entries, cancel.clone()), cancel)
 }
 
 /// Every event of run `id` until its RunDone.
@@ -330,4 +330,22 @@ fn each_model_gets_its_own_earlier_turns() {
         })
         .collect();
     assert_eq!(rendered, vec!["Q1mine\n\nQ2".to_string(), "Q2".to_string()], "drop_turns leaves the oldest out");
+}
+
+/// A new `timeout_secs` is not a new load: the model still loaded answers,
+/// and no second copy of it stays beside the first.
+#[test]
+fn a_new_timeout_keeps_the_loaded_model() {
+    use crate::engine::runtime::resident::KeepLoaded;
+    let (engine, mut rx) = keeping(KeepLoaded::Always, 1000);
+    let (req, _) = request(1, &["go"], vec![entry("mem_mib=100")]);
+    engine.submit(req);
+    events_of(&mut rx, 1);
+    let mut longer = entry("mem_mib=100");
+    longer.settings.backend.timeout_secs = 600;
+    let (req, _) = request(2, &["again"], vec![longer]);
+    engine.submit(req);
+    let (seen, resident) = residency(&events_of(&mut rx, 2));
+    assert_eq!(seen, vec![(0, "resident answer")], "no second load");
+    assert_eq!(resident.len(), 1, "one copy loaded: {resident:?}");
 }
