@@ -58,7 +58,7 @@ fn main() {
         while n < 200_000 {
             let word = pieces[tokens % pieces.len()];
             let t = Instant::now();
-            app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, kind: EventKind::answer(word) }));
+            app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, sample: 0, kind: EventKind::answer(word) }));
             append_s += t.elapsed().as_secs_f64();
             n += word.len();
             tokens += 1;
@@ -67,7 +67,7 @@ fn main() {
     }
     // End inside an open code block, where each frame highlights a line.
     for slot in 0..4 {
-        app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, kind: EventKind::answer("```rust\nlet x = ") }));
+        app.handle(Event::Engine(EngineEvent { run: 1, slot, prompt: 0, sample: 0, kind: EventKind::answer("```rust\nlet x = ") }));
     }
     let t_first = Instant::now();
     app.handle(Event::Frame);
@@ -84,7 +84,7 @@ fn main() {
     for i in 0..frames {
         // A token arrives between frames, as while streaming.
         let piece = if i % 10 == 9 { "1;\nlet y = " } else { "x + " };
-        app.handle(Event::Engine(EngineEvent { run: 1, slot: i % 4, prompt: 0, kind: EventKind::answer(piece) }));
+        app.handle(Event::Engine(EngineEvent { run: 1, slot: i % 4, prompt: 0, sample: 0, kind: EventKind::answer(piece) }));
         let t = Instant::now();
         app.handle(Event::Frame);
         term.draw(|f| versus::ui::draw(f, &app)).expect("draw");

@@ -19,7 +19,7 @@ out=$(mktemp)
     echo "(x86-64-v3). Every figure is a ratio against an anchor measured in the same run where there is one;"
     echo "absolute numbers move with the machine and its load. Re-run the script to reproduce."
     echo
-    for b in engines worker followup tui render discovery; do
+    for b in engines worker samples followup tui render discovery; do
         cargo bench --locked --bench "$b" 2>/dev/null
     done
 } >"$out"

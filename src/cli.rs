@@ -106,6 +106,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a saved comparison's answers again from their receipts: identical, or where they differ
+    Replay(ReplayArgs),
     /// Print the key bindings (Markdown)
     Keys,
     /// Print shell completions
@@ -182,6 +184,19 @@ pub enum HistoryCmd {
     },
     /// Delete a comparison
     Rm { id: i64 },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReplayArgs {
+    /// The comparison's id (`versus history list`)
+    pub id: i64,
+    /// Only this model: its index in the comparison (0 for the first, as
+    /// "model.index" in JSON) or its label
+    #[arg(long, value_name = "N")]
+    pub model: Option<String>,
+    /// One JSON line per answer ({"event":"replay","result":"identical"|"differs"|"not_replayable",…}), then a total
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -78,6 +78,16 @@ pub fn loaded_variant() -> Option<String> {
     })
 }
 
+/// The kernels answers are computed with, for receipts: the llama.cpp CPU
+/// variant loaded at run time, or the CPU the build is for and its level.
+pub fn kernels() -> String {
+    match (loaded_variant(), built_level()) {
+        (Some(v), _) => format!("llama.cpp CPU backend {v}"),
+        (None, Some(level)) => format!("built for {} ({})", env!("VERSUS_TARGET_CPU"), LEVELS[level]),
+        (None, None) => format!("built for {}", std::env::consts::ARCH),
+    }
+}
+
 /// `versus doctor`'s line, and a warning when a slower level than the CPU's
 /// is in use. Call after llama.cpp's backend is up (its variant is loaded then).
 pub fn doctor() -> (String, Option<String>) {

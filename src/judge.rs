@@ -178,11 +178,12 @@ pub struct Verdict {
 impl Verdict {
     /// The vote this verdict is saved as, on stored comparison `run_id`'s
     /// prompt `prompt` (0 outside a batch), with `n` answers.
-    pub fn to_vote(&self, run_id: i64, prompt: usize, judge_label: &str, n: usize) -> crate::store::votes::Vote {
+    pub fn to_vote(&self, run_id: i64, prompt: usize, sample: u32, judge_label: &str, n: usize) -> crate::store::votes::Vote {
         crate::store::votes::Vote {
             id: 0,
             run_id,
             prompt,
+            sample,
             created_at: String::new(),
             voter: format!("{JUDGE_PREFIX}{judge_label}"),
             tiers: self.tiers(n),
@@ -246,6 +247,8 @@ pub fn judge_entry(mut entry: crate::engine::RunEntry, base: &crate::params::Set
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     pub prompt: usize,
+    /// Which sample of the answers (`samples = K`; 0 for one).
+    pub sample: u32,
     pub verdict: Result<Verdict, String>,
 }
 
@@ -275,7 +278,7 @@ impl Plan {
             let done: Vec<&str> = row.iter().flatten().copied().collect();
             if done.len() != n || n < 2 {
                 if !row.is_empty() {
-                    plan.skipped.push(Judged { prompt: p, verdict: Err("the judge needs two or more finished answers".into()) });
+                    plan.skipped.push(Judged { prompt: p, sample: 0, verdict: Err("the judge needs two or more finished answers".into()) });
                 }
                 continue;
             }
@@ -312,7 +315,7 @@ impl Plan {
                         .ok_or_else(|| format!("the judge's answers name no answer as best (it wrote: {wrote:?})"))
                 }
             };
-            out.push(Judged { prompt: p, verdict });
+            out.push(Judged { prompt: p, sample: 0, verdict });
         }
         out.sort_by_key(|j| j.prompt);
         out

@@ -25,6 +25,7 @@ pub mod params;
 pub mod paths;
 pub mod process;
 pub mod rating;
+pub mod samples;
 pub mod selection;
 pub(crate) mod session;
 pub mod spec;

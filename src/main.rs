@@ -84,6 +84,7 @@ fn main() -> ExitCode {
         Some(Command::Doctor { paths, scan }) => commands::doctor::run(&ctx, &ctx.discover(&[paths.as_slice(), scan].concat())),
         Some(Command::Run(args)) => commands::run::run(&ctx, args, &runtime),
         Some(Command::Tokenize(args)) => commands::tokenize::run(&ctx, args),
+        Some(Command::Replay(args)) => commands::replay::run(&ctx, args, &runtime),
         Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
         Some(Command::Report { ids, json }) => commands::report::run(&ctx, ids, *json),
         Some(Command::Leaderboard { json, prompt_filter, since }) => {

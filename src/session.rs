@@ -175,6 +175,18 @@ impl Session {
         self.submit(RunRequest::new(id, c.prompts, c.entries, cancel));
     }
 
+    /// Run answers again from their receipts (`versus replay`), unrecorded:
+    /// `prompts` are rendered already, one `ReplayStep` each.
+    pub fn start_replay(&mut self, id: RunId, prompts: Vec<String>, entries: Vec<RunEntry>, steps: Vec<crate::engine::protocol::ReplayStep>) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.cancels.insert(id, cancel.clone());
+        self.active.insert(id);
+        self.unrecorded.insert(id);
+        let mut req = RunRequest::new(id, prompts, entries, cancel);
+        req.replay = steps;
+        self.submit(req);
+    }
+
     /// Stop run `id`: its current model on its next token, the rest before
     /// they load.
     pub fn cancel(&self, id: RunId) {

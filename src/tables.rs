@@ -80,5 +80,25 @@ pub fn matrix(r: &Report) -> String {
         t.push_str(&format!(" │ {:<w$}", cut(&text, w)));
     }
     t.push_str("\n\nch: characters · t/s: tokens per second · j: judge's mean score · #: places in the votes · w: first places\n");
+    // The judge over every prompt and sample: means with their 95% interval,
+    // and for two models how likely one beats the other.
+    let judged: Vec<(&String, &crate::samples::Interval)> =
+        r.models.iter().zip(&r.totals).filter_map(|(m, s)| Some((m, s.judge_interval.as_ref()?))).collect();
+    if !judged.is_empty() {
+        t.push_str("\njudge's score over prompts × samples (mean, 95% interval):\n");
+        for (m, i) in judged {
+            t.push_str(&format!("  {}  {:.2} ({:.2}–{:.2})\n", crate::wrap::shorten_label(m, 40), i.mean, i.low, i.high));
+        }
+    }
+    for p in &r.pairwise {
+        t.push_str(&format!(
+            "P({} beats {}) = {:.2} (paired bootstrap over {} prompts × samples; mean difference {:+.2})\n",
+            crate::wrap::shorten_label(&p.a, 30),
+            crate::wrap::shorten_label(&p.b, 30),
+            p.p_a_better,
+            p.units,
+            p.mean_difference
+        ));
+    }
     t
 }

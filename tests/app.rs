@@ -254,6 +254,7 @@ fn stored_with_remote() -> versus::store::StoredRun {
         status: Status::Finished,
         error: None,
         stats: None,
+        samples: Vec::new(),
     };
     StoredRun {
         id: 7,

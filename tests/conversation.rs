@@ -252,6 +252,7 @@ fn a_reopened_conversation_shows_its_turns_and_continues() {
         status,
         error: None,
         stats: None,
+        samples: Vec::new(),
     };
     use versus::engine::protocol::answer::Status;
     let stored = StoredRun {
@@ -355,7 +356,7 @@ fn a_retry_is_recorded_in_the_turn_it_retries() {
     let rec = Recorder::start(versus::store::Store::open(&db).unwrap(), answers).unwrap();
     let entry = |name: &str| greedy_entry(name);
     let entries = vec![entry("a"), entry("b")];
-    let ev = |run: u64, slot: usize, kind: EventKind| Msg::Event(EngineEvent { run, slot, prompt: 0, kind });
+    let ev = |run: u64, slot: usize, kind: EventKind| Msg::Event(EngineEvent { run, slot, prompt: 0, sample: 0, kind });
     rec.send(Msg::Begin {
         run: 1,
         prompts: vec!["Q".into()],
@@ -401,7 +402,7 @@ fn the_store_thread_exports_a_follow_up_with_every_turn_without_a_flush_wait() {
     let (answers, mut replies) = tokio::sync::mpsc::unbounded_channel();
     let rec = Recorder::start(versus::store::Store::open(&dir.path().join("h.sqlite3")).unwrap(), answers).unwrap();
     let entries = vec![greedy_entry("a")];
-    let ev = |run: u64, kind: EventKind| Msg::Event(EngineEvent { run, slot: 0, prompt: 0, kind });
+    let ev = |run: u64, kind: EventKind| Msg::Event(EngineEvent { run, slot: 0, prompt: 0, sample: 0, kind });
     let begin = |run: u64, prompt: &str, continues: Option<Target>| Msg::Begin {
         run,
         prompts: vec![prompt.into()],

@@ -180,6 +180,7 @@ fn sample() -> StoredRun {
                 status: Status::Finished,
                 error: None,
                 stats: Some(stats),
+                samples: Vec::new(),
             },
             StoredOutput {
                 slot: 1,
@@ -192,6 +193,7 @@ fn sample() -> StoredRun {
                 status: Status::Failed,
                 error: Some("big-model needs ~9.0 GiB of RAM but 4.0 GiB is available; lower the context size".into()),
                 stats: None,
+                samples: Vec::new(),
             },
         ],
         problems: Vec::new(),
@@ -199,6 +201,7 @@ fn sample() -> StoredRun {
             id: 1,
             run_id: 7,
             prompt: 0,
+            sample: 0,
             created_at: "2026-11-26T10:18:00Z".into(),
             voter: "human".into(),
             tiers: vec![vec![0], vec![1]],

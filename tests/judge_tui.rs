@@ -21,7 +21,7 @@ fn screen(a: &App, w: u16, h: u16) -> String {
 
 fn judge_says(a: &mut App, run: u64, replies: &[&str]) -> Vec<Effect> {
     let mut out = Vec::new();
-    let mut ev = |prompt: usize, kind: EventKind| out.extend(a.handle(Event::Engine(EngineEvent { run, slot: 0, prompt, kind })));
+    let mut ev = |prompt: usize, kind: EventKind| out.extend(a.handle(Event::Engine(EngineEvent { run, slot: 0, prompt, sample: 0, kind })));
     for (p, reply) in replies.iter().enumerate() {
         ev(p, EventKind::Loading);
         ev(p, EventKind::answer(*reply));

@@ -58,6 +58,7 @@ fn stored_comparison(sb: &Sandbox) {
             id: 0,
             run_id: run,
             prompt: 0,
+            sample: 0,
             created_at: String::new(),
             voter: HUMAN.into(),
             tiers: vec![vec![0], vec![1]],
@@ -146,4 +147,39 @@ fn several_comparisons_make_one_report() {
     let csv = common::stdout(&sb.run(&["history", "export", "1", "2", "--format", "csv"]));
     assert_eq!(csv.lines().filter(|l| l.starts_with("run,")).count(), 1, "{csv}");
     assert_eq!(sb.run(&["history", "export", "1", "nope.txt"]).status.code(), Some(2));
+}
+
+/// The judge's scores over prompts × samples: each model's mean with its
+/// 95% interval, and the paired bootstrap for the two.
+#[test]
+fn the_report_gives_the_judges_mean_with_an_interval_and_the_paired_bootstrap() {
+    let sb = Sandbox::new();
+    for _ in 0..3 {
+        stored_comparison(&sb);
+    }
+    let store = Store::open(&sb.home().join(".local/share/versus/history.sqlite3")).unwrap();
+    // Three prompts × two samples; the first model scores 7–9, the second 3–5.
+    for run in 1..=3i64 {
+        for sample in 0..2u32 {
+            let a = 7.0 + ((run + i64::from(sample)) % 3) as f64;
+            let b = a - 4.0;
+            let detail = serde_json::json!({ "winner": 0, "agreed": true, "scores": [[["overall", a]], [["overall", b]]], "reason": "", "readings": [] });
+            let vote = Vote { id: 0, run_id: run, prompt: 0, sample, created_at: String::new(), voter: "judge:j".into(), tiers: vec![vec![0], vec![1]], all_bad: false, detail: Some(detail) };
+            store.add_vote(&vote).unwrap();
+        }
+    }
+    drop(store);
+    let out = sb.run(&["report", "1", "2", "3", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let first = &r["totals"][0]["judge_interval"];
+    let (mean, low, high) = (first["mean"].as_f64().unwrap(), first["low"].as_f64().unwrap(), first["high"].as_f64().unwrap());
+    assert!((mean - 8.0).abs() < 1e-9 && low < mean && high > mean && high < 10.0, "{first}");
+    assert!((r["totals"][1]["judge_interval"]["mean"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+    let pair = &r["pairwise"][0];
+    assert_eq!((pair["units"].as_u64(), pair["p_a_better"].as_f64()), (Some(6), Some(1.0)), "{pair}");
+    assert!((pair["mean_difference"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+    let text = common::stdout(&sb.run(&["report", "1", "2", "3"]));
+    assert!(text.contains("judge's score over prompts × samples") && text.contains("8.00 ("), "{text}");
+    assert!(text.contains("beats") && text.contains("= 1.00 (paired bootstrap over 6 prompts × samples"), "{text}");
 }

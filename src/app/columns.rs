@@ -69,6 +69,24 @@ pub struct Column {
     /// first turn).
     pub transcript: String,
     pub transcript_md: Doc,
+    /// The model's other samples of the prompt (`samples = K`).
+    pub samples: Samples,
+}
+
+/// A column's samples (`samples = K`; `app/samples.rs` flips them).
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    /// How many the model gives (1: no samples).
+    pub k: u32,
+    /// Which one the column shows.
+    pub shown: u32,
+    /// Every sample by number; the one shown lives in `Column::answer`
+    /// (its place here is empty meanwhile).
+    pub others: Vec<Answer>,
+    /// `[` or `]` was pressed: new samples no longer take the column.
+    pub flipped: bool,
+    /// What the finished samples say together (K > 1).
+    pub agreement: Option<crate::samples::Agreement>,
 }
 
 /// What the footer shows while the model streams.
@@ -105,6 +123,7 @@ impl Column {
             earlier: Vec::new(),
             transcript: String::new(),
             transcript_md: Doc::new(width, theme),
+            samples: Samples { k: 1, ..Default::default() },
             label,
             engine,
             entry,

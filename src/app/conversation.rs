@@ -50,7 +50,9 @@ impl Column {
         next.slot = self.slot;
         next.raw = self.raw;
         next.earlier = std::mem::take(&mut self.earlier);
-        next.earlier.push((asked.to_string(), std::mem::take(&mut self.answer)));
+        // The conversation goes on from the first sample, as the history has it.
+        next.earlier.push((asked.to_string(), self.take_first()));
+        next.samples.k = self.samples.k;
         next.set_turns(prompt, theme);
         *self = next;
     }
@@ -183,6 +185,7 @@ impl App {
             let mut fresh = Column::new(c.label.clone(), c.engine, c.entry, c.wrap.width(), now, &theme);
             fresh.slot = c.slot;
             fresh.raw = c.raw;
+            fresh.samples.k = c.samples.k;
             fresh.earlier = earlier;
             fresh.set_turns(&prompt, &theme);
             *c = fresh;
@@ -230,6 +233,19 @@ pub fn earlier_of(stored: &StoredRun, slot: usize) -> Vec<(String, Answer)> {
 
 /// A stored answer as the columns hold it (what was still running when the
 /// process stopped reads as cancelled).
+/// A stored further sample as an answer on screen.
+pub fn sample_answer(s: &crate::store::samples::StoredSample) -> Answer {
+    Answer {
+        status: if s.status.is_final() { s.status } else { Status::Cancelled },
+        text: s.text.clone(),
+        thinking: s.thinking.clone(),
+        stats: s.stats.clone(),
+        error: s.error.clone(),
+        load_ms: s.stats.as_ref().map(|s| s.load_ms),
+        progress: None,
+    }
+}
+
 pub fn answer_of(o: &StoredOutput) -> Answer {
     Answer {
         status: if o.status.is_final() { o.status } else { Status::Cancelled },

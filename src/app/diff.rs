@@ -2,8 +2,10 @@
 //! diffs the two (words only in the first are marked as deleted there,
 //! words only in the second as inserted there, the rest plain) and the
 //! headers show the share of words they have in common; `d` on a diffed
-//! column ends it. It follows streaming columns, computed again at most
-//! every quarter second while they grow.
+//! column ends it. With samples, `d`, then `]` to another sample of the
+//! same column, then `d` diffs the two samples in that column. It follows
+//! streaming columns, computed again at most every quarter second while
+//! they grow.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,9 @@ pub struct Diff {
     /// The two columns (positions), in the order they were marked.
     pub a: usize,
     pub b: usize,
+    /// Two samples of column `a` (then `b` is `a`): the marked one and the
+    /// one shown.
+    pub samples: Option<(u32, u32)>,
     /// Share of words the two have in common (0 to 1).
     pub similarity: f64,
     /// The text lengths it was computed for, and when.
@@ -37,6 +42,8 @@ impl App {
     /// `d` in the answer columns.
     pub(super) fn diff_key(&mut self) {
         let col = self.active_column;
+        let column = self.run.as_ref().and_then(|r| r.columns.get(col));
+        let (shown, k) = column.map_or((0, 1), |c| (c.samples.shown, c.samples.k));
         if let Some(d) = &self.diff {
             if d.a == col || d.b == col {
                 self.end_diff();
@@ -45,19 +52,30 @@ impl App {
             }
         }
         match self.diff_mark.take() {
-            Some(a) if a != col => {
-                self.end_diff();
-                self.diff = Some(Diff { a, b: col, similarity: 1.0, seen: (usize::MAX, usize::MAX), at: None });
-                self.update_diff(true);
+            Some((a, _)) if a != col => {
+                self.start_diff(Diff { a, b: col, samples: None, similarity: 1.0, seen: (usize::MAX, usize::MAX), at: None });
                 let pct = self.diff.as_ref().map_or(0.0, |d| d.similarity * 100.0);
                 self.notice = Some(format!("diff of columns {} and {}: {pct:.0}% of words in common (d ends it)", a + 1, col + 1));
             }
+            Some((_, marked)) if marked != shown => {
+                self.start_diff(Diff { a: col, b: col, samples: Some((marked, shown)), similarity: 1.0, seen: (usize::MAX, usize::MAX), at: None });
+                let pct = self.diff.as_ref().map_or(0.0, |d| d.similarity * 100.0);
+                self.notice = Some(format!("diff of samples {} and {} of column {}: {pct:.0}% of words in common (d ends it)", marked + 1, shown + 1, col + 1));
+            }
+            Some(_) if k > 1 => self.notice = Some("diff: mark another column, or flip to another sample ([ ]) and d again".into()),
             Some(_) => self.notice = Some("diff: mark another column".into()),
             None => {
-                self.diff_mark = Some(col);
-                self.notice = Some(format!("column {} marked: d on another column diffs the two", col + 1));
+                self.diff_mark = Some((col, shown));
+                let samples = if k > 1 { " (or another sample of this one: ] then d)" } else { "" };
+                self.notice = Some(format!("column {} marked: d on another column diffs the two{samples}", col + 1));
             }
         }
+    }
+
+    fn start_diff(&mut self, d: Diff) {
+        self.end_diff();
+        self.diff = Some(d);
+        self.update_diff(true);
     }
 
     /// Compute again at the next frame (a new width).
@@ -76,31 +94,58 @@ impl App {
         }
     }
 
-    /// Compute the diff again when its columns' text changed (`now`: at
-    /// once, else at most every 250 ms while they stream).
+    /// Compute the diff again when its texts changed (`now`: at once, else
+    /// at most every 250 ms while they stream).
     pub(super) fn update_diff(&mut self, now: bool) {
         let (Some(d), Some(run)) = (self.diff.as_mut(), self.run.as_mut()) else { return };
         let (Some(ca), Some(cb)) = (run.columns.get(d.a), run.columns.get(d.b)) else {
             self.diff = None;
             return;
         };
-        let lens = (ca.answer.text.len(), cb.answer.text.len());
-        let settled = ca.answer.status.is_final() && cb.answer.status.is_final();
+        // Two columns, or two samples of one column.
+        let (ta, tb) = match d.samples {
+            None => (&ca.answer, &cb.answer),
+            Some((sa, sb)) => match (ca.sample(sa), ca.sample(sb)) {
+                (Some(x), Some(y)) => (x, y),
+                _ => {
+                    self.diff = None;
+                    return;
+                }
+            },
+        };
+        let lens = (ta.text.len(), tb.text.len());
+        let settled = ta.status.is_final() && tb.status.is_final();
         let due = settled || d.at.is_none_or(|t| self.now.saturating_duration_since(t) >= Duration::from_millis(250));
         if lens == d.seen || !(now || due) {
             return;
         }
         let (del, ins) = (self.theme.deleted, self.theme.inserted);
-        let (left, right, similarity) = word_diff(&ca.answer.text, &cb.answer.text, del, ins);
+        let (left, right, similarity) = word_diff(&ta.text, &tb.text, del, ins);
         let (wa, wb) = (ca.wrap.width(), cb.wrap.width());
-        let (la, lb) = (crate::markdown::fill_pieces(&left, wa), crate::markdown::fill_pieces(&right, wb));
+        let (mut la, lb) = (crate::markdown::fill_pieces(&left, wa), crate::markdown::fill_pieces(&right, wb));
         d.similarity = similarity;
         d.seen = lens;
         d.at = Some(self.now);
-        let title = format!("{:.0}% same", similarity * 100.0);
-        for (i, lines) in [(d.a, la), (d.b, lb)] {
-            if let Some(c) = run.columns.get_mut(i) {
-                c.diff = Some(DiffLines { lines, title: title.clone() });
+        match d.samples {
+            None => {
+                let title = format!("{:.0}% same", similarity * 100.0);
+                for (i, lines) in [(d.a, la), (d.b, lb)] {
+                    if let Some(c) = run.columns.get_mut(i) {
+                        c.diff = Some(DiffLines { lines, title: title.clone() });
+                    }
+                }
+            }
+            // One column: the marked sample, then the one shown.
+            Some((sa, sb)) => {
+                let rule = |s: u32| Line::styled(format!("── sample {} ──", s + 1), self.theme.dim);
+                la.insert(0, rule(sa));
+                la.push(Line::default());
+                la.push(rule(sb));
+                la.extend(lb);
+                let title = format!("samples {}↔{} {:.0}% same", sa + 1, sb + 1, similarity * 100.0);
+                if let Some(c) = run.columns.get_mut(d.a) {
+                    c.diff = Some(DiffLines { lines: la, title });
+                }
             }
         }
     }

@@ -2,8 +2,10 @@
 //! to judge the finished comparison on screen, from the same queue as the
 //! runs (the answers anonymised, in both orders: `judge::Plan`). Its replies
 //! come back as engine events of its own run id; when it is done the
-//! verdict is shown under the columns and saved as a `judge:` vote. A judge
-//! that fails leaves the answers as they are and says why.
+//! verdict is shown under the columns and saved as a `judge:` vote. With
+//! samples it judges each sample number (the models' first samples
+//! together, then their second, …), shows the first verdict and saves
+//! every one. A judge that fails leaves the answers as they are and says why.
 
 use std::collections::HashMap;
 
@@ -57,7 +59,7 @@ impl App {
             Some("the judge is reading: Esc stops it".to_string())
         } else if run.hidden() {
             Some("vote first: the judge's verdict would sway yours".to_string())
-        } else if run.columns.len() < 2 || run.columns.iter().any(|c| c.answer.status != Status::Finished) {
+        } else if run.columns.len() < 2 || run.columns.iter().any(|c| c.sample(0).is_none_or(|a| a.status != Status::Finished)) {
             Some("the judge needs two or more answers, all finished".to_string())
         } else {
             None
@@ -74,8 +76,12 @@ impl App {
         let Some(run) = self.run.as_mut() else { return vec![] };
         let mut by_slot: Vec<&crate::app::Column> = run.columns.iter().collect();
         by_slot.sort_by_key(|c| c.slot);
-        let answers = vec![by_slot.iter().map(|c| Some(c.answer.text.as_str())).collect()];
-        let plan = Plan::new(std::slice::from_ref(&run.prompt), &answers, &self.criteria);
+        // One question per sample number.
+        let k = by_slot.iter().map(|c| c.samples.k.max(1)).max().unwrap_or(1);
+        let answers: Vec<Vec<Option<&str>>> = (0..k)
+            .map(|s| by_slot.iter().map(|c| c.sample(s).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str())).collect())
+            .collect();
+        let plan = Plan::new(&vec![run.prompt.clone(); k as usize], &answers, &self.criteria);
         let id = self.next_run;
         self.next_run += 1;
         self.notice = Some(format!("{} is judging (anonymised, in both orders)…", entry.label));
@@ -94,18 +100,19 @@ impl App {
             judge.replies.entry(ev.prompt).or_default().apply(&ev.kind);
             return vec![];
         }
-        let verdict = judge
-            .plan
-            .conclude(&judge.replies, &self.criteria)
-            .into_iter()
-            .next()
-            .map_or_else(|| Err("the judge was not asked".into()), |j| j.verdict);
-        let (notice, effects) = match &verdict {
-            Ok(v) => {
-                let vote = v.to_vote(0, 0, &judge.label, n);
-                ("the judge's verdict is under the columns".to_string(), vec![Effect::Query(crate::store::query::Query::Vote { target, vote })])
-            }
-            Err(e) => (format!("no verdict: {e}"), vec![]),
+        // The plan's questions are the sample numbers.
+        let mut judged = judge.plan.conclude(&judge.replies, &self.criteria);
+        judged.sort_by_key(|j| j.prompt);
+        let effects: Vec<Effect> = judged
+            .iter()
+            .filter_map(|j| j.verdict.as_ref().ok().map(|v| v.to_vote(0, 0, j.prompt as u32, &judge.label, n)))
+            .map(|vote| Effect::Query(crate::store::query::Query::Vote { target: target.clone(), vote }))
+            .collect();
+        let verdict = judged.into_iter().next().map_or_else(|| Err("the judge was not asked".into()), |j| j.verdict);
+        let notice = match (&verdict, effects.len()) {
+            (Ok(_), 1) => "the judge's verdict is under the columns".to_string(),
+            (Ok(_), k) => format!("the judge's verdicts on {k} samples are saved; the first sample's is under the columns"),
+            (Err(e), _) => format!("no verdict: {e}"),
         };
         judge.verdict = Some(verdict);
         self.notice = Some(notice);

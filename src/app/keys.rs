@@ -183,6 +183,8 @@ impl App {
             | Action::SearchNext
             | Action::SearchPrev => return self.reading(action),
             Action::Diff => self.diff_key(),
+            Action::PrevSample => self.flip_sample(-1),
+            Action::NextSample => self.flip_sample(1),
             Action::Leaderboard => return vec![Effect::Query(Query::Leaderboard(Default::default()))],
             Action::Judge => return self.judge_key(),
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),

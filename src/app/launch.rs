@@ -4,6 +4,7 @@
 use super::conversation::{answer_of, earlier_of};
 use super::{App, Column, Effect, Focus, RunView, replace_text};
 use crate::engine::RunEntry;
+use crate::engine::protocol::answer::Answer;
 
 impl App {
     pub(super) fn start_run(&mut self) -> Vec<Effect> {
@@ -53,6 +54,7 @@ impl App {
             .map(|(slot, (e, &i))| {
                 let mut c = Column::new(e.label.clone(), e.engine, i, 40, self.now, &self.theme);
                 c.slot = slot;
+                c.samples.k = e.settings.generation.samples.max(1);
                 c
             })
             .collect();
@@ -106,9 +108,15 @@ impl App {
                     tracing::warn!("comparison #{}: unknown engine {:?} for {}", stored.id, first.model.engine, first.label);
                     crate::engine::EngineKind::default()
                 });
-                let answer = stored.latest().iter().find(|o| o.slot == first.slot).map(answer_of).unwrap_or_default();
+                let latest_output = stored.latest().iter().find(|o| o.slot == first.slot);
+                let answer = latest_output.map(answer_of).unwrap_or_default();
                 let mut c = Column::with_answer(first.label.clone(), engine, answer, 40, self.now, &self.theme);
                 c.slot = first.slot;
+                if let Some(o) = latest_output.filter(|o| !o.samples.is_empty()) {
+                    c.samples.k = o.samples.len() as u32 + 1;
+                    c.samples.others = std::iter::once(Answer::default()).chain(o.samples.iter().map(super::conversation::sample_answer)).collect();
+                    c.samples.agreement = Some(c.agreement());
+                }
                 c.earlier = earlier_of(stored, first.slot);
                 c.set_turns(&latest, &self.theme);
                 c

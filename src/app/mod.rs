@@ -15,6 +15,7 @@ mod launch;
 pub mod models;
 pub mod overlays;
 mod reading;
+pub mod samples;
 mod stored;
 
 use std::time::Instant;
@@ -144,7 +145,8 @@ pub struct App {
     pub blind: bool,
     /// Two columns diffed, and a column marked to diff with another.
     pub diff: Option<diff::Diff>,
-    pub diff_mark: Option<usize>,
+    /// A column (and its sample shown then) marked for a diff.
+    pub diff_mark: Option<(usize, u32)>,
     /// What a judge scores answers on (`[judge] criteria`).
     pub criteria: Vec<String>,
     /// Where blind mode's shuffles come from.
@@ -344,8 +346,9 @@ impl App {
             }
             return vec![];
         }
+        let theme = &self.theme;
         if let Some(col) = run.column_of(ev.slot) {
-            col.apply(&ev.kind, now);
+            col.apply_sample(ev.sample, &ev.kind, now, theme);
         }
         vec![]
     }

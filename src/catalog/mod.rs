@@ -168,6 +168,30 @@ pub struct Catalog {
     pub roots: Vec<Root>,
 }
 
+/// sha256 of the size and the first and last 4 MiB of each file.
+pub fn fingerprint(files: &[PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    const EDGE: u64 = 4 << 20;
+    let mut h = Sha256::new();
+    for f in files {
+        let Ok(mut file) = crate::paths::open_regular(f) else { continue };
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        h.update(size.to_le_bytes());
+        let mut buf = vec![0u8; EDGE.min(size) as usize];
+        if file.read_exact(&mut buf).is_ok() {
+            h.update(&buf);
+        }
+        if size > 2 * EDGE && file.seek(SeekFrom::Start(size - EDGE)).is_ok() {
+            let mut tail = vec![0u8; EDGE as usize];
+            if file.read_exact(&mut tail).is_ok() {
+                h.update(&tail);
+            }
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Scan everything the config and the command line name.
 pub fn discover(config: &ModelsConfig, dirs: &Dirs, cli_paths: &[PathBuf]) -> Catalog {
     let limits = Limits { max_depth: config.max_depth, max_entries: config.max_entries };

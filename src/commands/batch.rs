@@ -1,7 +1,7 @@
 //! Batch files: the prompts file a batch reads, and the results file it
 //! appends to and resumes from.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -61,11 +61,12 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// (prompt index, model label) pairs already finished in a results file. A
-/// line counts only where its prompt is the one at its index, so a changed
-/// prompts file reruns what changed, and duplicate prompts each get their
-/// own result.
-pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashSet<(usize, String)> {
+/// (prompt index, model label) pairs in a results file, with the samples of
+/// each that finished. A line counts only where its prompt is the one at
+/// its index, so a changed prompts file reruns what changed, and duplicate
+/// prompts each get their own result. A pair is done once all its samples
+/// are (`samples = K`); one with some missing runs all K again.
+pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashMap<(usize, String), HashSet<u64>> {
     // Bytes, not text: a line cut inside a character must not hide the rest.
     let bytes = match crate::paths::open_regular(path).and_then(|f| {
         use std::io::Read;
@@ -73,22 +74,28 @@ pub fn finished_pairs(path: &Path, prompts: &[String]) -> HashSet<(usize, String
         f.take(crate::paths::PROMPTS_CAP).read_to_end(&mut b).map(|_| b)
     }) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashSet::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HashMap::new(),
         Err(e) => {
             eprintln!("versus: {}; every pair runs again", crate::paths::io_message(path, &e));
-            return HashSet::new();
+            return HashMap::new();
         }
     };
-    String::from_utf8_lossy(&bytes)
+    let mut done: HashMap<(usize, String), HashSet<u64>> = HashMap::new();
+    let text = String::from_utf8_lossy(&bytes);
+    let finished = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["status"] == Status::Finished.as_str())
         .filter_map(|v| {
             let index = usize::try_from(v["prompt_index"].as_u64()?).ok()?;
-            (prompts.get(index).map(String::as_str) == v["prompt"].as_str())
-                .then(|| Some((index, v["model"]["name"].as_str()?.to_string())))?
-        })
-        .collect()
+            let pair = (prompts.get(index).map(String::as_str) == v["prompt"].as_str())
+                .then(|| Some((index, v["model"]["name"].as_str()?.to_string())))??;
+            Some((pair, v["sample"].as_u64().unwrap_or(0)))
+        });
+    for (pair, sample) in finished {
+        done.entry(pair).or_default().insert(sample);
+    }
+    done
 }
 
 /// Open the results file. When resuming, lines that are not whole JSON

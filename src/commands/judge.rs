@@ -1,8 +1,10 @@
 //! `versus run --judge SPEC`: once the answers are in, the judge model
 //! reads them (anonymised, in the run's order and reversed: two prompts,
 //! one load) from the same sequential queue, and its verdict is saved as a
-//! vote marked as the judge's. A judge that fails or says nothing readable
-//! leaves the answers as they are.
+//! vote marked as the judge's. With several samples it judges each sample
+//! number in turn (the models' first samples together, then their second,
+//! …). A judge that fails or says nothing readable leaves the answers as
+//! they are.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,27 +17,38 @@ pub use crate::judge::Judged;
 use crate::judge::Plan;
 use crate::session::{Comparison, Next, Session};
 
-/// Judge every prompt whose answers all finished; run `id` is the judge's.
+/// Judge every prompt and sample whose answers all finished; run `id` is
+/// the judge's. Each verdict says its prompt and sample.
 pub async fn judge(
     session: &mut Session,
     id: RunId,
     judge: &RunEntry,
     prompts: &[String],
     entries: &[RunEntry],
-    outcomes: &HashMap<(usize, usize), Answer>,
+    outcomes: &super::print::Outcomes,
     criteria: &[String],
 ) -> Vec<Judged> {
-    let answers: Vec<Vec<Option<&str>>> = (0..prompts.len())
-        .map(|p| {
-            if !outcomes.keys().any(|(_, q)| *q == p) {
+    // What is judged: each (prompt, sample) with answers.
+    let k = entries.iter().map(|e| e.settings.generation.samples.max(1)).max().unwrap_or(1);
+    let units: Vec<(usize, u32)> = (0..prompts.len()).flat_map(|p| (0..k).map(move |s| (p, s))).collect();
+    let questions: Vec<String> = units.iter().map(|&(p, _)| prompts[p].clone()).collect();
+    let answers: Vec<Vec<Option<&str>>> = units
+        .iter()
+        .map(|&(p, sample)| {
+            if !outcomes.keys().any(|(_, q, s)| *q == p && *s == sample) {
                 return Vec::new();
             }
-            (0..entries.len()).map(|s| outcomes.get(&(s, p)).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str())).collect()
+            (0..entries.len())
+                .map(|s| outcomes.get(&(s, p, sample)).filter(|a| a.status == Status::Finished).map(|a| a.text.as_str()))
+                .collect()
         })
         .collect();
-    let plan = Plan::new(prompts, &answers, criteria);
+    let plan = Plan::new(&questions, &answers, criteria);
+    let back = |judged: Vec<Judged>| -> Vec<Judged> {
+        judged.into_iter().map(|j| Judged { prompt: units[j.prompt].0, sample: units[j.prompt].1, ..j }).collect()
+    };
     if plan.prompts.is_empty() {
-        return plan.conclude(&HashMap::new(), criteria);
+        return back(plan.conclude(&HashMap::new(), criteria));
     }
     session.start_unrecorded(
         id,
@@ -58,7 +71,7 @@ pub async fn judge(
             Next::Closed => break,
         }
     }
-    plan.conclude(&replies, criteria)
+    back(plan.conclude(&replies, criteria))
 }
 
 /// The verdict as a JSON line of `versus run --json`.
@@ -69,6 +82,7 @@ pub fn json_line(j: &Judged, judge: &RunEntry, entries: &[RunEntry], history: Op
             "event": "judge",
             "judge": judge.label,
             "prompt": j.prompt,
+            "sample": j.sample,
             "winner": v.winner.and_then(name),
             "tie": v.winner.is_none(),
             "agreed": v.agreed,
@@ -76,13 +90,14 @@ pub fn json_line(j: &Judged, judge: &RunEntry, entries: &[RunEntry], history: Op
             "reason": v.reason,
             "history_id": history,
         }),
-        Err(e) => json!({ "event": "judge_failed", "judge": judge.label, "prompt": j.prompt, "error": e }),
+        Err(e) => json!({ "event": "judge_failed", "judge": judge.label, "prompt": j.prompt, "sample": j.sample, "error": e }),
     }
 }
 
 /// The verdict in words, for text mode.
 pub fn text(j: &Judged, judge: &RunEntry, entries: &[RunEntry]) -> String {
-    let mut t = format!("── judge · {} ──\n", judge.label);
+    let sample = if j.sample > 0 || entries.iter().any(|e| e.settings.generation.samples > 1) { format!(" · sample {}", j.sample + 1) } else { String::new() };
+    let mut t = format!("── judge · {}{sample} ──\n", judge.label);
     match &j.verdict {
         Ok(v) => {
             match v.winner {
@@ -114,7 +129,7 @@ pub fn save(session: &Session, history: &std::path::Path, run: RunId, judged: &[
     let store = crate::store::Store::open(history)?;
     for j in judged {
         if let (Ok(v), Some(id)) = (&j.verdict, session.stored_id(run, j.prompt)) {
-            store.add_vote(&v.to_vote(id, j.prompt, &judge.label, n)).map_err(|e| e.to_string())?;
+            store.add_vote(&v.to_vote(id, j.prompt, j.sample, &judge.label, n)).map_err(|e| e.to_string())?;
         }
     }
     Ok(())

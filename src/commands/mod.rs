@@ -8,6 +8,8 @@ pub mod history;
 pub mod judge;
 pub mod leaderboard;
 pub mod list;
+pub mod print;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod tokenize;

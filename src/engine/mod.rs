@@ -54,6 +54,10 @@ pub trait Backend {
     fn cached_tokens(&self) -> usize {
         0
     }
+
+    /// Drop what the cache holds: the next answer starts from nothing, as
+    /// on a fresh load (a replay of an answer that reused nothing).
+    fn forget(&mut self) {}
 }
 
 /// Load `entry`'s model with its engine.

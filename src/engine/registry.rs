@@ -47,6 +47,8 @@ pub struct EngineInfo {
     pub load: fn(&RunEntry, super::LoadProgress) -> Result<Box<dyn Backend>, Error>,
     /// The tokens a text becomes, from the vocabulary alone.
     pub tokenize: fn(&RunEntry, &str, bool, &GenerationParams) -> Result<Tokens, Error>,
+    /// Each token's text, special tokens spelled out (`versus replay`).
+    pub pieces: fn(&RunEntry, &[u32]) -> Result<Vec<String>, Error>,
 }
 
 /// Every engine, best first: the first that runs a model is its default.
@@ -78,6 +80,14 @@ pub fn tokens(entry: &RunEntry, text: &str, template: bool) -> Result<Tokens, Er
         return Err(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
     }
     (info(entry.engine).tokenize)(entry, text, template, &entry.settings.generation)
+}
+
+/// The text of each of `ids` in `entry`'s vocabulary.
+pub fn pieces(entry: &RunEntry, ids: &[u32]) -> Result<Vec<String>, Error> {
+    if let Some(why) = &entry.model.error {
+        return Err(Error::ModelLoad { model: entry.label.clone(), reason: why.clone() });
+    }
+    (info(entry.engine).pieces)(entry, ids)
 }
 
 /// Engines compiled into this binary that can run the model, best first.
@@ -148,6 +158,7 @@ static REMOTE: EngineInfo = EngineInfo {
             entry.label
         )))
     },
+    pieces: |entry, _| Err(Error::Usage(format!("{} runs on a server, which keeps its vocabulary", entry.label))),
 };
 
 /// An engine this build has not compiled in: it is still listed (so
@@ -176,6 +187,7 @@ const fn missing(
         doctor: || vec!["not compiled in".into()],
         load: |e, _| Err(not_compiled(e.engine)),
         tokenize: |e, _, _, _| Err(not_compiled(e.engine)),
+        pieces: |e, _| Err(not_compiled(e.engine)),
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ChatTemplate {
     env: Arc<Environment<'static>>,
     bos: String,
     eos: String,
+    /// sha256 of the source, for answers' receipts.
+    pub hash: String,
 }
 
 impl ChatTemplate {
@@ -52,7 +54,8 @@ impl ChatTemplate {
         env.add_function("strftime_now", |fmt: String| strftime_now(&fmt));
         env.add_template_owned("chat", source.to_string())
             .map_err(|e| Error::Tokenization(format!("chat template does not parse: {e}")))?;
-        Ok(ChatTemplate { env: Arc::new(env), bos: bos.to_string(), eos: eos.to_string() })
+        let hash = crate::engine::protocol::receipt::sha256(source.as_bytes());
+        Ok(ChatTemplate { env: Arc::new(env), bos: bos.to_string(), eos: eos.to_string(), hash })
     }
 
     /// Render one user turn (after an optional system turn), ending with the
@@ -140,6 +143,15 @@ fn strftime_now(fmt: &str) -> Result<String, minijinja::Error> {
 
 /// A model's template as loaded: absent, usable, or broken (with why).
 pub type Loaded = Option<Result<ChatTemplate, String>>;
+
+/// The hash of the template an answer went through: "" for a raw prompt
+/// or a model without one.
+pub fn hash_of(template: &Loaded, raw: bool) -> String {
+    match (template, raw) {
+        (Some(Ok(t)), false) => t.hash.clone(),
+        _ => String::new(),
+    }
+}
 
 /// The prompt as a model receives it, the same for every engine: through
 /// the chat template with the system prompt, unless the run is raw or the

@@ -117,7 +117,9 @@ actions! {
     Search => "search", Columns, ["/"], "search all columns";
     SearchNext => "search_next", Columns, ["n"], "next match";
     SearchPrev => "search_prev", Columns, ["N"], "previous match";
-    Diff => "diff", Columns, ["d"], "diff two columns word by word: d here, d on another (d ends it)";
+    Diff => "diff", Columns, ["d"], "diff two columns word by word: d here, d on another (d ends it); or two samples of one";
+    PrevSample => "prev_sample", Columns, ["["], "show the column's previous sample (samples = K)";
+    NextSample => "next_sample", Columns, ["]"], "show the column's next sample";
     Rank => "rank", Columns, ["1", "2", "3", "4", "5", "6", "7", "8", "9"], "blind vote: the columns' numbers, best first";
     VoteTie => "vote_tie", Columns, ["="], "blind vote: a tie";
     VoteBad => "vote_bad", Columns, ["0"], "blind vote: every answer is bad";

@@ -37,6 +37,13 @@ pub struct GenerationParams {
     /// close]); empty: no thinking section.
     #[serde(default = "default_thinking_tags")]
     pub thinking_tags: Vec<String>,
+    /// Answers per model and prompt, with seeds seed, seed+1, … (one load).
+    #[serde(default = "one")]
+    pub samples: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_thinking_tags() -> Vec<String> {
@@ -60,6 +67,7 @@ impl Default for GenerationParams {
             ignore_eos: false,
             drop_turns: 0,
             thinking_tags: default_thinking_tags(),
+            samples: 1,
         }
     }
 }

@@ -355,6 +355,16 @@ pub const PARAMS: &[ParamSpec] = &[
         },
     },
     ParamSpec {
+        key: "samples",
+        section: Section::Generation,
+        range: Range::Int(1, 1000),
+        help: "answers per model, seeds seed, seed+1, …",
+        flag: Flag::Key,
+        identity: false,
+        get: |s| s.generation.samples.to_string(),
+        set: |s, v| s.generation.samples = v.int() as u32,
+    },
+    ParamSpec {
         key: "context_size",
         section: Section::Backend,
         range: Range::ZeroOr(128, 1 << 20),

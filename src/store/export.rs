@@ -121,6 +121,8 @@ pub fn markdown(run: &StoredRun) -> String {
             let _ = writeln!(out, "> **{}:** {e}\n", if o.status == Status::Failed { "Failed" } else { "Note" });
         }
         stats_table(&mut out, o);
+        samples_md(&mut out, o);
+        receipt_md(&mut out, o.stats.as_ref());
         match &o.settings {
             Some(settings) => settings_table(&mut out, o, settings),
             None => {
@@ -160,6 +162,31 @@ pub fn markdown(run: &StoredRun) -> String {
     out
 }
 
+/// The model's further samples of the prompt, each under its own heading.
+fn samples_md(out: &mut String, o: &StoredOutput) {
+    for s in &o.samples {
+        let _ = writeln!(out, "\n### {}. {} · sample {}\n", o.slot + 1, o.label, s.sample + 1);
+        if !s.text.is_empty() {
+            let f = fence(&s.text);
+            let _ = writeln!(out, "{f}text\n{}\n{f}\n", s.text.trim_end_matches('\n'));
+        }
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "> **{}:** {e}\n", if s.status == Status::Failed { "Failed" } else { "Note" });
+        }
+        let _ = writeln!(out, "_{}_\n", s.stats.as_ref().map_or_else(|| s.status.to_string(), |x| x.summary()));
+    }
+}
+
+/// The receipt, folded.
+fn receipt_md(out: &mut String, stats: Option<&crate::engine::Stats>) {
+    let Some(r) = stats.and_then(|s| s.receipt.as_ref()) else { return };
+    let _ = writeln!(out, "\n<details><summary>Receipt</summary>\n\n| | |\n|---|---|");
+    for (k, v) in r.fields() {
+        let _ = writeln!(out, "| {k} | {} |", v.replace('|', "\\|"));
+    }
+    let _ = writeln!(out, "\n</details>\n");
+}
+
 /// An answer's figures at a glance, as a one-row table.
 fn stats_table(out: &mut String, o: &StoredOutput) {
     let figures: Vec<&Figure> = figures::at_a_glance().collect();
@@ -174,7 +201,7 @@ fn csv_field(s: &str) -> String {
 }
 
 pub fn csv(run: &StoredRun) -> String {
-    let head: Vec<&str> = ["run", "started_at", "prompt", "turn", "slot", "label", "model", "engine", "path", "status"]
+    let head: Vec<&str> = ["run", "started_at", "prompt", "turn", "slot", "sample", "label", "model", "engine", "path", "status"]
         .into_iter()
         .chain(FIGURES.iter().map(|f| f.key))
         .chain(["votes", "error", "thinking", "text"])
@@ -183,29 +210,35 @@ pub fn csv(run: &StoredRun) -> String {
     let turns = std::iter::once((1, run.prompt.as_str(), &run.outputs))
         .chain(run.turns.iter().map(|t| (t.turn + 1, t.prompt.as_str(), &t.outputs)));
     for (o, turn, prompt) in turns.flat_map(|(n, p, outs)| outs.iter().map(move |o| (o, n, p))) {
-        let s = o.stats.clone().unwrap_or_default();
-        let mut fields = vec![
-            run.id.to_string(),
-            run.started_at.clone(),
-            prompt.to_string(),
-            turn.to_string(),
-            o.slot.to_string(),
-            o.label.clone(),
-            o.model.name.clone(),
-            o.model.engine.clone(),
-            o.model.path.clone(),
-            o.status.to_string(),
-        ];
-        fields.extend(FIGURES.iter().map(|f| (f.get)(&s).map(|v| v.raw()).unwrap_or_default()));
-        fields.extend([
-            // Its place in each vote ("=1": tied first), oldest vote first.
-            run.votes.iter().map(|v| place(v, o.slot)).collect::<Vec<_>>().join(" "),
-            o.error.clone().unwrap_or_default(),
-            o.thinking.clone(),
-            o.text.clone(),
-        ]);
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push('\n');
+        // The answer (sample 0), then its further samples, a row each.
+        let first = (0u32, o.status, &o.stats, &o.error, &o.thinking, &o.text);
+        let rest = o.samples.iter().map(|s| (s.sample, s.status, &s.stats, &s.error, &s.thinking, &s.text));
+        for (sample, status, stats, error, thinking, text) in std::iter::once(first).chain(rest) {
+            let s = stats.clone().unwrap_or_default();
+            let mut fields = vec![
+                run.id.to_string(),
+                run.started_at.clone(),
+                prompt.to_string(),
+                turn.to_string(),
+                o.slot.to_string(),
+                sample.to_string(),
+                o.label.clone(),
+                o.model.name.clone(),
+                o.model.engine.clone(),
+                o.model.path.clone(),
+                status.to_string(),
+            ];
+            fields.extend(FIGURES.iter().map(|f| (f.get)(&s).map(|v| v.raw()).unwrap_or_default()));
+            fields.extend([
+                // Its place in each vote on this sample ("=1": tied first), oldest vote first.
+                run.votes.iter().filter(|v| v.sample == sample).map(|v| place(v, o.slot)).collect::<Vec<_>>().join(" "),
+                error.clone().unwrap_or_default(),
+                thinking.clone(),
+                text.clone(),
+            ]);
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
     }
     out
 }
@@ -245,6 +278,12 @@ fn text_answer(out: &mut String, o: &StoredOutput) {
     }
     if let Some(s) = &o.stats {
         let _ = writeln!(out, "[{}]", s.summary());
+    }
+    for s in &o.samples {
+        let _ = writeln!(out, "── sample {} · {} ──\n{}", s.sample + 1, s.status, s.text.trim_end_matches('\n'));
+        if let Some(x) = &s.stats {
+            let _ = writeln!(out, "[{}]", x.summary());
+        }
     }
 }
 

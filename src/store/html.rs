@@ -106,7 +106,34 @@ fn answer(out: &mut String, o: &StoredOutput) {
     if let Some(e) = &o.error {
         let _ = write!(out, "<p class=\"error\">{}</p>", esc(e));
     }
+    receipt(out, o.stats.as_ref(), "Receipt");
+    // The model's further samples of the prompt, each folded.
+    for s in &o.samples {
+        let _ = write!(
+            out,
+            "<details class=\"sample\"><summary>Sample {} · {}{}</summary><div class=\"md\">{}</div>",
+            s.sample + 1,
+            s.status.as_str(),
+            s.stats.as_ref().and_then(|x| x.seed).map(|x| format!(" · seed {x}")).unwrap_or_default(),
+            markdown_html(&s.text)
+        );
+        if let Some(e) = &s.error {
+            let _ = write!(out, "<p class=\"error\">{}</p>", esc(e));
+        }
+        receipt(out, s.stats.as_ref(), &format!("Receipt of sample {}", s.sample + 1));
+        out.push_str("</details>");
+    }
     out.push_str("</article>");
+}
+
+/// What decided an answer's tokens, folded under its text.
+fn receipt(out: &mut String, stats: Option<&crate::engine::Stats>, title: &str) {
+    let Some(r) = stats.and_then(|s| s.receipt.as_ref()) else { return };
+    let _ = write!(out, "<details class=\"receipt\"><summary>{}</summary><table class=\"settings\">", esc(title));
+    for (k, v) in r.fields() {
+        let _ = write!(out, "<tr><td>{k}</td><td>{}</td></tr>", esc(&v));
+    }
+    out.push_str("</table></details>");
 }
 
 fn stats(out: &mut String, run: &StoredRun) {

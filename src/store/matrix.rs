@@ -32,6 +32,21 @@ pub struct Totals {
     pub mean_judge: Option<f64>,
     /// Votes (people's and judges') that put this model first, alone.
     pub wins: usize,
+    /// The judge's mean score over prompts × samples, with its 95% interval.
+    pub judge_interval: Option<crate::samples::Interval>,
+}
+
+/// Two models judged on the same prompts × samples.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pairwise {
+    pub a: String,
+    pub b: String,
+    /// Prompts × samples the judge scored both on.
+    pub units: usize,
+    /// Mean of A's score minus B's.
+    pub mean_difference: f64,
+    /// The paired bootstrap probability that A beats B.
+    pub p_a_better: f64,
 }
 
 /// A row: the comparison and its prompt.
@@ -48,7 +63,13 @@ pub struct Report {
     /// cells[p][m]
     pub cells: Vec<Vec<Option<Cell>>>,
     pub totals: Vec<Totals>,
+    /// Every two models the judge scored on common prompts × samples.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pairwise: Vec<Pairwise>,
 }
+
+/// Resamples of the paired bootstrap.
+const BOOTSTRAP_ROUNDS: usize = 4000;
 
 /// The judge's mean score for `slot` in `v`, if `v` is a judge's verdict.
 fn judge_score(v: &Vote, slot: usize) -> Option<f64> {
@@ -64,6 +85,8 @@ fn mean(xs: &[f64]) -> Option<f64> {
 pub fn build(runs: &[StoredRun]) -> Report {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut r = Report::default();
+    // The judge's scores per unit (comparison, sample) and model.
+    let mut units: BTreeMap<(i64, u32), BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
     for run in runs {
         let mut row: Vec<Option<Cell>> = vec![None; r.models.len()];
         for o in &run.outputs {
@@ -74,7 +97,12 @@ pub fn build(runs: &[StoredRun]) -> Report {
             });
             row.resize(r.models.len(), None);
             let stats = o.stats.as_ref();
-            let judged: Vec<f64> = run.votes.iter().filter_map(|v| judge_score(v, o.slot)).collect();
+            let judged: Vec<f64> = run.votes.iter().filter(|v| v.sample == 0).filter_map(|v| judge_score(v, o.slot)).collect();
+            for v in &run.votes {
+                if let Some(x) = judge_score(v, o.slot) {
+                    units.entry((run.id, v.sample)).or_default().entry(m).or_default().push(x);
+                }
+            }
             row[m] = Some(Cell {
                 status: o.status.to_string(),
                 chars: o.text.chars().count(),
@@ -102,9 +130,27 @@ pub fn build(runs: &[StoredRun]) -> Report {
                 mean_tokens_per_s: mean(&fin.iter().filter_map(|c| c.tokens_per_s).collect::<Vec<_>>()),
                 mean_judge: mean(&cells.iter().filter_map(|c| c.judge).collect::<Vec<_>>()),
                 wins: cells.iter().map(|c| c.votes.iter().filter(|p| p.as_str() == "1").count()).sum(),
+                judge_interval: {
+                    let xs: Vec<f64> = units.values().filter_map(|u| u.get(&m)).filter_map(|xs| mean(xs)).collect();
+                    (!xs.is_empty()).then(|| crate::samples::Interval::of(&xs))
+                },
             }
         })
         .collect();
+    for a in 0..n {
+        for b in a + 1..n {
+            let diffs: Vec<f64> = units.values().filter_map(|u| Some(mean(u.get(&a)?)? - mean(u.get(&b)?)?)).collect();
+            if let Some(p) = crate::samples::paired_bootstrap(&diffs, BOOTSTRAP_ROUNDS) {
+                r.pairwise.push(Pairwise {
+                    a: r.models[a].clone(),
+                    b: r.models[b].clone(),
+                    units: diffs.len(),
+                    mean_difference: mean(&diffs).unwrap_or(0.0),
+                    p_a_better: p,
+                });
+            }
+        }
+    }
     r
 }
 

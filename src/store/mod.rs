@@ -11,6 +11,7 @@ pub mod html;
 pub mod matrix;
 pub mod query;
 pub mod recorder;
+pub mod samples;
 mod schema;
 pub mod turns;
 pub mod votes;
@@ -89,6 +90,9 @@ pub struct StoredOutput {
     pub status: Status,
     pub error: Option<String>,
     pub stats: Option<Stats>,
+    /// Its further samples of the same prompt (`samples`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<samples::StoredSample>,
 }
 
 impl StoredOutput {
@@ -359,7 +363,12 @@ impl Store {
                 status: status_of(&status),
                 error,
                 stats,
+                samples: Vec::new(),
             });
+        }
+        let mut more = self.samples_of(id, 0, &mut problems)?;
+        for o in &mut outputs {
+            o.samples = more.remove(&o.slot).unwrap_or_default();
         }
         let state = self.state_of(&state, pid, &host);
         let votes = self.votes(id)?;
@@ -395,29 +404,7 @@ impl Store {
     }
 }
 
-/// sha256 of the size and the first and last 4 MiB of each file.
-pub fn fingerprint(files: &[PathBuf]) -> String {
-    use sha2::{Digest, Sha256};
-    use std::io::{Read, Seek, SeekFrom};
-    const EDGE: u64 = 4 << 20;
-    let mut h = Sha256::new();
-    for f in files {
-        let Ok(mut file) = crate::paths::open_regular(f) else { continue };
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        h.update(size.to_le_bytes());
-        let mut buf = vec![0u8; EDGE.min(size) as usize];
-        if file.read_exact(&mut buf).is_ok() {
-            h.update(&buf);
-        }
-        if size > 2 * EDGE && file.seek(SeekFrom::Start(size - EDGE)).is_ok() {
-            let mut tail = vec![0u8; EDGE as usize];
-            if file.read_exact(&mut tail).is_ok() {
-                h.update(&tail);
-            }
-        }
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::catalog::fingerprint;
 
 #[cfg(test)]
 mod tests {

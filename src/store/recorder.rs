@@ -97,7 +97,8 @@ struct Writer {
     store: Store,
     problem: Arc<Mutex<Option<String>>>,
     ids: Arc<Mutex<HashMap<(RunId, usize), i64>>>,
-    outputs: HashMap<(i64, usize), Output>,
+    /// Answers being recorded, by (comparison, slot, sample).
+    outputs: HashMap<(i64, usize, u32), Output>,
     device: String,
     /// The follow-up turn being recorded, by stored comparison.
     turns: HashMap<i64, usize>,
@@ -320,7 +321,7 @@ impl Writer {
             return self.run_done(ev.run);
         }
         let Some(id) = self.id(ev.run, ev.prompt) else { return };
-        let key = (id, ev.slot);
+        let key = (id, ev.slot, ev.sample);
         let out = self.outputs.entry(key).or_insert(Output { answer: Answer::default(), dirty: false });
         let before = out.answer.status;
         out.dirty |= matches!(ev.kind, EventKind::Token { .. });
@@ -328,10 +329,29 @@ impl Writer {
         let status = out.answer.status;
         if status.is_final() {
             if let Some(done) = self.outputs.remove(&key) {
-                self.finish(key, &done.answer);
+                match key.2 {
+                    0 => self.finish((id, ev.slot), &done.answer),
+                    _ => self.write_sample(key, &done.answer),
+                }
             }
         } else if status != before {
-            self.status(id, ev.slot, status);
+            match key.2 {
+                0 => self.status(id, ev.slot, status),
+                _ => {
+                    let answer = self.outputs.get(&key).map(|o| o.answer.clone()).unwrap_or_default();
+                    self.write_sample(key, &answer);
+                }
+            }
+        }
+    }
+
+    /// A further sample's row, as it stands.
+    fn write_sample(&mut self, (id, slot, sample): (i64, usize, u32), a: &Answer) {
+        let turn = self.turns.get(&id).copied().unwrap_or(0);
+        let written =
+            super::samples::write(self.store.conn(), (id, turn, slot, sample), &a.text, &a.thinking, a.status, a.error.as_deref(), a.stats.as_ref());
+        if let Err(e) = written {
+            self.report("saving a sample", e);
         }
     }
 
@@ -390,12 +410,25 @@ impl Writer {
 
     /// Write the text of every answer that grew since the last flush.
     fn flush(&mut self) {
+        let further: Vec<((i64, usize, u32), Answer)> = self
+            .outputs
+            .iter_mut()
+            .filter(|(k, o)| o.dirty && k.2 > 0)
+            .map(|(k, o)| {
+                o.dirty = false;
+                (*k, o.answer.clone())
+            })
+            .collect();
+        for (k, a) in further {
+            self.write_sample(k, &a);
+        }
         let turns = &self.turns;
         let dirty: Vec<((i64, usize), String, String, String)> = self
             .outputs
             .iter_mut()
             .filter(|(_, o)| o.dirty)
             .map(|(k, o)| {
+                let k = &(k.0, k.1);
                 o.dirty = false;
                 let sql = match turns.get(&k.0) {
                     Some(t) => format!(

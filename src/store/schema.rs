@@ -69,4 +69,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         PRIMARY KEY (run_id, turn, slot)
     );",
+    // A model's further samples of a prompt (`samples.rs`); sample 0 stays
+    // in outputs / turn_outputs. A vote names the sample it judged.
+    "CREATE TABLE samples (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        sample INTEGER NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        thinking TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        error TEXT,
+        stats TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, turn, slot, sample)
+    );
+    ALTER TABLE votes ADD COLUMN sample INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -113,8 +113,13 @@ impl Store {
                     status: status_of(&status),
                     error,
                     stats: stats.and_then(|s| decode(&s, problems, what)),
+                    samples: Vec::new(),
                     ..base.clone()
                 });
+            }
+            let mut more = self.samples_of(id, turn, problems)?;
+            for o in &mut outputs {
+                o.samples = more.remove(&o.slot).unwrap_or_default();
             }
             turns.push(StoredTurn { turn, prompt, started_at, outputs });
         }

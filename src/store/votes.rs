@@ -26,6 +26,9 @@ pub struct Vote {
     /// Which prompt of a batch (0 otherwise).
     #[serde(default)]
     pub prompt: usize,
+    /// Which sample of each model's answer (`samples = K`; 0 for one).
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub sample: u32,
     #[serde(default)]
     pub created_at: String,
     /// "human", or the judge's model.
@@ -45,7 +48,7 @@ impl Vote {
     /// answer was bad, stored as a tie of all); its comparison is set when
     /// it is saved.
     pub fn human(tiers: Vec<Vec<usize>>, all_bad: bool) -> Vote {
-        Vote { id: 0, run_id: 0, prompt: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None }
+        Vote { id: 0, run_id: 0, prompt: 0, sample: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None }
     }
 }
 
@@ -108,8 +111,8 @@ impl Store {
         let tiers = serde_json::to_string(&v.tiers).unwrap_or_else(|_| "[]".into());
         let at = if v.created_at.is_empty() { super::now() } else { v.created_at.clone() };
         self.conn.execute(
-            "INSERT INTO votes (run_id, prompt_index, created_at, voter, tiers, all_bad, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![v.run_id, v.prompt as i64, at, v.voter, tiers, v.all_bad, v.detail.as_ref().map(|d| d.to_string())],
+            "INSERT INTO votes (run_id, prompt_index, created_at, voter, tiers, all_bad, detail, sample) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![v.run_id, v.prompt as i64, at, v.voter, tiers, v.all_bad, v.detail.as_ref().map(|d| d.to_string()), i64::from(v.sample)],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -117,7 +120,7 @@ impl Store {
     /// The votes on comparison `run_id`, oldest first.
     pub fn votes(&self, run_id: i64) -> rusqlite::Result<Vec<Vote>> {
         let mut q = self.conn.prepare(
-            "SELECT id, run_id, prompt_index, created_at, voter, tiers, all_bad, detail FROM votes WHERE run_id = ?1 ORDER BY id",
+            "SELECT id, run_id, prompt_index, created_at, voter, tiers, all_bad, detail, sample FROM votes WHERE run_id = ?1 ORDER BY id",
         )?;
         let rows = q.query_map([run_id], read_vote)?;
         rows.collect()
@@ -126,7 +129,7 @@ impl Store {
     /// Every model voted on, rated, best first.
     pub fn leaderboard(&self, filter: &Filter) -> rusqlite::Result<Vec<Standing>> {
         let mut q = self.conn.prepare(
-            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad, v.detail FROM votes v JOIN runs r ON r.id = v.run_id
+            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad, v.detail, v.sample FROM votes v JOIN runs r ON r.id = v.run_id
              WHERE (?1 IS NULL OR instr(lower(r.prompt), lower(?1)) > 0) AND (?2 IS NULL OR v.created_at >= ?2) ORDER BY v.id",
         )?;
         let mut votes: Vec<Vote> = q.query_map(params![filter.prompt, filter.since], read_vote)?.collect::<rusqlite::Result<_>>()?;
@@ -257,6 +260,10 @@ pub fn place(v: &Vote, slot: usize) -> String {
         .unwrap_or_default()
 }
 
+fn is_first(sample: &u32) -> bool {
+    *sample == 0
+}
+
 fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
     let tiers: String = r.get(5)?;
     Ok(Vote {
@@ -268,6 +275,7 @@ fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
         tiers: serde_json::from_str(&tiers).unwrap_or_default(),
         all_bad: r.get(6)?,
         detail: r.get::<_, Option<String>>(7)?.and_then(|d| serde_json::from_str(&d).ok()),
+        sample: r.get::<_, Option<i64>>(8)?.unwrap_or(0).max(0) as u32,
     })
 }
 

@@ -86,7 +86,16 @@ fn header(app: &App, run: &RunView, i: usize, width: u16) -> Line<'static> {
     let phase = format!(" {} {text} ", c.answer.status.marker());
     // A diff's figure first: narrow headers cut the end.
     let diff = c.diff.as_ref().map(|d| format!("{} · ", d.title)).unwrap_or_default();
-    let mark = if app.diff_mark == Some(i) { "diff mark · ".to_string() } else { String::new() };
+    let mark = match app.diff_mark {
+        Some((col, s)) if col == i && c.samples.k > 1 => format!("diff mark (sample {}) · ", s + 1),
+        Some((col, _)) if col == i => "diff mark · ".to_string(),
+        _ => String::new(),
+    };
+    // Samples: which one is shown and how far they agree.
+    let mark = match c.samples_label() {
+        Some(s) => format!("{s} · {mark}"),
+        None => mark,
+    };
     let mut engine = if run.hidden() { " ".to_string() } else { format!(" · {} ", c.engine.label()) };
     let width_of = |parts: [&String; 4]| parts.iter().map(|s| crate::wrap::str_width(s)).sum::<usize>();
     let mut room = (width as usize).saturating_sub(2 + width_of([&phase, &diff, &mark, &engine]));

@@ -66,7 +66,7 @@ pub fn typ(app: &mut App, text: &str) {
 
 /// An engine event, then a frame (as the event loop renders before drawing).
 pub fn engine(app: &mut App, run: u64, slot: usize, kind: EventKind) {
-    app.handle(Event::Engine(EngineEvent { run, slot, prompt: 0, kind }));
+    app.handle(Event::Engine(EngineEvent { run, slot, prompt: 0, sample: 0, kind }));
     app.handle(Event::Frame);
 }
 

@@ -29,6 +29,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     doctor,
     load,
     tokenize,
+    pieces,
 };
 
 /// An f32 cache that grows with the tokens actually used; bf16/f16
@@ -87,6 +88,11 @@ fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationPar
     let ids = v.tokenize(&text)?;
     let pieces = ids.iter().map(|&t| v.tok.piece(t)).collect();
     Ok(Tokens { text, ids, pieces })
+}
+
+fn pieces(entry: &RunEntry, ids: &[u32]) -> Result<Vec<String>, Error> {
+    let v = Vocabulary::load(&entry.model)?;
+    Ok(ids.iter().map(|&t| v.tok.piece(t)).collect())
 }
 
 #[cfg(test)]

@@ -239,6 +239,15 @@ impl CandleBackend {
     }
 }
 
+/// candle's version, pinned exactly in Cargo.toml.
+const CANDLE_VERSION: &str = "0.11.1";
+
+/// The sampling `generate` does, in words, for receipts.
+fn describe_sampling(p: &GenerationParams) -> String {
+    use crate::engine::protocol::receipt::{Cut, sampler_chain};
+    sampler_chain(p, &[Cut::MinP, Cut::TopK, Cut::TopP])
+}
+
 /// min_p: drop tokens whose probability is below `min_p` times the top one,
 /// by setting their logits to -inf (candle's LogitsProcessor has no min_p).
 fn apply_min_p(logits: &mut [f32], min_p: f32, temperature: f32) {
@@ -265,6 +274,7 @@ impl Backend for CandleBackend {
         let tokens = self.tokenize(rendered)?;
         super::template::check_fits(tokens.len(), self.max_len)?;
         let held = std::mem::take(&mut self.held);
+        let cache_before = crate::engine::protocol::receipt::ids_hash(&held);
         let reused = if self.model.reuses_prefix() && tokens.len() > held.len() && tokens.starts_with(&held) { held.len() } else { 0 };
         if reused == 0 {
             self.model.clear(&self.device).map_err(inference)?;
@@ -328,18 +338,37 @@ impl Backend for CandleBackend {
             fed.push(next);
             pos += 1;
         }
+        let cache_after = crate::engine::protocol::receipt::ids_hash(&fed);
         self.held = fed;
+        let receipt = crate::engine::protocol::receipt::EngineReceipt {
+            engine: format!("candle {}", CANDLE_VERSION),
+            threads: candle_core::utils::get_num_threads() as u32,
+            n_ctx: self.max_len as u32,
+            n_batch: tokens.len() as u32,
+            n_ubatch: tokens.len() as u32,
+            sampler: describe_sampling(params),
+            template: super::template::hash_of(&self.template, params.raw),
+            prompt_tokens: tokens.len(),
+            prompt_ids: crate::engine::protocol::receipt::ids_hash(&tokens),
+            cache_before,
+            cache_after,
+        };
         Ok(PromptReport {
             prompt_tokens: (tokens.len() - reused) as u64,
             reused_tokens: reused as u64,
             prompt_ms,
             eos,
+            receipt: Some(receipt),
             ..PromptReport::default()
         })
     }
 
     fn cached_tokens(&self) -> usize {
         self.held.len()
+    }
+
+    fn forget(&mut self) {
+        self.held.clear();
     }
 }
 

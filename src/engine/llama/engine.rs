@@ -28,6 +28,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     doctor,
     load,
     tokenize,
+    pieces,
 };
 
 /// An f16 cache sized for the whole context, and compute buffers that grow
@@ -101,6 +102,11 @@ fn tokenize(entry: &RunEntry, text: &str, template: bool, params: &GenerationPar
     let ids: Vec<u32> = m.tokenize(&text).into_iter().map(|t| t as u32).collect();
     let pieces = ids.iter().map(|&t| m.piece(t as i32)).collect();
     Ok(Tokens { text, ids, pieces })
+}
+
+fn pieces(entry: &RunEntry, ids: &[u32]) -> Result<Vec<String>, Error> {
+    let m = LlamaCpp::load_vocab(&entry.model, &entry.settings.backend)?;
+    Ok(ids.iter().map(|&t| m.piece(t as i32)).collect())
 }
 
 #[cfg(test)]

@@ -277,6 +277,7 @@ impl Backend for LlamaCpp {
         // prompt continues the cached one (a follow-up): a shared template
         // header alone saves little, and the same prompt computed in other
         // batches may break a near-tie the other way than from scratch.
+        let before = crate::engine::protocol::receipt::ids_hash(&held);
         let mut reused = held.iter().zip(&tokens).take_while(|(a, b)| a == b).count().min(tokens.len() - 1);
         if reused * 2 < tokens.len() {
             reused = 0;
@@ -286,7 +287,13 @@ impl Backend for LlamaCpp {
             reused = 0;
         }
         held.truncate(reused);
-        let result = self.decode(&mut ctx, &mut held, &tokens, reused, params, seed, sink);
+        let result = self.decode(&mut ctx, &mut held, &tokens, reused, params, seed, sink).map(|mut report| {
+            if let Some(r) = report.receipt.as_mut() {
+                r.cache_before = before;
+                r.cache_after = crate::engine::protocol::receipt::ids_hash(&held);
+            }
+            report
+        });
         // The cache now holds the prompt and the answer (a follow-up starts
         // with both). Its numbers were computed in other batches than a
         // from-scratch run would use, which rounds differently: a near-tie
@@ -301,6 +308,10 @@ impl Backend for LlamaCpp {
 
     fn cached_tokens(&self) -> usize {
         self.cache.as_ref().map_or(0, |(_, held)| held.len())
+    }
+
+    fn forget(&mut self) {
+        self.cache = None;
     }
 }
 
@@ -332,11 +343,24 @@ impl LlamaCpp {
         let n_batch = ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(n_batch, 1);
         let inference = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+        let receipt = crate::engine::protocol::receipt::EngineReceipt {
+            engine: format!("llama.cpp via llama-cpp-2 {}", engine::CRATE_VERSION),
+            threads: super::effective_threads(self.settings.threads),
+            n_ctx,
+            n_batch: n_batch as u32,
+            n_ubatch: ctx.n_ubatch(),
+            sampler: sampler::describe(params),
+            template: super::template::hash_of(&self.template, params.raw),
+            prompt_tokens: tokens.len(),
+            prompt_ids: crate::engine::protocol::receipt::ids_hash(tokens),
+            ..Default::default()
+        };
         let report = |prompt_ms: f64, eos: bool| PromptReport {
             prompt_tokens: (tokens.len() - reused) as u64,
             reused_tokens: reused as u64,
             prompt_ms,
             eos,
+            receipt: Some(receipt.clone()),
             ..PromptReport::default()
         };
 

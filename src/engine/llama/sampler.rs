@@ -73,6 +73,12 @@ pub(super) struct Sampler {
     cands: Vec<(f32, i32)>,
 }
 
+/// The chain `Sampler::new` builds, in words, for receipts.
+pub(super) fn describe(p: &GenerationParams) -> String {
+    use crate::engine::protocol::receipt::{Cut, sampler_chain};
+    sampler_chain(p, &[Cut::TopK, Cut::TopP, Cut::MinP])
+}
+
 impl Sampler {
     pub(super) fn new(p: &GenerationParams, seed: u32, n_vocab: i32) -> Sampler {
         let greedy = p.temperature <= 0.0;

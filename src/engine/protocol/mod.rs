@@ -6,6 +6,7 @@
 
 pub mod answer;
 pub mod figures;
+pub mod receipt;
 pub mod stats;
 
 use std::sync::Arc;
@@ -63,12 +64,25 @@ pub struct RunRequest {
     /// One per entry, set to skip that entry alone (its current answer
     /// stops on the next token; the run goes on with the next model).
     pub skip: Arc<[AtomicBool]>,
+    /// A replay (`versus replay`), one step per prompt; empty otherwise.
+    pub replay: Vec<ReplayStep>,
+}
+
+/// One answer run again from its receipt: its prompt (the run's prompt of
+/// the same index) is rendered already and goes to the model as it is,
+/// with the answer's own parameters and seed, once.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ReplayStep {
+    pub seed: u32,
+    pub params: crate::params::GenerationParams,
+    /// Empty the model's cache first: the answer reused nothing of it.
+    pub fresh: bool,
 }
 
 impl RunRequest {
     pub fn new(id: RunId, prompts: Vec<String>, entries: Vec<RunEntry>, cancel: Arc<AtomicBool>) -> RunRequest {
         let skip = (0..entries.len()).map(|_| AtomicBool::new(false)).collect();
-        RunRequest { id, prompts, entries, cancel, skip }
+        RunRequest { id, prompts, entries, cancel, skip, replay: Vec::new() }
     }
 
     /// Entry `slot` is to stop: the run was cancelled or the entry skipped.
@@ -130,5 +144,8 @@ pub struct EngineEvent {
     pub slot: usize,
     /// Which of the run's prompts (always 0 outside batch runs).
     pub prompt: usize,
+    /// Which of the entry's samples of that prompt (`samples`; 0 for one).
+    #[serde(default)]
+    pub sample: u32,
     pub kind: EventKind,
 }

@@ -86,6 +86,9 @@ pub struct Stats {
     /// Prompt tokens whose keys and values were reused from the model's
     /// cache (a follow-up); `prompt_tokens` counts those processed.
     pub prompt_reused: u64,
+    /// Everything that decided this answer's tokens (`versus replay`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<super::receipt::Receipt>,
 }
 
 impl Stats {
@@ -142,4 +145,6 @@ pub struct PromptReport {
     pub server_timings: Option<serde_json::Value>,
     /// Prompt tokens reused from the cache (not in `prompt_tokens`).
     pub reused_tokens: u64,
+    /// What the backend knows of the answer's receipt (local engines).
+    pub receipt: Option<super::receipt::EngineReceipt>,
 }

@@ -1,8 +1,9 @@
 //! One entry of a run, on the thread that runs it: memory check → load (or
-//! take it from the resident models) → answer each of its prompts → keep
-//! it loaded or unload it. A failure (error or panic) becomes that entry's
-//! `Failed` event; cancellation is checked before the load, between prompts
-//! and, through the sink, on every token.
+//! take it from the resident models) → answer each of its prompts, as many
+//! times as it has samples (seeds seed, seed+1, …) → keep it loaded or
+//! unload it. A failure (error or panic) becomes that entry's `Failed`
+//! event; cancellation is checked before the load, between answers and,
+//! through the sink, on every token. Every answer carries its receipt.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -21,11 +22,20 @@ use crate::error::Error;
 pub type Loader = Arc<dyn Fn(&RunEntry, LoadProgress) -> Result<Box<dyn Backend>, Error> + Send + Sync>;
 
 pub(super) fn send(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, prompt: usize, kind: EventKind) {
-    let _ = events.send(EngineEvent { run, slot, prompt, kind });
+    send_sample(events, run, slot, prompt, 0, kind);
+}
+
+pub(super) fn send_sample(events: &UnboundedSender<EngineEvent>, run: u64, slot: usize, prompt: usize, sample: u32, kind: EventKind) {
+    let _ = events.send(EngineEvent { run, slot, prompt, sample, kind });
 }
 
 pub(super) fn prompts_of(req: &RunRequest, e: &RunEntry) -> Vec<usize> {
     e.prompts.clone().unwrap_or_else(|| (0..req.prompts.len()).collect())
+}
+
+/// Answers per prompt: the entry's samples (one in a replay).
+pub(super) fn samples_of(req: &RunRequest, e: &RunEntry) -> u32 {
+    if req.replay.is_empty() { e.settings.generation.samples.max(1) } else { 1 }
 }
 
 /// For one entry: the loaded models, and whether it stays loaded after it
@@ -58,6 +68,8 @@ struct Loaded {
     estimate: Estimate,
     /// It was still loaded from an earlier answer.
     resident: bool,
+    /// The model's fingerprint, for the receipts.
+    fingerprint: String,
     /// What the model already held before `rss_before` was read (a model
     /// still loaded: its memory then; a fresh load: nothing).
     held: u64,
@@ -70,8 +82,12 @@ impl<'a> Job<'a> {
         Job { req, slot, entry, prompts: prompts_of(req, entry), events, local }
     }
 
-    fn send(&self, prompt: usize, kind: EventKind) {
-        send(self.events, self.req.id, self.slot, prompt, kind);
+    fn send(&self, prompt: usize, sample: u32, kind: EventKind) {
+        send_sample(self.events, self.req.id, self.slot, prompt, sample, kind);
+    }
+
+    fn samples(&self) -> u32 {
+        samples_of(self.req, self.entry)
     }
 
     /// The run was cancelled or this entry skipped.
@@ -104,11 +120,12 @@ impl<'a> Job<'a> {
                 estimate: r.estimate,
                 resident: true,
                 held: r.bytes,
+                fingerprint: self.fingerprint(),
             };
-            self.send(first, EventKind::Loaded { load_ms: 0.0, rss_bytes: 0 });
+            self.send(first, 0, EventKind::Loaded { load_ms: 0.0, rss_bytes: 0 });
             return self.answer_all(mem, keep, r.backend, loaded);
         }
-        self.send(first, EventKind::Loading);
+        self.send(first, 0, EventKind::Loading);
         let mut estimate = Estimate::default();
         if self.local {
             let (fits, evicted) = resident::make_room(entry, mem, keep.residents);
@@ -140,15 +157,26 @@ impl<'a> Job<'a> {
             }
         };
         let rss_loaded = if self.local { memory::rss_bytes().saturating_sub(rss_before) } else { 0 };
-        self.send(first, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
-        let loaded = Loaded { ms: load_ms, rss_before, gpu_before, gpu_loaded: self.gpu_now(), estimate, resident: false, held: 0 };
+        self.send(first, 0, EventKind::Loaded { load_ms, rss_bytes: rss_loaded });
+        let loaded = Loaded {
+            ms: load_ms,
+            rss_before,
+            gpu_before,
+            gpu_loaded: self.gpu_now(),
+            estimate,
+            resident: false,
+            held: 0,
+            fingerprint: self.fingerprint(),
+        };
         self.answer_all(mem, keep, backend, loaded);
     }
 
-    /// The same final event for each of `prompts`.
+    /// The same final event for each answer of `prompts` (every sample).
     fn end_all(&self, prompts: &[usize], kind: impl Fn(usize) -> EventKind) {
         for &p in prompts {
-            self.send(p, kind(p));
+            for s in 0..self.samples() {
+                self.send(p, s, kind(p));
+            }
         }
     }
 
@@ -169,7 +197,8 @@ impl<'a> Job<'a> {
     /// Progress events for a load (one per percent at most), and its stop
     /// when the run is cancelled.
     fn load_progress(&self, prompt: usize) -> LoadProgress {
-        let (events, req, run, slot) = (self.events.clone(), self.req.clone(), self.req.id, self.slot);
+        let (events, run, slot) = (self.events.clone(), self.req.id, self.slot);
+        let (cancel, skip) = (self.req.cancel.clone(), self.req.skip.clone());
         let last = std::sync::Mutex::new(-1.0f32);
         LoadProgress::new(move |fraction| {
             if let Ok(mut l) = last.lock() {
@@ -178,21 +207,33 @@ impl<'a> Job<'a> {
                     send(&events, run, slot, prompt, EventKind::LoadProgress { fraction });
                 }
             }
-            !req.stopped(slot)
+            let skipped = skip.get(slot).is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+            !(cancel.load(std::sync::atomic::Ordering::Relaxed) || skipped)
         })
     }
 
     /// Answer each prompt with the loaded `backend`, then keep it loaded or
     /// unload it.
     fn answer_all(&self, mem: &MemoryConfig, keep: &mut Keep<'_>, mut backend: Box<dyn Backend>, loaded: Loaded) {
-        let mut last: Option<(usize, Result<(), Error>, Stats)> = None;
+        let mut last: Option<(usize, u32, Result<(), Error>, Stats)> = None;
         let mut own = loaded.held;
-        for (i, &p) in self.prompts.iter().enumerate() {
+        let samples = self.samples();
+        let answers: Vec<(usize, u32)> = self.prompts.iter().flat_map(|&p| (0..samples).map(move |s| (p, s))).collect();
+        // One seed per prompt (replayed, configured, or drawn), plus the sample.
+        let base = |p: usize| match self.req.replay.get(p) {
+            Some(step) => step.seed,
+            None => self.entry.settings.generation.seed.unwrap_or_else(crate::params::random_seed),
+        };
+        let mut seeds = std::collections::HashMap::new();
+        for (i, &(p, s)) in answers.iter().enumerate() {
             if self.cancelled() {
-                self.end_all(&self.prompts[i..], |_| EventKind::Cancelled { stats: None });
+                for &(q, t) in &answers[i..] {
+                    self.send(q, t, EventKind::Cancelled { stats: None });
+                }
                 break;
             }
-            let (result, mut stats) = self.generate(p, backend.as_mut(), loaded.ms, loaded.rss_before);
+            let seed = seeds.entry(p).or_insert_with(|| base(p)).wrapping_add(s);
+            let (result, mut stats) = self.generate(p, s, seed, backend.as_mut(), &loaded);
             if self.local {
                 stats.model_bytes = loaded.held + stats.peak_rss_bytes.saturating_sub(loaded.rss_before);
                 own = own.max(stats.model_bytes);
@@ -200,10 +241,10 @@ impl<'a> Job<'a> {
             stats.gpu_before_bytes = loaded.gpu_before;
             stats.gpu_loaded_bytes = loaded.gpu_loaded;
             stats.resident = loaded.resident;
-            if i + 1 < self.prompts.len() {
-                self.report(p, result, stats, self.rss_now());
+            if i + 1 < answers.len() {
+                self.report(p, s, result, stats, self.rss_now());
             } else {
-                last = Some((p, result, stats));
+                last = Some((p, s, result, stats));
             }
             if self.local {
                 memory::reset_peak();
@@ -222,30 +263,40 @@ impl<'a> Job<'a> {
                 memory::trim();
             }
         }
-        if let Some((p, result, mut stats)) = last {
+        if let Some((p, s, result, mut stats)) = last {
             stats.gpu_after_bytes = self.gpu_now();
-            self.report(p, result, stats, self.rss_now());
+            self.report(p, s, result, stats, self.rss_now());
         }
     }
 
-    /// One prompt through the sink: its text as `Token` events, its numbers.
-    fn generate(&self, prompt_index: usize, backend: &mut dyn Backend, load_ms: f64, rss_before: u64) -> (Result<(), Error>, Stats) {
+    /// One answer through the sink: its text as `Token` events, its
+    /// numbers and its receipt.
+    fn generate(&self, prompt_index: usize, sample: u32, seed: u32, backend: &mut dyn Backend, loaded: &Loaded) -> (Result<(), Error>, Stats) {
         let (req, entry) = (self.req, self.entry);
+        let (load_ms, rss_before) = (loaded.ms, loaded.rss_before);
         let prompt = req.prompts.get(prompt_index).map(String::as_str).unwrap_or_default();
-        let params = &entry.settings.generation;
-        let seed = params.seed.unwrap_or_else(crate::params::random_seed);
+        let step = req.replay.get(prompt_index);
+        let params = step.map_or(&entry.settings.generation, |s| &s.params);
         let timeout = entry.settings.backend.timeout_secs;
         let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
         let mut stats = Stats { load_ms, seed: Some(seed), rss_before_bytes: rss_before, ..Stats::default() };
 
-        let mut emit = |kind: EventKind| self.send(prompt_index, kind);
+        let mut emit = |kind: EventKind| self.send(prompt_index, sample, kind);
         let stop = crate::engine::runtime::sink::Stop { run: &req.cancel, entry: req.skip.get(self.slot) };
         let mut sink = Sink::new(&mut emit, stop, deadline, params.max_tokens, &params.stop);
         let t_gen = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             // Turns left out on request (`drop_turns`), never silently.
             let turns = &entry.history[(params.drop_turns as usize).min(entry.history.len())..];
-            let rendered = backend.render(turns, prompt, params)?;
+            let rendered = match step {
+                Some(step) => {
+                    if step.fresh {
+                        backend.forget();
+                    }
+                    prompt.to_string()
+                }
+                None => backend.render(turns, prompt, params)?,
+            };
             stats.rendered_prompt = rendered.clone();
             // A template that ends by opening the thinking section (DeepSeek-R1
             // distills) starts the model inside it.
@@ -267,6 +318,7 @@ impl<'a> Job<'a> {
                 sink.reason().cloned().unwrap_or(StopReason::Error)
             }
         };
+        let ids = sink.ids().to_vec();
         stats.ttft_ms = sink.ttft_ms();
         stats.ttfa_ms = sink.ttfa_ms();
         stats.thinking_tokens = sink.thinking_tokens();
@@ -284,7 +336,14 @@ impl<'a> Job<'a> {
         if stats.generated_tokens > 1 && stats.decode_ms > 0.0 {
             stats.decode_tps = (stats.generated_tokens - 1) as f64 / (stats.decode_ms / 1e3);
         }
+        stats.receipt = Some(self.receipt(result.as_ref().ok().and_then(|r| r.receipt.clone()), seed, ids, &loaded.fingerprint));
+        if let Some(r) = stats.receipt.as_mut() {
+            r.params = Some(params.clone());
+        }
         if let Ok(report) = &result {
+            if let Some(r) = stats.receipt.as_mut() {
+                r.reused = report.reused_tokens;
+            }
             stats.prompt_tokens = report.prompt_tokens;
             stats.prompt_reused = report.reused_tokens;
             stats.prompt_ms = report.prompt_ms;
@@ -301,8 +360,8 @@ impl<'a> Job<'a> {
         (result.map(|_| ()), stats)
     }
 
-    /// The final event of one (model, prompt) pair.
-    fn report(&self, prompt: usize, result: Result<(), Error>, mut stats: Stats, rss_after: u64) {
+    /// The final event of one answer.
+    fn report(&self, prompt: usize, sample: u32, result: Result<(), Error>, mut stats: Stats, rss_after: u64) {
         stats.rss_after_bytes = rss_after;
         let kind = match (result, stats.stop_reason.clone()) {
             (Err(error), _) => {
@@ -316,7 +375,36 @@ impl<'a> Job<'a> {
             },
             (Ok(()), _) => EventKind::Finished { stats },
         };
-        self.send(prompt, kind);
+        self.send(prompt, sample, kind);
+    }
+
+    /// The receipt of one answer: the backend's part, and what this job knows.
+    fn receipt(&self, engine: Option<crate::engine::protocol::receipt::EngineReceipt>, seed: u32, ids: Vec<u32>, fingerprint: &str) -> crate::engine::protocol::receipt::Receipt {
+        use crate::engine::protocol::receipt::Receipt;
+        let not_replayable = if !self.local {
+            Some("a served model: the server decides its tokens, not reproducible from here".to_string())
+        } else if engine.is_none() {
+            Some(format!("{} gives no receipt", crate::engine::registry::info(self.entry.engine).title))
+        } else {
+            None
+        };
+        Receipt {
+            versus: env!("CARGO_PKG_VERSION").into(),
+            engine: engine.unwrap_or_default(),
+            fingerprint: fingerprint.into(),
+            kernels: crate::cpu::kernels(),
+            device: crate::gpu::run_device(),
+            seed,
+            params: None,
+            reused: 0,
+            ids,
+            not_replayable,
+        }
+    }
+
+    /// The model's fingerprint (local models; a server's has no file).
+    fn fingerprint(&self) -> String {
+        if self.local { crate::catalog::fingerprint(&self.entry.model.files) } else { String::new() }
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) static ENGINE: EngineInfo = EngineInfo {
     doctor: Vec::new,
     load,
     tokenize: |e, _, _, _| Err(Error::Usage(format!("{} has no vocabulary", e.label))),
+    pieces: |e, _| Err(Error::Usage(format!("{} has no vocabulary", e.label))),
 };
 
 #[derive(Debug, Default)]

@@ -66,9 +66,10 @@ pub fn serve() -> u8 {
     let reader = std::thread::Builder::new().name("versus-worker-in".into()).spawn(move || {
         loop {
             match wire::receive::<ToWorker>(&mut input) {
-                Ok(Some(ToWorker::Run { id, prompts, entries })) => {
+                Ok(Some(ToWorker::Run { id, prompts, entries, replay })) => {
                     let entries = entries.into_iter().map(wire::WireEntry::into_entry).collect();
-                    let req = RunRequest::new(id, prompts, entries, Arc::new(AtomicBool::new(false)));
+                    let mut req = RunRequest::new(id, prompts, entries, Arc::new(AtomicBool::new(false)));
+                    req.replay = replay;
                     if let Ok(mut f) = reader_flags.lock() {
                         f.insert(id, (req.cancel.clone(), req.skip.clone()));
                     }
@@ -124,7 +125,7 @@ pub fn serve() -> u8 {
     while let Ok(Work::Run(req)) = work_rx.recv() {
         queue.run_local(&req, &tx);
         // The local part is done: the parent ends the run with the rest.
-        let _ = tx.send(EngineEvent { run: req.id, slot: req.entries.len(), prompt: 0, kind: crate::engine::EventKind::RunDone });
+        let _ = tx.send(EngineEvent { run: req.id, slot: req.entries.len(), prompt: 0, sample: 0, kind: crate::engine::EventKind::RunDone });
         if let Ok(mut f) = flags.lock() {
             f.remove(&req.id);
         }

@@ -37,7 +37,9 @@ pub fn stopped(state_dir: &Path) {
 }
 
 pub fn crashed(state_dir: &Path, model: &str, engine: &str, what: &str) {
-    let crash = Crash { at: crate::store::now(), model: model.into(), engine: engine.into(), what: what.into() };
+    // RFC 3339, as the history's times.
+    let at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let crash = Crash { at, model: model.into(), engine: engine.into(), what: what.into() };
     let path = state_dir.join(CRASH_LOG);
     let mut lines: Vec<String> = std::fs::read_to_string(&path).unwrap_or_default().lines().map(str::to_string).collect();
     lines.push(serde_json::to_string(&crash).unwrap_or_default());

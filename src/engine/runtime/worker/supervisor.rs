@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::super::job::{Loader, prompts_of, send};
+use super::super::job::{Loader, prompts_of, samples_of, send_sample};
 use super::super::memory::MemoryConfig;
 use super::super::resident::KeepLoaded;
 use super::super::scheduler::{finish_part, is_local, queued, start_remote};
@@ -77,8 +77,8 @@ enum Phase {
 /// The run whose local part the worker is answering.
 struct Current {
     req: RunRequest,
-    /// Local (slot, prompt) pairs without their final event yet.
-    pending: BTreeSet<(usize, usize)>,
+    /// Local answers (slot, prompt, sample) without their final event yet.
+    pending: BTreeSet<(usize, usize, u32)>,
     active: Option<(usize, usize, Phase)>,
     last_event: Instant,
     cancel_sent: Option<Instant>,
@@ -151,9 +151,12 @@ impl Supervisor {
     fn start(&mut self, req: RunRequest) {
         queued(&req, &self.events, |_| true);
         let parts = start_remote(&req, &self.events, &self.memory, &self.loader, 1);
-        let pending: BTreeSet<(usize, usize)> = (0..req.entries.len())
+        let pending: BTreeSet<(usize, usize, u32)> = (0..req.entries.len())
             .filter(|&s| is_local(&req.entries[s]))
-            .flat_map(|s| prompts_of(&req, &req.entries[s]).into_iter().map(move |p| (s, p)))
+            .flat_map(|s| {
+                let samples = samples_of(&req, &req.entries[s]);
+                prompts_of(&req, &req.entries[s]).into_iter().flat_map(move |p| (0..samples).map(move |k| (s, p, k)))
+            })
             .collect();
         if pending.is_empty() {
             return finish_part(&parts, &self.events, &req);
@@ -175,12 +178,13 @@ impl Supervisor {
             .enumerate()
             .map(|(slot, e)| {
                 let mut e = e.clone();
-                let todo: Vec<usize> = cur.pending.iter().filter(|(s, _)| *s == slot).map(|(_, p)| *p).collect();
+                let mut todo: Vec<usize> = cur.pending.iter().filter(|(s, ..)| *s == slot).map(|(_, p, _)| *p).collect();
+                todo.dedup();
                 e.prompts = Some(if is_local(&e) { todo } else { Vec::new() });
                 WireEntry::new(&e)
             })
             .collect();
-        let msg = ToWorker::Run { id: cur.req.id, prompts: cur.req.prompts.clone(), entries };
+        let msg = ToWorker::Run { id: cur.req.id, prompts: cur.req.prompts.clone(), entries, replay: cur.req.replay.clone() };
         if self.worker.is_none() {
             if let Err(e) = self.spawn() {
                 let error = Error::Inference(format!(
@@ -276,14 +280,14 @@ impl Supervisor {
             return;
         };
         cur.last_event = Instant::now();
-        let pair = (ev.slot, ev.prompt);
+        let answer = (ev.slot, ev.prompt, ev.sample);
         match &ev.kind {
             EventKind::Loading | EventKind::LoadProgress { .. } => cur.active = Some((ev.slot, ev.prompt, Phase::Loading)),
             EventKind::Loaded { .. } | EventKind::Token { .. } => cur.active = Some((ev.slot, ev.prompt, Phase::Generating)),
             EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. } => {
-                cur.pending.remove(&pair);
+                cur.pending.remove(&answer);
                 cur.deaths = 0;
-                if cur.active.is_some_and(|(s, p, _)| (s, p) == pair) {
+                if cur.active.is_some_and(|(s, p, _)| (s, p) == (answer.0, answer.1)) {
                     cur.active = None;
                 }
             }
@@ -356,23 +360,23 @@ impl Supervisor {
             self.residents.clear();
             let run = self.current.as_ref().map_or(0, |c| c.req.id);
             let slot = self.current.as_ref().map_or(0, |c| c.req.entries.len());
-            let _ = self.events.send(EngineEvent { run, slot, prompt: 0, kind: EventKind::Resident { models: Vec::new() } });
+            let _ = self.events.send(EngineEvent { run, slot, prompt: 0, sample: 0, kind: EventKind::Resident { models: Vec::new() } });
         }
         let Some(mut cur) = self.current.take() else {
             tracing::warn!(?status, "the idle worker died");
             return;
         };
         if w.killed == Some(Killed::Cancel) || cur.req.cancel.load(Ordering::Relaxed) {
-            for &(slot, p) in &cur.pending {
-                send(&self.events, cur.req.id, slot, p, EventKind::Cancelled { stats: None });
+            for &(slot, p, k) in &cur.pending {
+                send_sample(&self.events, cur.req.id, slot, p, k, EventKind::Cancelled { stats: None });
             }
             return finish_part(&cur.parts, &self.events, &cur.req);
         }
         // Skipped entries are done with, whatever they had left.
-        let skipped: Vec<(usize, usize)> = cur.pending.iter().filter(|(s, _)| cur.req.stopped(*s)).copied().collect();
-        for pair in skipped {
-            cur.pending.remove(&pair);
-            send(&self.events, cur.req.id, pair.0, pair.1, EventKind::Cancelled { stats: None });
+        let skipped: Vec<(usize, usize, u32)> = cur.pending.iter().filter(|(s, ..)| cur.req.stopped(*s)).copied().collect();
+        for (slot, p, k) in skipped {
+            cur.pending.remove(&(slot, p, k));
+            send_sample(&self.events, cur.req.id, slot, p, k, EventKind::Cancelled { stats: None });
         }
         if let Some(Killed::Skip(_)) = w.killed {
             cur.active = None;
@@ -391,14 +395,15 @@ impl Supervisor {
         if let Some((s, p, phase)) = cur.active.take() {
             let label = cur.req.entries[s].label.clone();
             let error = Error::Crashed { model: label, what: what.clone() };
-            // A load that died fails every prompt of its model; an answer, its own.
-            let dead: Vec<(usize, usize)> = match phase {
-                Phase::Loading => cur.pending.iter().filter(|(t, _)| *t == s).copied().collect(),
-                Phase::Generating => [(s, p)].into_iter().filter(|pair| cur.pending.contains(pair)).collect(),
+            // A load that died fails every prompt of its model; an answer,
+            // its prompt's samples (those not given yet are not run again).
+            let dead: Vec<(usize, usize, u32)> = match phase {
+                Phase::Loading => cur.pending.iter().filter(|(t, ..)| *t == s).copied().collect(),
+                Phase::Generating => cur.pending.iter().filter(|(t, q, _)| (*t, *q) == (s, p)).copied().collect(),
             };
-            for pair in dead {
-                cur.pending.remove(&pair);
-                send(&self.events, cur.req.id, pair.0, pair.1, EventKind::Failed { error: error.clone(), stats: None });
+            for (slot, q, k) in dead {
+                cur.pending.remove(&(slot, q, k));
+                send_sample(&self.events, cur.req.id, slot, q, k, EventKind::Failed { error: error.clone(), stats: None });
             }
         }
         cur.deaths += 1;
@@ -425,8 +430,8 @@ impl Supervisor {
     /// Fail what the current run's local part had left, and end it.
     fn give_up(&mut self, error: &Error) {
         let Some(cur) = self.current.take() else { return };
-        for &(slot, p) in &cur.pending {
-            send(&self.events, cur.req.id, slot, p, EventKind::Failed { error: error.clone(), stats: None });
+        for &(slot, p, k) in &cur.pending {
+            send_sample(&self.events, cur.req.id, slot, p, k, EventKind::Failed { error: error.clone(), stats: None });
         }
         finish_part(&cur.parts, &self.events, &cur.req);
     }

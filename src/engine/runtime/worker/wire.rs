@@ -25,7 +25,13 @@ pub enum ToWorker {
     Init { version: u32, memory: MemoryConfig, keep: KeepLoaded, log: String },
     /// The local part of a run: entries keep their slots; those with
     /// nothing to answer here have an empty prompt list.
-    Run { id: RunId, prompts: Vec<String>, entries: Vec<WireEntry> },
+    Run {
+        id: RunId,
+        prompts: Vec<String>,
+        entries: Vec<WireEntry>,
+        #[serde(default)]
+        replay: Vec<crate::engine::protocol::ReplayStep>,
+    },
     /// Stop run `run`: its current model on its next token, the rest
     /// before they load.
     Cancel { run: RunId },
@@ -133,7 +139,7 @@ mod tests {
         ];
         kinds.extend(errors.into_iter().map(|error| EventKind::Failed { error, stats: Some(Stats::default()) }));
         for kind in kinds {
-            let msg = FromWorker::Event(EngineEvent { run: 1, slot: 2, prompt: 3, kind: kind.clone() });
+            let msg = FromWorker::Event(EngineEvent { run: 1, slot: 2, prompt: 3, sample: 0, kind: kind.clone() });
             let mut out = Vec::new();
             send(&mut out, &msg).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
             let back: FromWorker = receive(&mut &out[..]).unwrap().unwrap();
