@@ -85,17 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         cmd: HistoryCmd,
     },
-    /// The models voted on (blind mode), rated with a 95% interval
-    Leaderboard {
-        /// One JSON object {"models": [...]} instead of a table
-        #[arg(long)]
-        json: bool,
-        /// Only comparisons whose prompt contains TEXT (any case)
-        #[arg(long, value_name = "TEXT")]
-        prompt_filter: Option<String>,
-        /// Only votes cast since DATE (2026-12-01, or an RFC 3339 time)
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
+    /// The models voted on (blind mode, judges, imported files), rated as LMArena rates them
+    Leaderboard(LeaderboardArgs),
+    /// Votes as files in FastChat's battle format (JSON Lines): export, import
+    Votes {
+        #[command(subcommand)]
+        cmd: VotesCmd,
     },
     /// Prompts × models for a batch or comparisons: length, speed, judge's score, votes
     Report {
@@ -149,6 +144,55 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<(), clap::Error> {
         format!("unrecognized subcommand '{word}' (and no folder of that name){tip}")
     };
     Err(cmd.error(clap::error::ErrorKind::InvalidSubcommand, message))
+}
+
+#[derive(Debug, Args)]
+pub struct LeaderboardArgs {
+    /// One JSON object {"models": [...], "matrix": ..., "style": ...}
+    #[arg(long)]
+    pub json: bool,
+    /// Only votes on prompts containing TEXT (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub prompt_filter: Option<String>,
+    /// Only votes cast since DATE (2026-12-01, or an RFC 3339 time)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The pairwise win-rate matrix, with the battles behind each cell
+    #[arg(long)]
+    pub matrix: bool,
+    /// Hold style equal: answer length, headers, lists and bold as covariates
+    #[arg(long)]
+    pub style_control: bool,
+    /// How a "both bad" vote counts
+    #[arg(long, value_enum, default_value = "tie", value_name = "HOW")]
+    pub both_bad: crate::store::leaderboard::BothBad,
+    /// Count blind votes whose answers named their own model or maker
+    #[arg(long)]
+    pub include_flagged: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VotesCmd {
+    /// Write every vote as battles, one JSON object per line
+    Export {
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Only votes cast since DATE (2026-12-01, or an RFC 3339 time)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only votes on prompts containing TEXT (any case)
+        #[arg(long, value_name = "TEXT")]
+        prompt_filter: Option<String>,
+    },
+    /// Add the battles of FILE (a teammate's export, an arena's public file; - reads stdin)
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Count the battles of model NAME as those of the local model SPEC
+        #[arg(long = "map", value_name = "NAME=SPEC")]
+        map: Vec<String>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -87,9 +87,8 @@ fn main() -> ExitCode {
         Some(Command::Replay(args)) => commands::replay::run(&ctx, args, &runtime),
         Some(Command::History { cmd }) => commands::history::run(&ctx, cmd),
         Some(Command::Report { ids, json }) => commands::report::run(&ctx, ids, *json),
-        Some(Command::Leaderboard { json, prompt_filter, since }) => {
-            commands::leaderboard::run(&ctx, *json, prompt_filter.as_deref(), since.as_deref())
-        }
+        Some(Command::Leaderboard(args)) => commands::leaderboard::run(&ctx, args),
+        Some(Command::Votes { cmd }) => commands::votes::run(&ctx, cmd),
         Some(Command::Keys) => match Keymap::from_config(&ctx.config.config.ui.keys) {
             Ok(k) => {
                 print!("{}", k.to_markdown());

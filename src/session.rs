@@ -214,7 +214,7 @@ impl Session {
                     Query::List { .. } => Reply::List(Err(off)),
                     Query::Prompts { .. } => Reply::Prompts(Err(off)),
                     Query::Open { .. } => Reply::Opened(Err(off)),
-                    Query::Leaderboard(_) => Reply::Leaderboard(Err(off)),
+                    Query::Leaderboard { show, .. } => Reply::Leaderboard { show, board: Err(off) },
                     Query::Matrix(id) => Reply::Matrix { id, result: Err(off) },
                     Query::Export { .. } => Reply::Exported(Err(off)),
                     Query::Vote { .. } => Reply::VoteFailed(off),

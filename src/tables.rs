@@ -3,32 +3,119 @@
 //! batch's prompts × models (`versus report`, the saved comparisons' matrix).
 
 use crate::engine::protocol::answer::Status;
+use crate::store::leaderboard::Board;
 use crate::store::matrix::Report;
-use crate::store::votes::Standing;
 
-/// The leaderboard as a text table (also the TUI's overlay).
-pub fn leaderboard(board: &[Standing]) -> String {
-    if board.is_empty() {
-        return "No votes yet: vote in blind mode (b in the TUI, or versus --blind).\n".into();
+/// The leaderboard as a text table (also the TUI's overlay): LMArena's
+/// rank, the rating with its 95% interval drawn as a bar on one scale for
+/// every model, a `?` where the rating is provisional, then what was left
+/// out and the style fit's coefficients when there is one.
+pub fn leaderboard(board: &Board) -> String {
+    if board.models.is_empty() {
+        let mut t = "No votes yet: vote in blind mode (b in the TUI, or versus --blind), or versus votes import FILE.\n".to_string();
+        t.push_str(&notes(board));
+        return t;
     }
-    let w = board.iter().map(|s| s.model.chars().count()).max().unwrap_or(5).clamp(5, 60);
+    let models = &board.models;
+    let w = models.iter().map(|s| s.model.chars().count()).max().unwrap_or(5).clamp(5, 60);
+    let lo = models.iter().map(|s| s.low.min(s.rating)).fold(f64::INFINITY, f64::min);
+    let hi = models.iter().map(|s| s.high.max(s.rating)).fold(f64::NEG_INFINITY, f64::max);
     let mut t = format!(
-        "{:>3}  {:<w$}  {:>6}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
-        "#", "MODEL", "RATING", "95% INTERVAL", "WINS", "LOSSES", "TIES", "VOTES"
+        "{:>4}  {:<w$}  {:>7}  {:>11}  {:<BAR$}  {:>4}  {:>6}  {:>4}  {:>5}\n",
+        "RANK", "MODEL", "RATING", "95% CI", "INTERVAL", "WINS", "LOSSES", "TIES", "VOTES"
     );
-    for (i, s) in board.iter().enumerate() {
+    for s in models {
         let name = crate::wrap::shorten_label(&s.model, w);
+        let mark = if s.provisional { "?" } else { " " };
         t.push_str(&format!(
-            "{:>3}  {name:<w$}  {:>6.0}  {:>13}  {:>4}  {:>6}  {:>4}  {:>5}\n",
-            i + 1,
+            "{:>4}  {name:<w$}  {:>6.0}{mark}  {:>11}  {}  {:>4}  {:>6}  {:>4}  {:>5}\n",
+            s.rank,
             s.rating,
-            // One or two votes bound nothing: no interval that pretends to.
-            if s.votes < 3 { "too few votes".to_string() } else { format!("{:.0}–{:.0}", s.low, s.high) },
+            format!("{:+.0}/{:+.0}", s.high - s.rating, s.low - s.rating),
+            bar(s.low, s.rating, s.high, lo, hi),
             s.wins,
             s.losses,
             s.ties,
             s.votes
         ));
+    }
+    if models.iter().any(|s| s.provisional) {
+        t.push_str(&format!(
+            "? provisional: fewer than {} votes or an interval wider than {:.0} points\n",
+            crate::store::leaderboard::FEW_VOTES,
+            crate::store::leaderboard::WIDE
+        ));
+    }
+    t.push_str(&notes(board));
+    if let Some(st) = &board.style {
+        let coefs: Vec<String> = st.coefficients.iter().map(|(k, v)| format!("{k} {v:+.3}")).collect();
+        t.push_str(&format!("style control: ratings with style held equal; coefficients {}\n", coefs.join(", ")));
+        if st.unstyled > 0 {
+            t.push_str(&format!(
+                "  {} of {} battles have no style counts: rated without style control\n",
+                st.unstyled,
+                st.styled + st.unstyled
+            ));
+        }
+    }
+    t
+}
+
+/// Width of the interval bar.
+const BAR: usize = 24;
+
+/// `low`–`high` as a bar on the scale `lo`–`hi`, the rating as `●`.
+fn bar(low: f64, rating: f64, high: f64, lo: f64, hi: f64) -> String {
+    let at =
+        |x: f64| if hi > lo { (((x - lo) / (hi - lo)) * (BAR - 1) as f64).round().clamp(0.0, (BAR - 1) as f64) as usize } else { BAR / 2 };
+    let (a, r, b) = (at(low), at(rating), at(high));
+    (0..BAR)
+        .map(|i| {
+            if i == r {
+                '●'
+            } else if i >= a && i <= b {
+                '─'
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
+/// What the board left out, a line each.
+fn notes(board: &Board) -> String {
+    let mut t = String::new();
+    if board.flagged > 0 {
+        t.push_str(&format!(
+            "{} battles left out: blind votes whose answers named their own model or maker (--include-flagged counts them)\n",
+            board.flagged
+        ));
+    }
+    if board.both_bad_excluded > 0 {
+        t.push_str(&format!("{} \"both bad\" battles left out (--both-bad exclude)\n", board.both_bad_excluded));
+    }
+    t
+}
+
+/// The win matrix: each row's model against each column's, its share of
+/// wins (ties count as battles, not wins) over the battles behind it.
+pub fn win_matrix(board: &Board) -> String {
+    let Some(m) = &board.matrix else { return String::new() };
+    let names: Vec<&str> = board.models.iter().map(|s| s.model.as_str()).collect();
+    let w = names.iter().map(|n| n.chars().count()).max().unwrap_or(5).clamp(16, 30);
+    let cw = 11;
+    let mut t = format!("{:<w$}", "ROW beats COLUMN");
+    for n in &names {
+        t.push_str(&format!(" │ {:>cw$}", crate::wrap::shorten_label(n, cw)));
+    }
+    t.push('\n');
+    for a in &names {
+        t.push_str(&format!("{:<w$}", crate::wrap::shorten_label(a, w)));
+        for b in &names {
+            let cell = m.get(*a).and_then(|r| r.get(*b)).map_or_else(|| "–".to_string(), |c| format!("{:.2} ({})", c.win_rate, c.battles));
+            t.push_str(&format!(" │ {cell:>cw$}"));
+        }
+        t.push('\n');
     }
     t
 }

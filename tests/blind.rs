@@ -3,7 +3,9 @@
 
 mod common;
 
-use versus::store::query::{Query, Target};
+use versus::store::battles::{Battle, Winner};
+use versus::store::leaderboard::{Board, Options, rate};
+use versus::store::query::{Query, Reply, Target};
 use versus::store::votes::Vote;
 use common::ui::*;
 use crossterm::event::KeyCode;
@@ -63,12 +65,10 @@ fn ranking_by_numbers_votes_and_reveals() {
     assert!(key(&mut a, KeyCode::Char('2')).is_empty(), "one more to rank");
     let effects = key(&mut a, KeyCode::Char('3'));
     assert_eq!(
-        effects,
-        vec![Effect::Query(Query::Vote {
-            target: Target::Run(id),
-            vote: Vote::human(vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], false)
-        })]
+        effects[0],
+        Effect::Query(Query::Vote { target: Target::Run(id), vote: Vote::human(vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], false) })
     );
+    assert!(matches!(effects[1], Effect::Query(Query::Leaderboard { show: false, .. })), "then the board, for the next pair");
     let shown = screen(&a, 120, 40);
     assert!(shown.contains("gemma-3-270m-q4_k_m") && shown.contains("qwen2.5"), "{shown}");
     assert!(a.notice.as_deref().unwrap_or("").starts_with("vote saved · A = "), "{:?}", a.notice);
@@ -84,7 +84,7 @@ fn tie_all_bad_and_a_ranking_ended_early() {
         a.focus = Focus::Columns;
         let effects: Vec<Effect> = keys.into_iter().flat_map(|k| key(&mut a, k)).collect();
         match effects.as_slice() {
-            [Effect::Query(Query::Vote { vote, .. })] => {
+            [Effect::Query(Query::Vote { vote, .. }), _] => {
                 assert_eq!(vote.tiers.len(), 1, "one tier: everyone tied");
                 assert_eq!(vote.tiers[0].len(), 3);
                 assert_eq!(vote.all_bad, all_bad);
@@ -97,7 +97,7 @@ fn tie_all_bad_and_a_ranking_ended_early() {
     a.focus = Focus::Columns;
     key(&mut a, KeyCode::Char('3'));
     match key(&mut a, KeyCode::Enter).as_slice() {
-        [Effect::Query(Query::Vote { vote, .. })] => {
+        [Effect::Query(Query::Vote { vote, .. }), _] => {
             assert_eq!(vote.tiers.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2], "the rest tie last")
         }
         other => panic!("{other:?}"),
@@ -119,14 +119,79 @@ fn no_vote_while_answers_are_still_coming() {
     assert!(key(&mut b, KeyCode::Char('1')).is_empty());
 }
 
+/// Battles between list entries `a` and `b` (by the leaderboard's names):
+/// `wins` for a, `losses` for b.
+fn battles(app: &App, a: usize, b: usize, wins: usize, losses: usize) -> Vec<Battle> {
+    let (na, nb) = (app.board_name(a), app.board_name(b));
+    (0..wins + losses)
+        .map(|i| Battle {
+            model_a: na.clone(),
+            model_b: nb.clone(),
+            key_a: na.clone(),
+            key_b: nb.clone(),
+            winner: if i < wins { Winner::A } else { Winner::B },
+            tstamp: None,
+            judge: None,
+            question_id: None,
+            prompt: None,
+            style: None,
+            flagged: false,
+            group: format!("{a}-{b}-{i}"),
+            source: "test".into(),
+        })
+        .collect()
+}
+
 #[test]
-fn the_leaderboard_overlay_opens_and_closes() {
+fn the_leaderboard_overlay_shows_ranks_intervals_and_the_matrix() {
     let mut a = app(models(), 120, 40);
-    assert_eq!(key(&mut a, KeyCode::Char('L')), vec![Effect::Query(Query::Leaderboard(Default::default()))]);
-    let table = versus::tables::leaderboard(&[]);
-    a.handle(Event::Table { title: "Leaderboard · blind votes and judges".into(), table, footer: String::new() });
+    let asked = key(&mut a, KeyCode::Char('L'));
+    assert!(matches!(asked.as_slice(), [Effect::Query(Query::Leaderboard { show: true, options })] if options.matrix), "{asked:?}");
+    let empty = Board::default();
+    a.handle(Event::Store(Reply::Leaderboard { show: true, board: Ok(empty) }));
     let shown = screen(&a, 120, 40);
     assert!(shown.contains("Leaderboard · blind votes") && shown.contains("No votes yet"), "{shown}");
     key(&mut a, KeyCode::Esc);
     assert!(!screen(&a, 120, 40).contains("Leaderboard · blind votes"));
+
+    let mut all = battles(&a, 0, 1, 30, 10);
+    all.extend(battles(&a, 1, 2, 2, 2));
+    let board = rate(all, &Options { matrix: true, ..Default::default() });
+    a.handle(Event::Store(Reply::Leaderboard { show: true, board: Ok(board) }));
+    let shown = screen(&a, 120, 40);
+    for text in ["RANK", "95% CI", "●", "?", "provisional", "win matrix"] {
+        assert!(shown.contains(text), "{text:?} missing:\n{shown}");
+    }
+    key(&mut a, KeyCode::Char('m'));
+    let matrix = screen(&a, 120, 40);
+    assert!(matrix.contains("win matrix") && matrix.contains("ROW beats COLUMN") && matrix.contains("0.75 (40)"), "{matrix}");
+    key(&mut a, KeyCode::Char('m'));
+    assert!(screen(&a, 120, 40).contains("95% CI"), "back to the ratings");
+}
+
+/// Blind mode suggests the pair that has met least and whose intervals
+/// overlap most; one key selects it, and the next suggestion still comes
+/// from every model selected before.
+#[test]
+fn blind_mode_suggests_the_next_pair() {
+    let mut a = app(models(), 120, 40);
+    for i in 0..3 {
+        a.list.entries[i].selected = true;
+    }
+    // gemma and qwen met forty times; llama met qwen four times only.
+    let mut all = battles(&a, 0, 1, 30, 10);
+    all.extend(battles(&a, 1, 2, 2, 2));
+    let asked = key(&mut a, KeyCode::Char('b'));
+    assert!(matches!(asked.as_slice(), [Effect::Query(Query::Leaderboard { show: false, .. })]), "{asked:?}");
+    a.handle(Event::Store(Reply::Leaderboard { show: false, board: Ok(rate(all, &Options { matrix: true, ..Default::default() })) }));
+    assert!(a.overlay.is_none(), "a quiet read opens nothing");
+    let pair = a.next_pair().expect("a pair");
+    a.notice = None;
+    assert!(pair.0 == 2 || pair.1 == 2, "llama has met least: {pair:?}");
+    let status = screen(&a, 120, 40);
+    let last = status.lines().last().unwrap_or("").to_string();
+    assert!(last.contains("next: ") && last.contains("llama") && last.contains("(B)"), "{status}");
+    key(&mut a, KeyCode::Char('B'));
+    assert_eq!(a.list.selected(), vec![pair.0, pair.1]);
+    assert_eq!(a.pair_pool, Some(vec![0, 1, 2]), "the pool stays");
 }

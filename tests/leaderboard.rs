@@ -5,21 +5,10 @@
 
 mod common;
 
-use common::{Sandbox, stderr, stdout};
+use common::{Sandbox, record, stderr, stdout};
 use versus::params::Settings;
 use versus::store::votes::{HUMAN, Vote};
 use versus::store::{ModelRecord, Store};
-
-fn record(name: &str, fingerprint: &str) -> ModelRecord {
-    ModelRecord {
-        name: name.into(),
-        path: format!("/m/{name}.gguf"),
-        format: "gguf".into(),
-        engine: "llama".into(),
-        fingerprint: fingerprint.into(),
-        ..Default::default()
-    }
-}
 
 /// A stored comparison of these (model, settings) and a vote on it.
 fn voted(store: &mut Store, prompt: &str, models: &[(ModelRecord, Settings)], tiers: Vec<Vec<usize>>, at: &str) {

@@ -49,7 +49,8 @@ pub fn tiers(columns: &[Column], ranking: &[usize]) -> Vec<Vec<usize>> {
 
 /// "A = gemma (llama), B = SmolLM2 (llama)": who was who.
 pub fn revealed(columns: &[Column]) -> String {
-    let names: Vec<String> = columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
+    let names: Vec<String> =
+        columns.iter().enumerate().map(|(p, c)| format!("{} = {} ({})", letter(p), c.label, c.engine.label())).collect();
     names.join(", ")
 }
 
@@ -76,7 +77,7 @@ impl App {
     }
 
     /// A finished blind run waits for its vote.
-    pub(super) fn vote_offered(&self) -> bool {
+    pub fn vote_offered(&self) -> bool {
         self.run.as_ref().is_some_and(|r| r.finished.is_some() && r.blind.as_ref().is_some_and(|b| !b.revealed))
     }
 
@@ -125,6 +126,71 @@ impl App {
         blind.revealed = true;
         self.notice = Some(format!("vote saved · {}", revealed(&run.columns)));
         let vote = crate::store::votes::Vote::human(tiers, all_bad);
-        vec![Effect::Query(crate::store::query::Query::Vote { target: run.target(), vote })]
+        // Saved first (the store answers in order), then the board again
+        // for the next pair.
+        vec![Effect::Query(crate::store::query::Query::Vote { target: run.target(), vote }), board_query(false)]
     }
+
+    /// The pair to vote on next: of the selected models (or of the pool a
+    /// pick was made from), the two whose rating intervals overlap most
+    /// and that have met least; a model not rated yet overlaps everything.
+    pub fn next_pair(&self) -> Option<(usize, usize)> {
+        let pool: Vec<usize> = match &self.pair_pool {
+            Some(p) => p.iter().copied().filter(|&i| i < self.list.entries.len()).collect(),
+            None => self.list.selected(),
+        };
+        if pool.len() < 2 {
+            return None;
+        }
+        let names: Vec<String> = pool.iter().map(|&i| self.board_name(i)).collect();
+        let standing = |n: &str| self.board.as_ref()?.models.iter().find(|s| s.model == n);
+        let mut best: Option<(f64, (usize, usize))> = None;
+        for x in 0..pool.len() {
+            for y in x + 1..pool.len() {
+                let overlap = match (standing(&names[x]), standing(&names[y])) {
+                    (Some(a), Some(b)) => a.high.min(b.high) - a.low.max(b.low),
+                    _ => UNRATED,
+                };
+                let met = self.board.as_ref().map_or(0, |b| b.meetings(&names[x], &names[y]));
+                let score = (overlap.max(0.0) + 1.0) / (1 + met) as f64;
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, (pool[x], pool[y])));
+                }
+            }
+        }
+        best.map(|(_, pair)| pair)
+    }
+
+    /// Select the next pair alone; the models it was picked from stay the
+    /// pool the following pairs come from.
+    pub(super) fn pick_pair(&mut self) {
+        let Some((a, b)) = self.next_pair() else {
+            self.notice = Some("select at least two models: blind mode then suggests which pair to vote on next".into());
+            return;
+        };
+        if self.pair_pool.is_none() {
+            self.pair_pool = Some(self.list.selected());
+        }
+        for (i, e) in self.list.entries.iter_mut().enumerate() {
+            e.selected = i == a || i == b;
+        }
+        self.notice = Some(format!("selected {} and {}: run a prompt, then vote", self.list.label(a), self.list.label(b)));
+    }
+
+    /// How the leaderboard names list entry `i`.
+    pub fn board_name(&self, i: usize) -> String {
+        let e = &self.list.entries[i];
+        let record =
+            crate::store::ModelRecord { name: self.list.model(e).name.clone(), engine: e.engine.label().into(), ..Default::default() };
+        crate::store::votes::identity(&record, Some(&e.settings)).1
+    }
+}
+
+/// A model without a rating: it overlaps everything by this much.
+const UNRATED: f64 = 1000.0;
+
+/// Ask for the leaderboard with its matrix (`show`: open it).
+pub fn board_query(show: bool) -> Effect {
+    let options = crate::store::leaderboard::Options { matrix: true, ..Default::default() };
+    Effect::Query(crate::store::query::Query::Leaderboard { options, show })
 }

@@ -126,9 +126,16 @@ impl App {
             Action::PageDown => self.scroll(self.page() as isize),
             Action::Top => self.scroll(isize::MIN),
             Action::Bottom => self.scroll(isize::MAX),
-            Action::Select => self.list.toggle(),
+            Action::Select => {
+                // A selection made by hand is the pool again.
+                self.pair_pool = None;
+                self.list.toggle();
+            }
             Action::Filter => self.list.filtering = true,
-            Action::Duplicate => self.list.duplicate(),
+            Action::Duplicate => {
+                self.pair_pool = None;
+                self.list.duplicate();
+            }
             Action::Params => {
                 if let Some(i) = self.list.current() {
                     let e = &self.list.entries[i];
@@ -141,6 +148,7 @@ impl App {
                 None => self.notice = Some("no other engine can run this model".into()),
             },
             Action::Remove => {
+                self.pair_pool = None;
                 if !self.list.remove() {
                     self.notice = Some("only added copies can be removed (d adds one)".into());
                 }
@@ -185,7 +193,8 @@ impl App {
             Action::Diff => self.diff_key(),
             Action::PrevSample => self.flip_sample(-1),
             Action::NextSample => self.flip_sample(1),
-            Action::Leaderboard => return vec![Effect::Query(Query::Leaderboard(Default::default()))],
+            Action::Leaderboard => return vec![super::blind::board_query(true)],
+            Action::BlindPair => self.pick_pair(),
             Action::Judge => return self.judge_key(),
             Action::VoteTie | Action::VoteBad | Action::VoteDone | Action::Rank => return self.vote(action, None),
             Action::Blind => {
@@ -198,6 +207,10 @@ impl App {
                     }
                     .into(),
                 );
+                if self.blind {
+                    // The board informs the suggested next pair.
+                    return vec![super::blind::board_query(false)];
+                }
             }
             Action::HistoryPrev => self.history_step(-1),
             Action::HistoryNext => self.history_step(1),

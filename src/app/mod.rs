@@ -151,6 +151,12 @@ pub struct App {
     pub criteria: Vec<String>,
     /// Where blind mode's shuffles come from.
     pub blind_seed: u64,
+    /// The leaderboard as last read (with its matrix): blind mode's next
+    /// pair comes from it.
+    pub board: Option<crate::store::leaderboard::Board>,
+    /// The models a suggested pair was picked from (`B`), so the next
+    /// suggestion comes from all of them; a selection by hand clears it.
+    pub pair_pool: Option<Vec<usize>>,
     pub sync_scroll: bool,
     pub zoom: bool,
     /// The colours drawing uses (from `[ui] theme` and `NO_COLOR`).
@@ -204,6 +210,8 @@ impl App {
             diff: None,
             diff_mark: None,
             criteria: crate::judge::JudgeConfig::default().criteria,
+            board: None,
+            pair_pool: None,
             blind_seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64),
             sync_scroll: false,
             zoom: false,

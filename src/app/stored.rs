@@ -3,7 +3,10 @@
 //! batch's matrix as tables, the files an export wrote, a vote that could
 //! not be saved. The app asks with `Effect::Query`; nothing here waits.
 
-use super::{App, Effect, Event};
+use super::{App, Effect, Event, overlays};
+
+/// Under the leaderboard overlay.
+const FOOTER: &str = "? provisional · versus leaderboard --json --matrix --style-control for the figures";
 use crate::store::query::{Reply, OpenFor, Opened};
 
 impl App {
@@ -25,12 +28,20 @@ impl App {
             }
             Reply::Opened(Ok(opened)) => self.opened(*opened),
             Reply::Opened(Err(e)) => self.say(e),
-            Reply::Leaderboard(Ok(board)) => self.dispatch(Event::Table {
-                title: "Leaderboard · blind votes and judges".into(),
-                table: crate::tables::leaderboard(&board),
-                footer: "versus leaderboard --json for the figures".into(),
-            }),
-            Reply::Leaderboard(Err(e)) => self.say(format!("leaderboard unavailable: {e}")),
+            Reply::Leaderboard { show, board: Ok(board) } => {
+                if show {
+                    let view = overlays::board::BoardView::new("Leaderboard · blind votes, judges, imported battles", &crate::tables::leaderboard(&board), FOOTER)
+                        .with_page("Leaderboard · win matrix", &crate::tables::win_matrix(&board));
+                    self.overlay = Some(Box::new(view));
+                }
+                self.board = Some(board);
+                vec![]
+            }
+            Reply::Leaderboard { show: true, board: Err(e) } => self.say(format!("leaderboard unavailable: {e}")),
+            Reply::Leaderboard { show: false, board: Err(e) } => {
+                tracing::debug!("no leaderboard for the next pair: {e}");
+                vec![]
+            }
             Reply::Matrix { id, result: Ok((batch, report)) } => self.dispatch(Event::Table {
                 title: match batch {
                     Some(b) => format!("Batch {b} · prompts × models"),

@@ -13,6 +13,7 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod tokenize;
+pub mod votes;
 
 pub use crate::context::{Context, exit};
 

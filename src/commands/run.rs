@@ -176,8 +176,11 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
                 eprintln!("versus: the judge's verdicts could not be saved: {e}");
             } else if batch {
                 let runs: Vec<i64> = history_ids.iter().flatten().copied().collect();
-                let filter = crate::store::votes::Filter { runs: Some(runs), ..Default::default() };
-                if let Ok(board) = crate::store::Store::open(path).and_then(|s| s.leaderboard(&filter).map_err(|e| e.to_string())) {
+                let options = crate::store::leaderboard::Options {
+                    filter: crate::store::votes::Filter { runs: Some(runs), ..Default::default() },
+                    ..Default::default()
+                };
+                if let Ok(board) = crate::store::Store::open(path).and_then(|s| s.leaderboard(&options).map_err(|e| e.to_string())) {
                     eprint!("── this batch, as judged ──\n{}", crate::tables::leaderboard(&board));
                 }
             }

@@ -89,6 +89,7 @@ actions! {
     Leaderboard => "leaderboard", Browse, ["L"], "the leaderboard of blind votes";
     Judge => "judge", Browse, ["J"], "judge the answers with the highlighted model";
     Blind => "blind", Browse, ["b"], "blind mode for the next runs (shuffled, unnamed until the vote)";
+    BlindPair => "blind_pair", Browse, ["B"], "select the pair blind mode suggests voting on next";
     Help => "help", Browse, ["?", "f1"], "show or hide this help";
     Up => "up", Browse, ["k", "up"], "move or scroll up";
     Down => "down", Browse, ["j", "down"], "move or scroll down";
@@ -155,5 +156,6 @@ actions! {
     BoardDown => "board_down", Board, ["j", "down"], "scroll down";
     BoardLeft => "board_left", Board, ["h", "left"], "scroll left";
     BoardRight => "board_right", Board, ["l", "right"], "scroll right";
+    BoardPage => "board_page", Board, ["m", "tab"], "the leaderboard's win matrix, and back";
     BoardClose => "board_close", Board, ["esc", "q", "L"], "close (so does any key not bound here)";
 }

@@ -6,8 +6,10 @@
 //! export); `recorder` runs the writes on their own thread so that disk I/O
 //! never stalls the UI or the engine.
 
+pub mod battles;
 pub mod export;
 pub mod html;
+pub mod leaderboard;
 pub mod matrix;
 pub mod query;
 pub mod recorder;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::export::Format;
 use super::matrix::Report;
-use super::votes::{Filter, Standing, Vote};
+use super::leaderboard::{Board, Options};
+use super::votes::Vote;
 use super::{RunSummary, Store, StoredOutput, StoredRun};
 use crate::engine::remote::EndpointConfig;
 use crate::engine::{EngineKind, RunEntry, RunId};
@@ -31,8 +32,9 @@ pub enum Query {
     /// A comparison with its models as found now (to continue it or run it
     /// again), against the configured servers; `then` comes back with it.
     Open { id: i64, endpoints: Vec<EndpointConfig>, then: OpenFor },
-    /// The leaderboard of the votes `filter` lets through.
-    Leaderboard(Filter),
+    /// The leaderboard as `options` say; `show`: open it (otherwise it only
+    /// informs blind mode's next pair).
+    Leaderboard { options: Options, show: bool },
     /// Prompts × models of the batch comparison `id` belongs to (or of `id` alone).
     Matrix(i64),
     /// Write the comparison in each format into `dir`.
@@ -65,7 +67,7 @@ pub enum Reply {
     List(Result<Vec<RunSummary>, String>),
     Prompts(Result<Vec<String>, String>),
     Opened(Result<Box<Opened>, String>),
-    Leaderboard(Result<Vec<Standing>, String>),
+    Leaderboard { show: bool, board: Result<Board, String> },
     /// The batch's name (None: the comparison alone) and its matrix.
     Matrix { id: i64, result: Result<(Option<String>, Report), String> },
     /// The files written.
@@ -93,7 +95,7 @@ pub fn answer(store: &mut Store, query: Query, stored: &dyn Fn(RunId) -> Option<
             Ok(None) => Err(format!("no comparison #{id}")),
             Err(e) => Err(e.to_string()),
         }),
-        Query::Leaderboard(filter) => Reply::Leaderboard(store.leaderboard(&filter).map_err(text)),
+        Query::Leaderboard { options, show } => Reply::Leaderboard { show, board: store.leaderboard(&options).map_err(text) },
         Query::Matrix(id) => Reply::Matrix { id, result: matrix(store, id) },
         Query::Export { target, formats, dir } => Reply::Exported(match id_of(target) {
             None => Err("the comparison is not in the history".into()),

@@ -85,4 +85,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, turn, slot, sample)
     );
     ALTER TABLE votes ADD COLUMN sample INTEGER NOT NULL DEFAULT 0;",
+    // Battles imported from files (`battles.rs`): FastChat's battle format,
+    // each with a digest of what it says (importing twice adds nothing) and
+    // where it came from; `meta` holds this history's id.
+    "CREATE TABLE battles (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        digest TEXT NOT NULL UNIQUE,
+        model_a TEXT NOT NULL,
+        model_b TEXT NOT NULL,
+        key_a TEXT NOT NULL,
+        key_b TEXT NOT NULL,
+        winner TEXT NOT NULL,
+        tstamp REAL,
+        judge TEXT,
+        question_id TEXT,
+        prompt TEXT,
+        style TEXT,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        vote TEXT,
+        source TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];

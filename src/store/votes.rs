@@ -3,10 +3,8 @@
 //! A vote ranks the answers of one stored comparison (tiers of slots, best
 //! first; a tier of several is a tie; "all bad" ties them all). A model is
 //! the file it ran (its fingerprint, so a renamed file stays the same
-//! model), the engine and the settings that differ from the defaults; the
-//! leaderboard rates those with `rating`.
-
-use std::collections::HashMap;
+//! model), the engine and the settings that differ from the defaults;
+//! `battles.rs` turns votes into battles and `leaderboard.rs` rates them.
 
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -50,21 +48,6 @@ impl Vote {
     pub fn human(tiers: Vec<Vec<usize>>, all_bad: bool) -> Vote {
         Vote { id: 0, run_id: 0, prompt: 0, sample: 0, created_at: String::new(), voter: HUMAN.into(), tiers, all_bad, detail: None }
     }
-}
-
-/// One model's line of the leaderboard.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Standing {
-    pub model: String,
-    /// File fingerprint, engine and non-default settings.
-    pub key: String,
-    pub rating: f64,
-    pub low: f64,
-    pub high: f64,
-    pub wins: u64,
-    pub losses: u64,
-    pub ties: u64,
-    pub votes: u64,
 }
 
 /// Which votes count.
@@ -125,94 +108,6 @@ impl Store {
         let rows = q.query_map([run_id], read_vote)?;
         rows.collect()
     }
-
-    /// Every model voted on, rated, best first.
-    pub fn leaderboard(&self, filter: &Filter) -> rusqlite::Result<Vec<Standing>> {
-        let mut q = self.conn.prepare(
-            "SELECT v.id, v.run_id, v.prompt_index, v.created_at, v.voter, v.tiers, v.all_bad, v.detail, v.sample FROM votes v JOIN runs r ON r.id = v.run_id
-             WHERE (?1 IS NULL OR instr(lower(r.prompt), lower(?1)) > 0) AND (?2 IS NULL OR v.created_at >= ?2) ORDER BY v.id",
-        )?;
-        let mut votes: Vec<Vote> = q.query_map(params![filter.prompt, filter.since], read_vote)?.collect::<rusqlite::Result<_>>()?;
-        if let Some(runs) = &filter.runs {
-            votes.retain(|v| runs.contains(&v.run_id));
-        }
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut names: Vec<(String, String)> = Vec::new();
-        let mut runs: HashMap<i64, HashMap<usize, usize>> = HashMap::new();
-        let mut outcomes = Vec::new();
-        let mut counted = Vec::new();
-        let mut outputs = self.conn.prepare("SELECT slot, model, settings FROM outputs WHERE run_id = ?1")?;
-        for v in &votes {
-            if !runs.contains_key(&v.run_id) {
-                let mut slots = HashMap::new();
-                let rows = outputs.query_map([v.run_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
-                for row in rows {
-                    let (slot, model, settings) = row?;
-                    let Ok(model) = serde_json::from_str::<ModelRecord>(&model) else { continue };
-                    let settings = serde_json::from_str::<Settings>(&settings).ok();
-                    let (key, name) = identity(&model, settings.as_ref());
-                    let i = *index.entry(key.clone()).or_insert_with(|| {
-                        names.push((name.clone(), key));
-                        names.len() - 1
-                    });
-                    slots.insert(slot as usize, i);
-                }
-                runs.insert(v.run_id, slots);
-            }
-            let slots = &runs[&v.run_id];
-            let tiers: Vec<Vec<usize>> = v
-                .tiers
-                .iter()
-                .map(|t| t.iter().filter_map(|s| slots.get(s).copied()).collect::<Vec<_>>())
-                .filter(|t| !t.is_empty())
-                .collect();
-            let pairs = crate::rating::pairs(&tiers);
-            if pairs.is_empty() {
-                continue;
-            }
-            counted.push(tiers.concat());
-            outcomes.push(pairs);
-        }
-        let n = names.len();
-        let refs: Vec<_> = outcomes.iter().collect();
-        let ratings = crate::rating::bradley_terry(n, &refs);
-        let bounds = crate::rating::interval(n, &outcomes, 500);
-        let mut out: Vec<Standing> = names
-            .into_iter()
-            .enumerate()
-            .map(|(i, (model, key))| Standing {
-                model,
-                key,
-                rating: ratings[i],
-                low: bounds[i].0,
-                high: bounds[i].1,
-                wins: 0,
-                losses: 0,
-                ties: 0,
-                votes: 0,
-            })
-            .collect();
-        for (pairs, who) in outcomes.iter().zip(&counted) {
-            for &(a, b, s) in pairs {
-                if s == 1.0 {
-                    out[a].wins += 1;
-                    out[b].losses += 1;
-                } else {
-                    out[a].ties += 1;
-                    out[b].ties += 1;
-                }
-            }
-            let mut seen = who.clone();
-            seen.sort_unstable();
-            seen.dedup();
-            for i in seen {
-                out[i].votes += 1;
-            }
-        }
-        out.retain(|s| s.votes > 0);
-        out.sort_by(|a, b| b.rating.total_cmp(&a.rating).then_with(|| a.model.cmp(&b.model)));
-        Ok(out)
-    }
 }
 
 /// "gemma (1) > SmolLM2 (2)", "a = b", "all bad": a vote in words, each
@@ -264,7 +159,7 @@ fn is_first(sample: &u32) -> bool {
     *sample == 0
 }
 
-fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
+pub(super) fn read_vote(r: &rusqlite::Row<'_>) -> rusqlite::Result<Vote> {
     let tiers: String = r.get(5)?;
     Ok(Vote {
         id: r.get(0)?,

@@ -14,7 +14,18 @@ use crate::keymap::Action;
 /// shows between runs too).
 pub fn progress(app: &App) -> String {
     let state = run_state(app);
-    if app.blind { format!("blind · {state}") } else { state }
+    if !app.blind {
+        return state;
+    }
+    // Between runs, the pair worth a vote next.
+    let idle = app.run.as_ref().is_none_or(|r| r.finished.is_some() && !app.vote_offered());
+    let next = match (idle, app.next_pair(), app.keymap.keys(Action::BlindPair).first()) {
+        (true, Some((a, b)), Some(key)) if app.list.selected() != [a, b] => {
+            format!(" · next: {} vs {} ({key})", app.list.label(a), app.list.label(b))
+        }
+        _ => String::new(),
+    };
+    format!("blind · {state}{next}")
 }
 
 fn run_state(app: &App) -> String {

@@ -81,6 +81,19 @@ impl Sandbox {
     }
 }
 
+/// How the history records a llama.cpp model `name` whose file has this
+/// fingerprint (votes and leaderboards key models by it).
+pub fn record(name: &str, fingerprint: &str) -> versus::store::ModelRecord {
+    versus::store::ModelRecord {
+        name: name.into(),
+        path: format!("/m/{name}.gguf"),
+        format: "gguf".into(),
+        engine: "llama".into(),
+        fingerprint: fingerprint.into(),
+        ..Default::default()
+    }
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

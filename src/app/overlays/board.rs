@@ -1,6 +1,7 @@
 //! A table in an overlay: the leaderboard of votes (`L`, as `versus
-//! leaderboard` prints it) and a batch's prompts × models (from the saved
-//! comparisons, as `versus report` prints it). The first line is the header
+//! leaderboard` prints it; its win matrix a key away) and a batch's
+//! prompts × models (from the saved comparisons, as `versus report`
+//! prints it). The first line is the header
 //! and stays in view; wide tables scroll sideways.
 
 use crossterm::event::KeyEvent;
@@ -21,11 +22,22 @@ pub struct BoardView {
     pub scroll: usize,
     /// Characters scrolled off to the left (wide tables).
     pub left: usize,
+    /// A second table the page key flips to (the leaderboard's matrix):
+    /// its title and lines.
+    pub other: Option<(String, Vec<String>)>,
 }
 
 impl BoardView {
     pub fn new(title: &str, table: &str, footer: &str) -> BoardView {
-        BoardView { title: title.into(), lines: table.lines().map(str::to_string).collect(), footer: footer.into(), scroll: 0, left: 0 }
+        BoardView { title: title.into(), lines: table.lines().map(str::to_string).collect(), footer: footer.into(), scroll: 0, left: 0, other: None }
+    }
+
+    /// With a second table (none when `table` is empty).
+    pub fn with_page(mut self, title: &str, table: &str) -> BoardView {
+        if !table.trim().is_empty() {
+            self.other = Some((title.into(), table.lines().map(str::to_string).collect()));
+        }
+        self
     }
 }
 
@@ -41,6 +53,13 @@ impl Overlay for BoardView {
             Some(Action::BoardDown) => self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1)),
             Some(Action::BoardLeft) => self.left = self.left.saturating_sub(8),
             Some(Action::BoardRight) => self.left = (self.left + 8).min(widest.saturating_sub(1)),
+            Some(Action::BoardPage) if self.other.is_some() => {
+                if let Some((title, lines)) = self.other.as_mut() {
+                    std::mem::swap(&mut self.title, title);
+                    std::mem::swap(&mut self.lines, lines);
+                }
+                (self.scroll, self.left) = (0, 0);
+            }
             _ => return Reply::Close,
         }
         Reply::Stay
@@ -63,9 +82,13 @@ impl Overlay for BoardView {
             text.push(Line::styled(b.footer.clone(), ctx.theme.dim));
         }
         let k = |a| ctx.keymap.label(a);
+        let page = match &b.other {
+            Some((title, _)) => format!(" · {} {}", k(Action::BoardPage), title.rsplit(" · ").next().unwrap_or(title)),
+            None => String::new(),
+        };
         text.push(Line::styled(
             format!(
-                "{}/{} scroll · {}/{} sideways · {} closes",
+                "{}/{} scroll · {}/{} sideways{page} · {} closes",
                 k(Action::BoardUp),
                 k(Action::BoardDown),
                 k(Action::BoardLeft),
