@@ -8,6 +8,10 @@
 #   llama-server  the OpenAI-compatible server, built from the llama.cpp tree in
 #                 the llama-cpp-python sdist; integration tests talk to it as a
 #                 real server.
+#   llama-perplexity, llama-quantize
+#                 (--fidelity) the anchors of `versus fidelity`, built beside
+#                 llama-bench from the same llama.cpp source and flags as
+#                 versus: llama.cpp's own figures on identical arithmetic.
 #
 # Why the llama-cpp-python sdist: the crate's copy of llama.cpp ships only the
 # libraries (tools/llama-bench and tools/server hold nothing but READMEs), there
@@ -18,8 +22,9 @@
 # A second run with everything built only checks that the binaries exist and that
 # a stamp of the inputs still matches, so it returns in well under a second.
 #
-# Usage: scripts/build-llama-tools.sh [--bench-only | --server-only]
-# Stdout: LLAMA_BENCH=/abs/path and/or LLAMA_SERVER=/abs/path (also written to
+# Usage: scripts/build-llama-tools.sh [--bench-only | --server-only] [--fidelity]
+# Stdout: LLAMA_BENCH=/abs/path and/or LLAMA_SERVER=/abs/path, and with
+#         --fidelity LLAMA_PERPLEXITY= and LLAMA_QUANTIZE= (also written to
 #         $VERSUS_TOOLS_DIR/paths.env); all progress goes to stderr.
 #
 # Environment:
@@ -54,12 +59,14 @@ die() { printf 'build-llama-tools: error: %s\n' "$*" >&2; exit 1; }
 
 want_bench=1
 want_server=1
+want_fidelity=0
 for arg in "$@"; do
     case "$arg" in
+        --fidelity) want_fidelity=1 ;;
         --bench-only) want_server=0 ;;
         --server-only) want_bench=0 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
-        *) die "unknown argument '$arg' (expected --bench-only or --server-only)" ;;
+        *) die "unknown argument '$arg' (expected --bench-only, --server-only or --fidelity)" ;;
     esac
 done
 [[ $want_bench == 1 || $want_server == 1 ]] || die "--bench-only and --server-only exclude each other"
@@ -123,6 +130,8 @@ SDIST_LLAMA="$TOOLS_DIR/src/$SDIST_NAME/vendor/llama.cpp"
 BIN_DIR="$TOOLS_DIR/bin"
 BENCH_BIN="$BIN_DIR/llama-bench"
 SERVER_BIN="$BIN_DIR/llama-server"
+PERPLEXITY_BIN="$BIN_DIR/llama-perplexity"
+QUANTIZE_BIN="$BIN_DIR/llama-quantize"
 
 # --- CMake options -------------------------------------------------------------
 
@@ -211,10 +220,10 @@ server_cmake_args=(
 
 # --- stamps ------------------------------------------------------------------
 
-stamp_text() { # $1 = bench|server; the crate dir only matters to the bench
+stamp_text() { # $1 = bench|server|fidelity; the crate dir only matters to the bench's tree
     printf 'script=%s\ncompiler=%s\ncmake=%s\ngenerator=%s\narch=%s\nsdist=%s\n' \
         "$SCRIPT_SHA" "$COMPILER" "$CMAKE_VERSION" "$GENERATOR" "$ARCH" "$LLAMA_CPP_PYTHON_VERSION"
-    if [[ $1 == bench ]]; then
+    if [[ $1 == bench || $1 == fidelity ]]; then
         printf 'crate=%s\nargs=%s\ncflags=%s\n' "$CRATE_DIR" "${bench_cmake_args[*]}" "$cc_flags"
     else
         printf 'args=%s\n' "${server_cmake_args[*]}"
@@ -284,13 +293,18 @@ prepare_bench_tree() {
     rm -rf "$tmp"
     cp -a "$CRATE_DIR/llama.cpp" "$tmp"
     chmod -R u+w "$tmp"
-    mkdir -p "$tmp/tools/llama-bench"
+    mkdir -p "$tmp/tools/llama-bench" "$tmp/tools/perplexity" "$tmp/tools/quantize"
     cp -p "$SDIST_LLAMA"/tools/llama-bench/{CMakeLists.txt,llama-bench.cpp,main.cpp} "$tmp/tools/llama-bench/"
+    cp -p "$SDIST_LLAMA"/tools/perplexity/{CMakeLists.txt,perplexity.cpp,main.cpp} "$tmp/tools/perplexity/"
+    cp -p "$SDIST_LLAMA"/tools/quantize/{CMakeLists.txt,quantize.cpp,main.cpp} "$tmp/tools/quantize/"
     cat >"$tmp/tools/CMakeLists.txt" <<'EOF'
-# Written by versus scripts/build-llama-tools.sh: build llama-bench only.
+# Written by versus scripts/build-llama-tools.sh: llama-bench and the
+# anchors of `versus fidelity` only.
 find_package(Threads REQUIRED)
 llama_add_compile_flags()
 add_subdirectory(llama-bench)
+add_subdirectory(perplexity)
+add_subdirectory(quantize)
 EOF
     rm -rf "$dst"
     mv "$tmp" "$dst"
@@ -339,6 +353,20 @@ build_server() {
     stamp_text server >"$TOOLS_DIR/server.stamp"
 }
 
+# llama-perplexity and llama-quantize in llama-bench's tree and build dir:
+# the crate's llama.cpp with its flags, so their figures come from the same
+# kernels as versus's (the server's sdist tree, built without -march, rounds
+# differently: 1.2 % apart in perplexity on the demo model's Q4_K tensors).
+build_fidelity() {
+    local build="$TOOLS_DIR/build/bench-$GEN_TAG"
+    [[ -f "$build/CMakeCache.txt" && -f "$TOOLS_DIR/src/bench-llama.cpp/tools/perplexity/perplexity.cpp" ]] || build_bench
+    nice -n "$NICE" cmake --build "$build" --target llama-perplexity llama-quantize --parallel "$JOBS" >"$build.fidelity.log" 2>&1 \
+        || { tail -n 40 "$build.fidelity.log" >&2; die "building llama-perplexity/llama-quantize failed (full log: $build.fidelity.log)"; }
+    install -m 755 "$build/bin/llama-perplexity" "$PERPLEXITY_BIN"
+    install -m 755 "$build/bin/llama-quantize" "$QUANTIZE_BIN"
+    stamp_text fidelity >"$TOOLS_DIR/fidelity.stamp"
+}
+
 # --- main --------------------------------------------------------------------
 
 if [[ $want_bench == 1 ]]; then
@@ -348,15 +376,24 @@ if [[ $want_server == 1 ]]; then
     if up_to_date server "$SERVER_BIN"; then log "llama-server is up to date"; else build_server; fi
 fi
 
+if [[ $want_fidelity == 1 ]]; then
+    [[ -n "$CRATE_DIR" ]] || CRATE_DIR="$(find_crate_dir)"
+    if up_to_date fidelity "$PERPLEXITY_BIN" && [[ -x $QUANTIZE_BIN ]]; then log "llama-perplexity and llama-quantize are up to date"; else build_fidelity; fi
+fi
+
 # paths.env lists every tool that is built and current, including one built by an
 # earlier run when this run was --bench-only or --server-only.
 paths=""
 if [[ -n "$CRATE_DIR" ]] && up_to_date bench "$BENCH_BIN"; then paths+="LLAMA_BENCH=$BENCH_BIN"$'\n'; fi
 if up_to_date server "$SERVER_BIN"; then paths+="LLAMA_SERVER=$SERVER_BIN"$'\n'; fi
+if [[ -n "$CRATE_DIR" ]] && up_to_date fidelity "$PERPLEXITY_BIN" && [[ -x $QUANTIZE_BIN ]]; then
+    paths+="LLAMA_PERPLEXITY=$PERPLEXITY_BIN"$'\n'"LLAMA_QUANTIZE=$QUANTIZE_BIN"$'\n'
+fi
 printf '%s' "$paths" >"$TOOLS_DIR/paths.env.tmp"
 mv "$TOOLS_DIR/paths.env.tmp" "$TOOLS_DIR/paths.env"
 
 # Stdout: just the requested paths, in the same KEY=path form.
 [[ $want_bench == 1 ]] && echo "LLAMA_BENCH=$BENCH_BIN"
 [[ $want_server == 1 ]] && echo "LLAMA_SERVER=$SERVER_BIN"
+[[ $want_fidelity == 1 ]] && echo "LLAMA_PERPLEXITY=$PERPLEXITY_BIN" && echo "LLAMA_QUANTIZE=$QUANTIZE_BIN"
 exit 0

@@ -9,10 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 export PATH="$HOME/.cargo/bin:$PATH"
-# A real llama-server for the remote-engine tests (built once, cached
-# outside the clone in ~/.cache/versus/llama-tools).
-eval "$(scripts/build-llama-tools.sh --server-only | grep '^LLAMA_SERVER=')"
-export LLAMA_SERVER
+# A real llama-server for the remote-engine tests, and llama-perplexity and
+# llama-quantize for the fidelity anchors (built once, cached outside the
+# clone in ~/.cache/versus/llama-tools).
+eval "$(scripts/build-llama-tools.sh --server-only --fidelity | grep -E '^LLAMA_(SERVER|PERPLEXITY|QUANTIZE)=')"
+export LLAMA_SERVER LLAMA_PERPLEXITY LLAMA_QUANTIZE
 export VERSUS_DEMO_MODEL="${VERSUS_DEMO_MODEL:-${VERSUS_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/versus/models}/gemma-3-270m-q4_k_m.gguf}"
 # Tests run many processes at once on few cores, where OpenMP threads that
 # sleep at once are steadier than spinning ones (docs/performance.md).

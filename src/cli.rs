@@ -87,6 +87,8 @@ pub enum Command {
     },
     /// The models voted on (blind mode, judges, imported files), rated as LMArena rates them
     Leaderboard(LeaderboardArgs),
+    /// How far CAND's next-token distributions are from REF's on a text (KL divergence, as llama-perplexity)
+    Fidelity(FidelityArgs),
     /// Votes as files in FastChat's battle format (JSON Lines): export, import
     Votes {
         #[command(subcommand)]
@@ -144,6 +146,35 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<(), clap::Error> {
         format!("unrecognized subcommand '{word}' (and no folder of that name){tip}")
     };
     Err(cmd.error(clap::error::ErrorKind::InvalidSubcommand, message))
+}
+
+#[derive(Debug, Args)]
+pub struct FidelityArgs {
+    /// The reference model spec, MODEL[@ENGINE][,key=value...] (e.g. the Q8_0 file)
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The candidate model spec (e.g. the Q4_K_M file, or REF@candle)
+    #[arg(value_name = "CAND")]
+    pub candidate: String,
+    /// The text to score (default: standard input)
+    #[arg(long, value_name = "TEXT", conflicts_with = "prompt")]
+    pub file: Option<PathBuf>,
+    /// The text itself
+    #[arg(short = 'p', long = "prompt", value_name = "TEXT")]
+    pub prompt: Option<String>,
+    /// Tokens per chunk; the second half of each is scored
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub ctx: usize,
+    /// One JSON object instead of the text report
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the reference's log-probabilities in FILE (and read them from it
+    /// next time, to compare several candidates against one reference)
+    #[arg(long, value_name = "FILE")]
+    pub keep_base: Option<PathBuf>,
+    /// Extra model folders or files to scan
+    #[arg(long = "scan", value_name = "PATH")]
+    pub scan: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod cpu;
 pub mod engine;
 pub mod error;
+pub mod fidelity;
 pub mod gpu;
 pub mod judge;
 pub mod keymap;

@@ -89,6 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Report { ids, json }) => commands::report::run(&ctx, ids, *json),
         Some(Command::Leaderboard(args)) => commands::leaderboard::run(&ctx, args),
         Some(Command::Votes { cmd }) => commands::votes::run(&ctx, cmd),
+        Some(Command::Fidelity(args)) => commands::fidelity::run(&ctx, args, &runtime),
         Some(Command::Keys) => match Keymap::from_config(&ctx.config.config.ui.keys) {
             Ok(k) => {
                 print!("{}", k.to_markdown());

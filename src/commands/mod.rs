@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod doctor;
+pub mod fidelity;
 pub mod follow;
 pub mod history;
 pub mod judge;

@@ -58,6 +58,26 @@ pub trait Backend {
     /// Drop what the cache holds: the next answer starts from nothing, as
     /// on a fresh load (a replay of an answer that reused nothing).
     fn forget(&mut self) {}
+
+    /// The text's token ids as this model reads them (its BOS first when it
+    /// adds one), no template: what `versus fidelity` feeds.
+    fn token_ids(&self, _text: &str) -> Result<Vec<u32>, Error> {
+        Err(Error::Usage("this engine cannot give the token ids of a text".into()))
+    }
+
+    /// Teacher forcing (`versus fidelity`): each chunk fed from an empty
+    /// cache, and `each(chunk, i, logits)` handed the next-token logits
+    /// after `chunk[..=i]` for every `i` from `from` to the chunk's last
+    /// token but one; `each` answers false to stop.
+    fn score(&mut self, _chunks: &[Vec<u32>], _from: usize, _each: &mut dyn FnMut(usize, usize, &[f32]) -> bool) -> Result<(), Error> {
+        Err(Error::Usage("this engine cannot score tokens (a served model's API gives no full distribution)".into()))
+    }
+
+    /// The first token of every chunk, as llama-perplexity sets it: the
+    /// BOS id when the model adds one.
+    fn bos(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Load `entry`'s model with its engine.

@@ -7,7 +7,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("LLAMA_SERVER") {
+    tool("llama-server", "LLAMA_SERVER", "--server-only")
+}
+
+/// A llama.cpp program built by scripts/build-llama-tools.sh: `$KEY`, or
+/// the path its paths.env names, or its bin folder; `flag` is what builds it.
+pub fn tool(name: &str, key: &str, flag: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(key) {
         return p.into();
     }
     let tools = std::env::var_os("VERSUS_TOOLS_DIR")
@@ -15,13 +21,9 @@ pub fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/versus/llama-tools"));
     let from_env = std::fs::read_to_string(tools.join("paths.env"))
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("LLAMA_SERVER=").map(PathBuf::from)));
-    let path = from_env.unwrap_or_else(|| tools.join("bin/llama-server"));
-    assert!(
-        path.is_file(),
-        "llama-server not found at {}: run scripts/build-llama-tools.sh --server-only (scripts/test.sh does)",
-        path.display()
-    );
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix(&format!("{key}=")).map(PathBuf::from)));
+    let path = from_env.unwrap_or_else(|| tools.join("bin").join(name));
+    assert!(path.is_file(), "{name} not found at {}: run scripts/build-llama-tools.sh {flag} (scripts/test.sh does)", path.display());
     path
 }
 

@@ -269,6 +269,44 @@ impl Backend for CandleBackend {
         super::template::render(&self.template, turns, prompt, params)
     }
 
+    fn token_ids(&self, text: &str) -> Result<Vec<u32>, Error> {
+        self.tokenize(text)
+    }
+
+    fn bos(&self) -> Option<u32> {
+        self.tok.bos()
+    }
+
+    /// Each chunk's first part up to `from` in one batch (its last logits
+    /// are the first scored), then one token at a time, as generation
+    /// decodes: candle's models give the last position's logits only.
+    fn score(&mut self, chunks: &[Vec<u32>], from: usize, each: &mut dyn FnMut(usize, usize, &[f32]) -> bool) -> Result<(), Error> {
+        let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
+        self.held.clear();
+        for (c, chunk) in chunks.iter().enumerate() {
+            if chunk.len() < 2 || from + 1 >= chunk.len() {
+                continue;
+            }
+            // The last token is only predicted, never fed.
+            super::template::check_fits(chunk.len() - 1, self.max_len)?;
+            self.model.clear(&self.device).map_err(inference)?;
+            let input = Tensor::new(&chunk[..=from], &self.device).and_then(|t| t.unsqueeze(0)).map_err(inference)?;
+            let logits = self.model.forward(&input, 0).map_err(inference)?;
+            if !each(c, from, &logits) {
+                return Ok(());
+            }
+            for pos in from + 1..chunk.len() - 1 {
+                let input = Tensor::new(&chunk[pos..=pos], &self.device).and_then(|x| x.unsqueeze(0)).map_err(inference)?;
+                let logits = self.model.forward(&input, pos).map_err(inference)?;
+                if !each(c, pos, &logits) {
+                    return Ok(());
+                }
+            }
+        }
+        self.model.clear(&self.device).map_err(inference)?;
+        Ok(())
+    }
+
     fn generate(&mut self, rendered: &str, params: &GenerationParams, seed: u32, sink: &mut Sink<'_>) -> Result<PromptReport, Error> {
         let inference = |e: candle_core::Error| Error::Inference(first_line(&e));
         let tokens = self.tokenize(rendered)?;

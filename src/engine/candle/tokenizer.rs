@@ -267,6 +267,14 @@ pub fn first_line(e: &dyn std::fmt::Display) -> String {
 }
 
 impl Tok {
+    /// The BOS id when this tokenizer adds one.
+    pub fn bos(&self) -> Option<u32> {
+        if !self.add_bos || self.bos_text.is_empty() {
+            return None;
+        }
+        self.tokenizer.token_to_id(&self.bos_text)
+    }
+
     /// Ids for `text` as generation feeds them: BOS added unless the text
     /// (a rendered template) already starts with it.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, String> {

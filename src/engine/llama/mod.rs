@@ -313,6 +313,48 @@ impl Backend for LlamaCpp {
     fn forget(&mut self) {
         self.cache = None;
     }
+
+    fn token_ids(&self, text: &str) -> Result<Vec<u32>, Error> {
+        // As llama-perplexity: the vocabulary's own BOS rule, special-token
+        // text read as text.
+        Ok(self.model.vocab().tokenize(text.as_bytes(), true, false).into_iter().map(|t| t.0 as u32).collect())
+    }
+
+    fn bos(&self) -> Option<u32> {
+        let vocab = self.model.vocab();
+        vocab.should_add_bos().then(|| vocab.bos().0 as u32)
+    }
+
+    /// As llama-perplexity: one context of the chunk's length, cleared
+    /// between chunks, each chunk decoded in logical batches of up to 2048
+    /// tokens with logits asked for only where they are scored.
+    fn score(&mut self, chunks: &[Vec<u32>], from: usize, each: &mut dyn FnMut(usize, usize, &[f32]) -> bool) -> Result<(), Error> {
+        let err = |e: &dyn std::fmt::Display| Error::Inference(e.to_string());
+        let Some(n) = chunks.iter().map(Vec::len).max() else { return Ok(()) };
+        self.cache = None;
+        let mut ctx = self.context(u32::try_from(n).unwrap_or(u32::MAX), true)?;
+        let n_batch = ctx.n_batch().max(1) as usize;
+        let mut batch = LlamaBatch::new(n_batch, 1);
+        for (c, chunk) in chunks.iter().enumerate() {
+            ctx.clear_kv_cache();
+            let last = chunk.len().saturating_sub(1);
+            for (b, part) in chunk.chunks(n_batch).enumerate() {
+                batch.clear();
+                for (k, t) in part.iter().enumerate() {
+                    let pos = b * n_batch + k;
+                    batch.add(LlamaToken(*t as i32), pos as i32, &[0], pos >= from && pos < last).map_err(|e| err(&e))?;
+                }
+                ctx.decode(&mut batch).map_err(|e| err(&e))?;
+                for k in 0..part.len() {
+                    let pos = b * n_batch + k;
+                    if pos >= from && pos < last && !each(c, pos, ctx.get_logits_ith(k as i32)) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Drop for LlamaCpp {
