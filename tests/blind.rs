@@ -124,21 +124,7 @@ fn no_vote_while_answers_are_still_coming() {
 fn battles(app: &App, a: usize, b: usize, wins: usize, losses: usize) -> Vec<Battle> {
     let (na, nb) = (app.board_name(a), app.board_name(b));
     (0..wins + losses)
-        .map(|i| Battle {
-            model_a: na.clone(),
-            model_b: nb.clone(),
-            key_a: na.clone(),
-            key_b: nb.clone(),
-            winner: if i < wins { Winner::A } else { Winner::B },
-            tstamp: None,
-            judge: None,
-            question_id: None,
-            prompt: None,
-            style: None,
-            flagged: false,
-            group: format!("{a}-{b}-{i}"),
-            source: "test".into(),
-        })
+        .map(|i| Battle::between((&na, &na), (&nb, &nb), if i < wins { Winner::A } else { Winner::B }, &format!("{a}-{b}-{i}")))
         .collect()
 }
 

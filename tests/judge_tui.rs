@@ -136,7 +136,7 @@ fn a_batch_matrix_opens_from_the_saved_comparisons() {
     }]));
     assert_eq!(key(&mut a, KeyCode::F(3)), vec![Effect::Query(Query::Matrix(7))], "tmux keeps Ctrl-B; F3 reaches versus");
     let table = "PROMPT │ a\n#7 hi │ 12ch\nTOTAL │ 1/1 done\n";
-    a.handle(Event::Table { title: "Batch prompts.txt · prompts × models".into(), table: table.into(), footer: "legend".into() });
+    a.handle(Event::Table { title: "Batch prompts.txt · prompts × models".into(), table: table.into(), footer: "legend".into(), page: None });
     let shown = screen(&a, 140, 44);
     assert!(shown.contains("Batch prompts.txt") && shown.contains("#7 hi │ 12ch") && shown.contains("legend"), "{shown}");
     key(&mut a, KeyCode::Char('l'));

@@ -65,11 +65,13 @@ pub enum Event {
     },
     /// A one-line message for the status bar (export paths, store problems).
     Notice(String),
-    /// A table to show in an overlay: the leaderboard, a batch's matrix.
+    /// A table to show in an overlay: the leaderboard, a batch's matrix;
+    /// `page`: a second table a key flips to (title, table).
     Table {
         title: String,
         table: String,
         footer: String,
+        page: Option<(String, String)>,
     },
     /// A frame is about to be drawn: render the text that streamed in since
     /// the last one (once per frame, not once per token).
@@ -301,8 +303,12 @@ impl App {
                 self.notice = Some(text);
                 vec![]
             }
-            Event::Table { title, table, footer } => {
-                self.overlay = Some(Box::new(overlays::board::BoardView::new(&title, &table, &footer)));
+            Event::Table { title, table, footer, page } => {
+                let mut view = overlays::board::BoardView::new(&title, &table, &footer);
+                if let Some((title, table)) = page {
+                    view = view.with_page(&title, &table);
+                }
+                self.overlay = Some(Box::new(view));
                 vec![]
             }
             Event::Store(answer) => self.stored(answer),

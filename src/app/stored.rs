@@ -3,11 +3,11 @@
 //! batch's matrix as tables, the files an export wrote, a vote that could
 //! not be saved. The app asks with `Effect::Query`; nothing here waits.
 
-use super::{App, Effect, Event, overlays};
+use super::{App, Effect, Event};
 
 /// Under the leaderboard overlay.
 const FOOTER: &str = "? provisional · versus leaderboard --json --matrix --style-control for the figures";
-use crate::store::query::{Reply, OpenFor, Opened};
+use crate::store::query::{OpenFor, Opened, Reply};
 
 impl App {
     pub(super) fn stored(&mut self, answer: Reply) -> Vec<Effect> {
@@ -29,13 +29,14 @@ impl App {
             Reply::Opened(Ok(opened)) => self.opened(*opened),
             Reply::Opened(Err(e)) => self.say(e),
             Reply::Leaderboard { show, board: Ok(board) } => {
-                if show {
-                    let view = overlays::board::BoardView::new("Leaderboard · blind votes, judges, imported battles", &crate::tables::leaderboard(&board), FOOTER)
-                        .with_page("Leaderboard · win matrix", &crate::tables::win_matrix(&board));
-                    self.overlay = Some(Box::new(view));
-                }
+                let table = Event::Table {
+                    title: "Leaderboard · blind votes, judges, imported battles".into(),
+                    table: crate::tables::leaderboard(&board),
+                    footer: FOOTER.into(),
+                    page: Some(("Leaderboard · win matrix".into(), crate::tables::win_matrix(&board))),
+                };
                 self.board = Some(board);
-                vec![]
+                if show { self.dispatch(table) } else { vec![] }
             }
             Reply::Leaderboard { show: true, board: Err(e) } => self.say(format!("leaderboard unavailable: {e}")),
             Reply::Leaderboard { show: false, board: Err(e) } => {
@@ -49,11 +50,16 @@ impl App {
                 },
                 table: crate::tables::matrix(&report),
                 footer: "versus report BATCH_OR_IDS --json for the figures".into(),
+                page: None,
             }),
             Reply::Matrix { result: Err(e), .. } => self.say(format!("report unavailable: {e}")),
             Reply::Exported(Ok(paths)) => {
                 let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                let what = if std::mem::take(&mut self.export_partial) { "the answers so far (the run was still going)" } else { "the comparison" };
+                let what = if std::mem::take(&mut self.export_partial) {
+                    "the answers so far (the run was still going)"
+                } else {
+                    "the comparison"
+                };
                 self.say(format!("exported {what} to {}", names.join(" and ")))
             }
             Reply::Exported(Err(e)) => self.say(format!("export failed: {e}")),

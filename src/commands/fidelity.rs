@@ -43,6 +43,13 @@ pub fn run(ctx: &Context, args: &FidelityArgs, rt: &tokio::runtime::Runtime) -> 
         Err(e) => return usage(e),
     };
     let (kept, base) = match &args.keep_base {
+        Some(p) if p.exists() && crate::fidelity::base::Reader::open(p).is_err() => {
+            eprintln!(
+                "versus: --keep-base {}: the file exists and is not a reference file of versus fidelity; it is left as it is",
+                p.display()
+            );
+            return exit::USAGE;
+        }
         Some(p) => (true, p.clone()),
         None => (false, ctx.dirs.state_dir.join(format!("fidelity-{}.base", std::process::id()))),
     };
@@ -83,9 +90,14 @@ pub fn run(ctx: &Context, args: &FidelityArgs, rt: &tokio::runtime::Runtime) -> 
             done = &mut rx => Ok(done),
             code = signalled => {
                 stop.store(true, Ordering::Relaxed);
-                // The work stops at its next position; wait for it so the
-                // file it writes is closed before it is removed.
-                let _ = rx.await;
+                eprintln!("versus: stopping at the next position (again to stop at once)");
+                // The work stops at its next position (or its load's next
+                // step); wait for it so the file it writes is closed before
+                // it is removed. A second Ctrl-C does not wait.
+                tokio::select! {
+                    _ = rx => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
                 Err(code)
             }
         }
@@ -165,7 +177,7 @@ impl Job {
         let io = |e: std::io::Error| Error::io(&self.base, e);
         // A kept reference of this model, text and ctx is read, not rebuilt.
         let kept = Reader::open(&self.base).ok().map(|(_, h)| h);
-        let header = match kept.filter(|h| h.ctx == self.ctx && h.model == self.reference.label && h.tokens == self.tokens) {
+        let header = match kept.filter(|h| h.ctx == self.ctx && h.model == self.reference_name() && h.tokens == self.tokens) {
             Some(h) => {
                 eprintln!("versus: reading the reference's log-probabilities from {}", self.base.display());
                 h
@@ -173,7 +185,7 @@ impl Job {
             None => self.reference_pass()?,
         };
         let (mut reader, _) = Reader::open(&self.base).map_err(Error::Usage)?;
-        let mut cand = crate::engine::load(&self.candidate, LoadProgress::none())?;
+        let mut cand = crate::engine::load(&self.candidate, self.progress())?;
         let plan = self.plan(&header.tokens, cand.bos())?;
         let mut tally = Tally::default();
         let mut row = Vec::new();
@@ -183,7 +195,7 @@ impl Job {
             if logits.len() != header.n_vocab {
                 failed = Some(Error::Usage(format!(
                     "{} has {} tokens in its vocabulary, {} has {}: fidelity needs one vocabulary",
-                    header.model,
+                    self.reference.label,
                     header.n_vocab,
                     self.candidate.label,
                     logits.len()
@@ -208,6 +220,18 @@ impl Job {
         Ok(report)
     }
 
+    /// A load that a signal stops too (engines that report progress).
+    fn progress(&self) -> LoadProgress {
+        let stop = self.stop.clone();
+        LoadProgress::new(move |_| !stop.load(Ordering::Relaxed))
+    }
+
+    /// What the reference file names its model by: the label and the file,
+    /// so a kept reference is never read for another model.
+    fn reference_name(&self) -> String {
+        format!("{} ({})", self.reference.label, self.reference.model.path.display())
+    }
+
     fn plan(&self, tokens: &[u32], bos: Option<u32>) -> Result<Plan, Error> {
         Plan::new(tokens, self.ctx, bos).map_err(Error::Usage)
     }
@@ -215,10 +239,10 @@ impl Job {
     /// Run the reference over the text, writing its log-probabilities.
     fn reference_pass(&self) -> Result<Header, Error> {
         let io = |e: std::io::Error| Error::io(&self.base, e);
-        let mut model = crate::engine::load(&self.reference, LoadProgress::none())?;
+        let mut model = crate::engine::load(&self.reference, self.progress())?;
         let tokens = model.token_ids(&self.text)?;
         let plan = self.plan(&tokens, model.bos())?;
-        let mut header = Header { n_vocab: 0, ctx: self.ctx, model: self.reference.label.clone(), tokens };
+        let mut header = Header { n_vocab: 0, ctx: self.ctx, model: self.reference_name(), tokens };
         let mut writer: Option<Writer> = None;
         let mut failed: Option<Error> = None;
         let mut lp = Vec::new();

@@ -2,9 +2,10 @@
 //! `--kl-divergence-base` keeps them: the text's tokens in a header, then
 //! for every scored position the log-probabilities of the whole vocabulary
 //! as 16-bit steps between the smallest and the largest, with the step and
-//! the smallest as f32 (a step of a thousandth of a nat or less: a rare
-//! next token keeps its true log-probability, so both perplexities are
-//! exact to a few parts in ten thousand). Written while
+//! the smallest as f32 (a step of (largest − smallest) / 65535, a
+//! thousandth of a nat for a 65-nat range: a rare next token keeps its
+//! true log-probability, and both perplexities agree with
+//! llama-perplexity's to the digits it prints). Written while
 //! the reference runs, read back in the same order while the candidate
 //! runs, so memory never holds more than one position.
 
@@ -105,6 +106,10 @@ impl Reader {
         let (n_vocab, ctx, name_len, n_tokens) = (word()?, word()?, word()?, word()?);
         if n_vocab == 0 || n_vocab > 1 << 24 || name_len > 4096 || n_tokens > 1 << 32 {
             return Err(bad("implausible header"));
+        }
+        let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if 40 + name_len + 4 * n_tokens > length {
+            return Err(bad("truncated tokens"));
         }
         let mut name = vec![0u8; name_len as usize];
         input.read_exact(&mut name).map_err(|_| bad("truncated header"))?;

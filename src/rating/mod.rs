@@ -152,36 +152,46 @@ impl Rng {
 }
 
 /// (low, high) of each model: the 2.5th and 97.5th percentile of `fit`
-/// over `rounds` resamples of the battles (with replacement, as many as
-/// there are).
-pub fn bootstrap<T>(n: usize, items: &[T], rounds: usize, fit: impl Fn(&[&T]) -> Vec<f64>) -> Vec<(f64, f64)> {
+/// over `rounds` resamples (with replacement, as many as there are) of
+/// the votes `groups` makes of `items` (each group the indices of one
+/// vote's battles: a ranking of four answers is six battles that stand or
+/// fall together; a battle of a file is a group of its own, as LMArena
+/// resamples battles).
+pub fn bootstrap<T>(n: usize, items: &[T], groups: &[Vec<usize>], rounds: usize, fit: impl Fn(&[&T]) -> Vec<f64>) -> Vec<(f64, f64)> {
     let mut rng = Rng(0x5EED);
-    percentiles(
-        n,
-        (0..if items.is_empty() { 0 } else { rounds }).map(|_| {
-            let pick: Vec<&T> = (0..items.len()).map(|_| &items[rng.below(items.len())]).collect();
-            fit(&pick)
-        }),
-    )
+    percentiles(n, (0..if groups.is_empty() { 0 } else { rounds }).map(|_| {
+        let mut pick: Vec<&T> = Vec::with_capacity(items.len());
+        for _ in 0..groups.len() {
+            pick.extend(groups[rng.below(groups.len())].iter().filter_map(|&i| items.get(i)));
+        }
+        fit(&pick)
+    }))
 }
 
 /// The 95% interval of each model's Bradley–Terry rating: `rounds`
-/// resamples of the battles, each tallied and fitted from the full fit.
-pub fn interval(n: usize, games: &[Game], rounds: usize) -> Vec<(f64, f64)> {
+/// resamples of the votes (`groups`, as `bootstrap`), each tallied and
+/// fitted from the full fit.
+pub fn interval(n: usize, games: &[Game], groups: &[Vec<usize>], rounds: usize) -> Vec<(f64, f64)> {
     let mut all = Tally::new(n);
     games.iter().for_each(|g| all.add(g));
     let start: Vec<f64> = all.fit(None).iter().map(|x| (x - 1000.0) * std::f64::consts::LN_10 / 400.0).collect();
     let mut rng = Rng(0x5EED);
-    percentiles(
-        n,
-        (0..if games.is_empty() { 0 } else { rounds }).map(|_| {
-            let mut t = Tally::new(n);
-            for _ in 0..games.len() {
-                t.add(&games[rng.below(games.len())]);
+    percentiles(n, (0..if groups.is_empty() { 0 } else { rounds }).map(|_| {
+        let mut t = Tally::new(n);
+        for _ in 0..groups.len() {
+            for &i in &groups[rng.below(groups.len())] {
+                if let Some(g) = games.get(i) {
+                    t.add(g);
+                }
             }
-            t.fit(Some(&start))
-        }),
-    )
+        }
+        t.fit(Some(&start))
+    }))
+}
+
+/// Each battle its own group (a file's battles; tests).
+pub fn singles(n: usize) -> Vec<Vec<usize>> {
+    (0..n).map(|i| vec![i]).collect()
 }
 
 /// (2.5th, 97.5th) percentile of each model's rating over `fits`.
@@ -280,10 +290,18 @@ mod tests {
         let few: Vec<Game> = (0..4).map(|i| game(i % 2, 1 - i % 2, 1.0)).chain([game(0, 1, 1.0)]).collect();
         let many: Vec<Game> = (0..10).flat_map(|_| few.clone()).collect();
         let r = bradley_terry(2, &many);
-        let (wide, narrow) = (interval(2, &few, 200), interval(2, &many, 200));
+        let (wide, narrow) = (interval(2, &few, &singles(few.len()), 200), interval(2, &many, &singles(many.len()), 200));
         assert!(narrow[0].0 <= r[0] && r[0] <= narrow[0].1, "{narrow:?} {r:?}");
         assert!(narrow[0].1 - narrow[0].0 < wide[0].1 - wide[0].0, "{narrow:?} {wide:?}");
-        assert_eq!(interval(2, &many, 200), narrow, "deterministic");
+        assert_eq!(interval(2, &many, &singles(many.len()), 200), narrow, "deterministic");
+        // Battles that stand or fall together (one vote, all won by the
+        // same model) resample as one: the interval is wider than if they
+        // were independent.
+        let mut alike = many.clone();
+        alike.sort_by_key(|g| g.a);
+        let votes: Vec<Vec<usize>> = (0..alike.len()).collect::<Vec<_>>().chunks(5).map(<[usize]>::to_vec).collect();
+        let (grouped, single) = (interval(2, &alike, &votes, 200), interval(2, &alike, &singles(alike.len()), 200));
+        assert!(grouped[0].1 - grouped[0].0 > single[0].1 - single[0].0, "{grouped:?} {single:?}");
     }
 
     #[test]

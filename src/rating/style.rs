@@ -161,7 +161,10 @@ pub fn fit(n: usize, games: &[&Game], x: &[&[f64; 4]], start: Option<&Fit>) -> F
         }
         let Some(step) = solve(hess, grad) else { break };
         let size = step.iter().map(|s| s.abs()).fold(0.0, f64::max);
-        theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= s);
+        // Nearly separable battles can make a full step overshoot: at most
+        // 2 at a time, as the plain fit.
+        let scale = if size > 2.0 { 2.0 / size } else { 1.0 };
+        theta.iter_mut().zip(&step).for_each(|(t, s)| *t -= s * scale);
         if size < 1e-10 {
             break;
         }

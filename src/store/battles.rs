@@ -86,6 +86,32 @@ pub struct Battle {
     pub group: String,
     /// Where it came from: "local", or the file it was imported from.
     pub source: String,
+    /// An imported battle's digest (what makes importing it again add
+    /// nothing; exports carry it so a re-export stays the same battle).
+    pub digest: Option<String>,
+}
+
+impl Battle {
+    /// A battle known only by who met — (key, name) each — and who won,
+    /// one vote of its own (`group`), nothing else known.
+    pub fn between(a: (&str, &str), b: (&str, &str), winner: Winner, group: &str) -> Battle {
+        Battle {
+            model_a: a.1.into(),
+            model_b: b.1.into(),
+            key_a: a.0.into(),
+            key_b: b.0.into(),
+            winner,
+            tstamp: None,
+            judge: None,
+            question_id: None,
+            prompt: None,
+            style: None,
+            flagged: false,
+            group: group.into(),
+            source: "given".into(),
+            digest: None,
+        }
+    }
 }
 
 /// What an import did.
@@ -138,6 +164,9 @@ struct Line {
     /// ranking count as one vote for each model.
     #[serde(skip_serializing_if = "Option::is_none")]
     vote: Option<String>,
+    /// An imported battle's digest, passed on (see `Battle::digest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
 }
 
 fn metadata(s: &(Style, Style)) -> serde_json::Value {
@@ -219,6 +248,7 @@ fn parse(text: &str) -> Result<Line, String> {
         key_b: text_of("key_b"),
         versus_history: text_of("versus_history"),
         vote: text_of("vote"),
+        digest: text_of("digest"),
     })
 }
 
@@ -248,6 +278,10 @@ impl Store {
         let mine = self.history_id()?;
         let mut report = Imported::default();
         let mut seen: HashMap<String, usize> = HashMap::new();
+        // A line with neither a time nor a question id says too little to
+        // be told from the same line of another file: its digest holds the
+        // file's too (the same file twice still adds nothing).
+        let file = sha256(text.as_bytes());
         // An arena's public file is one JSON array; a shared export is JSON
         // Lines. Either way each battle is numbered from 1.
         let entries: Vec<String> = match text.trim_start().starts_with('[') {
@@ -291,7 +325,12 @@ impl Store {
             .unwrap_or_default();
             let nth = seen.entry(content.clone()).or_insert(0);
             *nth += 1;
-            let digest = sha256(format!("{content}#{nth}").as_bytes());
+            let anonymous = line.tstamp.is_none() && line.question_id.is_none();
+            let digest = match &line.digest {
+                Some(d) => d.clone(),
+                None if anonymous => sha256(format!("{file}:{content}#{nth}").as_bytes()),
+                None => sha256(format!("{content}#{nth}").as_bytes()),
+            };
             let who = |name: &str, key: &Option<String>| match map.get(name) {
                 Some(m) => m.clone(),
                 None => (key.clone().unwrap_or_else(|| format!("name:{name}")), name.to_string()),
@@ -321,7 +360,7 @@ impl Store {
         }
         let since = filter.since.as_deref().and_then(unix);
         let mut q = self.conn.prepare(
-            "SELECT id, model_a, model_b, key_a, key_b, winner, tstamp, judge, question_id, prompt, style, flagged, source, vote FROM battles
+            "SELECT id, model_a, model_b, key_a, key_b, winner, tstamp, judge, question_id, prompt, style, flagged, source, vote, digest FROM battles
              WHERE (?1 IS NULL OR instr(lower(prompt), lower(?1)) > 0) AND (?2 IS NULL OR tstamp >= ?2) ORDER BY id",
         )?;
         let rows = q.query_map(params![filter.prompt, since], |r| {
@@ -343,6 +382,7 @@ impl Store {
                 style: r.get::<_, Option<String>>(10)?.and_then(|s| serde_json::from_str(&s).ok()),
                 flagged: r.get(11)?,
                 source: r.get(12)?,
+                digest: r.get(14)?,
             })
         })?;
         for b in rows {
@@ -388,6 +428,7 @@ impl Store {
                     flagged,
                     group: format!("vote:{history}:{}", v.id),
                     source: "local".into(),
+                    digest: None,
                 });
             }
         }
@@ -415,6 +456,7 @@ impl Store {
                 key_b: (!b.key_b.starts_with("name:")).then_some(b.key_b),
                 versus_history: local.then(|| history.clone()),
                 vote: b.group.strip_prefix("vote:").map(str::to_string),
+                digest: b.digest,
             };
             text.push_str(&serde_json::to_string(&line).unwrap_or_default());
             text.push('\n');
@@ -434,8 +476,7 @@ struct Voted {
 
 impl Voted {
     fn names_itself(&self) -> bool {
-        let names: Vec<&str> = [Some(self.model.name.as_str()), self.model.architecture.as_deref()].into_iter().flatten().collect();
-        crate::rating::leak::names_itself(&self.text, &names)
+        crate::rating::leak::names_itself(&self.text, &[self.model.name.as_str()])
     }
 }
 

@@ -135,19 +135,40 @@ pub fn rate(battles: Vec<Battle>, o: &Options) -> Board {
         games.push(Game { a: pair[0], b: pair[1], score: b.winner.score() });
     }
     let n = names.len();
+    // Two models may share a display name (a teammate's file of the same
+    // name, a bare imported name beside a local model): the matrix and the
+    // TUI key rows by name, so each gets its key's start as well.
+    let names: Vec<(&str, String)> = names
+        .iter()
+        .map(|&(key, name)| {
+            let twins = names.iter().filter(|(_, other)| *other == name).count();
+            let shown = if twins > 1 { format!("{name} [{}]", key.chars().take(12).collect::<String>()) } else { name.to_string() };
+            (key, shown)
+        })
+        .collect();
+    // The bootstrap resamples votes: a ranking's battles together.
+    let mut by_vote: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, b) in kept.iter().enumerate() {
+        let g = *by_vote.entry(b.group.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
     let (ratings, bounds) = if o.style {
-        let (fit, bounds, report) = styled(n, &kept, &games);
+        let (fit, bounds, report) = styled(n, &kept, &games, &groups);
         board.style = Some(report);
         (fit, bounds)
     } else {
-        (rating::bradley_terry(n, &games), rating::interval(n, &games, ROUNDS))
+        (rating::bradley_terry(n, &games), rating::interval(n, &games, &groups, ROUNDS))
     };
     let ranks = rating::ranks(&bounds);
     let mut models: Vec<Standing> = names
         .iter()
         .enumerate()
         .map(|(i, (key, name))| Standing {
-            model: name.to_string(),
+            model: name.clone(),
             key: key.to_string(),
             rating: ratings[i],
             low: bounds[i].0,
@@ -160,17 +181,17 @@ pub fn rate(battles: Vec<Battle>, o: &Options) -> Board {
             votes: 0,
         })
         .collect();
-    let mut groups: Vec<HashSet<&str>> = vec![HashSet::new(); n];
+    let mut voted_in: Vec<HashSet<&str>> = vec![HashSet::new(); n];
     for (g, b) in games.iter().zip(&kept) {
         match b.winner {
             Winner::A => (models[g.a].wins += 1, models[g.b].losses += 1),
             Winner::B => (models[g.b].wins += 1, models[g.a].losses += 1),
             Winner::Tie | Winner::BothBad => (models[g.a].ties += 1, models[g.b].ties += 1),
         };
-        groups[g.a].insert(&b.group);
-        groups[g.b].insert(&b.group);
+        voted_in[g.a].insert(&b.group);
+        voted_in[g.b].insert(&b.group);
     }
-    for (s, g) in models.iter_mut().zip(&groups) {
+    for (s, g) in models.iter_mut().zip(&voted_in) {
         s.votes = g.len() as u64;
         s.provisional = s.votes < FEW_VOTES || s.high - s.low > WIDE;
     }
@@ -178,8 +199,8 @@ pub fn rate(battles: Vec<Battle>, o: &Options) -> Board {
         let m = rating::matrix(n, &games);
         let mut out: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
         for (i, row) in m.iter().enumerate() {
-            let cells = row.iter().enumerate().filter_map(|(j, c)| Some((names[j].1.to_string(), (*c)?))).collect();
-            out.insert(names[i].1.to_string(), cells);
+            let cells = row.iter().enumerate().filter_map(|(j, c)| Some((names[j].1.clone(), (*c)?))).collect();
+            out.insert(names[i].1.clone(), cells);
         }
         board.matrix = Some(out);
     }
@@ -192,7 +213,7 @@ pub fn rate(battles: Vec<Battle>, o: &Options) -> Board {
 /// coefficients. Battles without style counts enter with no style
 /// difference (their covariates at the mean), so they are rated without
 /// style control.
-fn styled(n: usize, kept: &[Battle], games: &[Game]) -> (Vec<f64>, Vec<(f64, f64)>, StyleReport) {
+fn styled(n: usize, kept: &[Battle], games: &[Game], groups: &[Vec<usize>]) -> (Vec<f64>, Vec<(f64, f64)>, StyleReport) {
     let known: Vec<usize> = (0..kept.len()).filter(|&i| kept[i].style.is_some()).collect();
     let styles: Vec<_> = known.iter().filter_map(|&i| kept[i].style).collect();
     let mut x = vec![[0.0; 4]; kept.len()];
@@ -207,11 +228,46 @@ fn styled(n: usize, kept: &[Battle], games: &[Game]) -> (Vec<f64>, Vec<(f64, f64
     };
     let all: Vec<&(Game, [f64; 4])> = rows.iter().collect();
     let fit = solve(&all, None);
-    let bounds = rating::bootstrap(n, &rows, style_rounds(rows.len()), |pick| solve(pick, Some(&fit)).ratings);
+    let bounds = rating::bootstrap(n, &rows, groups, style_rounds(rows.len()), |pick| solve(pick, Some(&fit)).ratings);
     let report = StyleReport {
         coefficients: COVARIATES.iter().copied().zip(fit.coefficients).collect(),
         styled: known.len(),
         unstyled: kept.len() - known.len(),
     };
     (fit.ratings, bounds, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn battle(a: (&str, &str), b: (&str, &str), winner: Winner, group: &str) -> Battle {
+        Battle::between(a, b, winner, group)
+    }
+
+    /// Two files of one name are two models, told apart in every row.
+    #[test]
+    fn models_that_share_a_name_keep_their_own_rows() {
+        let (mine, theirs, other) = (("f00d|llama", "gemma@llama"), ("beef|llama", "gemma@llama"), ("name:smol", "smol"));
+        let battles =
+            vec![battle(mine, other, Winner::A, "1"), battle(theirs, other, Winner::B, "2"), battle(mine, theirs, Winner::Tie, "3")];
+        let board = rate(battles, &Options { matrix: true, ..Default::default() });
+        let names: Vec<&str> = board.models.iter().map(|s| s.model.as_str()).collect();
+        assert!(names.contains(&"gemma@llama [f00d|llama]") && names.contains(&"gemma@llama [beef|llama]"), "{names:?}");
+        let m = board.matrix.expect("asked for");
+        assert_eq!(m.len(), 3);
+        assert_eq!(m["gemma@llama [f00d|llama]"]["smol"].wins, 1);
+        assert_eq!(m["gemma@llama [beef|llama]"]["smol"].wins, 0);
+    }
+
+    /// A ranking's battles are one vote: counted once per model.
+    #[test]
+    fn a_ranking_counts_once_per_model() {
+        let (a, b, c) = (("a", "a"), ("b", "b"), ("c", "c"));
+        let board =
+            rate(vec![battle(a, b, Winner::A, "v1"), battle(a, c, Winner::A, "v1"), battle(b, c, Winner::A, "v1")], &Options::default());
+        assert!(board.models.iter().all(|s| s.votes == 1), "{:?}", board.models);
+        assert_eq!(board.models[0].model, "a");
+        assert_eq!((board.models[0].wins, board.models[2].losses), (2, 2));
+    }
 }
