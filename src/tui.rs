@@ -194,7 +194,12 @@ async fn event_loop(app: &mut App, term: &mut Term, fps: u32, session: &mut Sess
             effects.extend(take_engine_events(app, session, None));
             app.now = Instant::now();
             app.handle(Event::Frame);
+            // Synchronized output (DEC mode 2026): the terminal shows the
+            // whole frame at once, so fast columns never tear; terminals
+            // without it ignore the two sequences.
+            let _ = crossterm::queue!(term.backend_mut(), crossterm::terminal::BeginSynchronizedUpdate);
             term.draw(|f| crate::ui::draw(f, app))?;
+            let _ = crossterm::execute!(term.backend_mut(), crossterm::terminal::EndSynchronizedUpdate);
             last_draw = Instant::now();
             dirty = false;
         }

@@ -48,6 +48,10 @@ fn compare_two_temperatures_end_to_end() {
     t.wait_for("both answers", Duration::from_secs(120), |s| s.matches("✓ done").count() == 2);
     let screen = t.screen();
     assert_eq!(screen.matches("t/s").count(), 2, "both columns show their stats:\n{screen}");
+    // Every frame inside synchronized output (DEC mode 2026): begun and ended.
+    let raw = String::from_utf8_lossy(&t.raw);
+    let (begun, ended) = (raw.matches("\x1b[?2026h").count(), raw.matches("\x1b[?2026l").count());
+    assert!(begun > 2 && ended >= begun - 1, "synchronized frames: {begun} begun, {ended} ended");
     assert!(screen.contains("(temperature=1.2)") && screen.contains("(temperature=0.0)"), "both titles keep their setting: {screen}");
     assert!(screen.contains("done · 2 models"), "{screen}");
     for noise in ["llama_", "ggml_", "load_tensors", "print_info"] {
