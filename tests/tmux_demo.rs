@@ -105,8 +105,10 @@ fn a_day_in_tmux_copy_quit_and_come_back() {
     assert!(s.contains("tmux's paste buffer and, through tmux, the terminal's clipboard"), "{s}");
     let buffer = String::from_utf8_lossy(&t.cmd(&["show-buffer"]).stdout).into_owned();
     assert!(!buffer.trim().is_empty(), "tmux holds the copied answer");
-    let first_words: String = buffer.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-    assert!(s.contains(&first_words), "the buffer is the answer on screen ({first_words:?}):\n{s}");
+    // The first word only: the answer (sampled at the default temperature)
+    // may break its line after it, or the column may wrap there.
+    let first_word = buffer.split_whitespace().next().unwrap_or_default();
+    assert!(s.contains(first_word), "the buffer is the answer on screen ({first_word:?}):\n{s}");
     t.keys(&["q"]);
     let start = Instant::now();
     while t.alive() && start.elapsed() < Duration::from_secs(10) {
