@@ -175,18 +175,11 @@ pub fn interval(n: usize, games: &[Game], groups: &[Vec<usize>], rounds: usize) 
     let mut all = Tally::new(n);
     games.iter().for_each(|g| all.add(g));
     let start: Vec<f64> = all.fit(None).iter().map(|x| (x - 1000.0) * std::f64::consts::LN_10 / 400.0).collect();
-    let mut rng = Rng(0x5EED);
-    percentiles(n, (0..if groups.is_empty() { 0 } else { rounds }).map(|_| {
+    bootstrap(n, games, groups, rounds, |pick| {
         let mut t = Tally::new(n);
-        for _ in 0..groups.len() {
-            for &i in &groups[rng.below(groups.len())] {
-                if let Some(g) = games.get(i) {
-                    t.add(g);
-                }
-            }
-        }
+        pick.iter().for_each(|g| t.add(g));
         t.fit(Some(&start))
-    }))
+    })
 }
 
 /// Each battle its own group (a file's battles; tests).
