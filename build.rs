@@ -15,10 +15,17 @@ fn target_cpu() -> String {
         return cpu;
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let listed = std::process::Command::new(rustc).args(["--print", "target-cpus"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let listed = std::process::Command::new(rustc)
+        .args(["--print", "target-cpus"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     listed
         .ok()
-        .and_then(|l| l.lines().filter(|line| line.trim_start().starts_with("native")).find_map(|line| line.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string())))
+        .and_then(|l| {
+            l.lines()
+                .filter(|line| line.trim_start().starts_with("native"))
+                .find_map(|line| line.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string()))
+        })
         .unwrap_or(cpu)
 }
 

@@ -32,7 +32,14 @@ fn entry(path: &std::path::Path, samples: u32, seed: u32) -> RunEntry {
     let mut settings = Config::defaults().settings_for(&model.name);
     let threads = versus::engine::effective_threads(0).to_string();
     let (samples, seed) = (samples.to_string(), seed.to_string());
-    for (k, v) in [("temperature", "0.8"), ("max_tokens", "32"), ("ignore_eos", "true"), ("samples", &samples), ("seed", &seed), ("threads", &threads)] {
+    for (k, v) in [
+        ("temperature", "0.8"),
+        ("max_tokens", "32"),
+        ("ignore_eos", "true"),
+        ("samples", &samples),
+        ("seed", &seed),
+        ("threads", &threads),
+    ] {
         settings.set(k, v).expect("setting");
     }
     RunEntry { label: model.name.clone(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None, history: Vec::new() }

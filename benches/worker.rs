@@ -35,7 +35,15 @@ fn once(path: &PathBuf, isolated: bool) -> (f64, f64) {
     for (k, v) in [("temperature", "0"), ("max_tokens", "129"), ("ignore_eos", "true"), ("raw", "true")] {
         settings.set(k, v).expect("setting");
     }
-    let entry = RunEntry { label: model.name.clone(), model, engine: EngineKind::Llama, settings, prompts: None, endpoint: None, history: Vec::new() };
+    let entry = RunEntry {
+        label: model.name.clone(),
+        model,
+        engine: EngineKind::Llama,
+        settings,
+        prompts: None,
+        endpoint: None,
+        history: Vec::new(),
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let memory = Config::defaults().memory;
     let engine = if isolated {

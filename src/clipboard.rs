@@ -49,7 +49,8 @@ fn via_tmux(text: &str, n: usize) -> String {
 /// `tmux load-buffer -w -`: the text into tmux's buffer and, by tmux, to
 /// the client terminal's clipboard.
 fn load_buffer(text: &str) -> bool {
-    let child = Command::new("tmux").args(["load-buffer", "-w", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let child =
+        Command::new("tmux").args(["load-buffer", "-w", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
     let Ok(mut child) = child else { return false };
     let wrote = child.stdin.take().is_some_and(|mut stdin| stdin.write_all(text.as_bytes()).is_ok());
     child.wait().is_ok_and(|s| s.success()) && wrote

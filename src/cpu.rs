@@ -49,7 +49,10 @@ pub fn cpu_level() -> Option<usize> {
 /// list `-C target-cpu=native` resolves through; None where no rustc is.
 fn host_cpu() -> Option<String> {
     let out = std::process::Command::new("rustc").args(["--print", "target-cpus"]).output().ok()?;
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.trim_start().starts_with("native")).find_map(|l| l.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string()))
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("native"))
+        .find_map(|l| l.split("currently ").nth(1).map(|c| c.trim_end_matches([')', '.']).to_string()))
 }
 
 /// Refuse to go on, in words, when this binary was built for a CPU level

@@ -34,11 +34,18 @@ pub fn save(state_dir: &Path, list: &ModelList) {
         .filter(|e| e.selected)
         .map(|e| {
             let m = list.model(e);
-            Saved { path: m.path.to_string_lossy().into_owned(), name: m.name.clone(), engine: e.engine, settings: e.settings.clone(), copy: e.copy }
+            Saved {
+                path: m.path.to_string_lossy().into_owned(),
+                name: m.name.clone(),
+                engine: e.engine,
+                settings: e.settings.clone(),
+                copy: e.copy,
+            }
         })
         .collect();
     let path = file(state_dir);
-    let written = std::fs::create_dir_all(state_dir).and_then(|()| std::fs::write(&path, serde_json::to_vec_pretty(&saved).unwrap_or_default()));
+    let written =
+        std::fs::create_dir_all(state_dir).and_then(|()| std::fs::write(&path, serde_json::to_vec_pretty(&saved).unwrap_or_default()));
     if let Err(e) = written {
         tracing::warn!("{}: {e}", path.display());
     }
@@ -53,9 +60,11 @@ pub fn restore(state_dir: &Path, list: &mut ModelList) -> usize {
     };
     let mut gone = 0;
     for s in saved {
-        let found = list.models.iter().position(|m| m.path.to_string_lossy() == s.path && m.error.is_none()).or_else(|| {
-            list.models.iter().position(|m| m.name == s.name && m.error.is_none())
-        });
+        let found = list
+            .models
+            .iter()
+            .position(|m| m.path.to_string_lossy() == s.path && m.error.is_none())
+            .or_else(|| list.models.iter().position(|m| m.name == s.name && m.error.is_none()));
         let Some(model) = found else {
             gone += 1;
             continue;

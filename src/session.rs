@@ -177,7 +177,13 @@ impl Session {
 
     /// Run answers again from their receipts (`versus replay`), unrecorded:
     /// `prompts` are rendered already, one `ReplayStep` each.
-    pub fn start_replay(&mut self, id: RunId, prompts: Vec<String>, entries: Vec<RunEntry>, steps: Vec<crate::engine::protocol::ReplayStep>) {
+    pub fn start_replay(
+        &mut self,
+        id: RunId,
+        prompts: Vec<String>,
+        entries: Vec<RunEntry>,
+        steps: Vec<crate::engine::protocol::ReplayStep>,
+    ) {
         let cancel = Arc::new(AtomicBool::new(false));
         self.cancels.insert(id, cancel.clone());
         self.active.insert(id);

@@ -272,9 +272,7 @@ fn perform(effect: Effect, app: &mut App, session: &mut Session, stores: &Stores
         }
         Effect::Query(query) => session.query(query),
         Effect::Open { id, then } => session.query(Query::Open { id, endpoints: stores.endpoints.clone(), then }),
-        Effect::Export(target) => {
-            session.query(Query::Export { target, formats: stores.formats.clone(), dir: stores.exports.clone() })
-        }
+        Effect::Export(target) => session.query(Query::Export { target, formats: stores.formats.clone(), dir: stores.exports.clone() }),
         Effect::Quit => app.quit = true,
     }
 }

@@ -3,15 +3,15 @@
 
 mod common;
 
-use versus::store::battles::{Battle, Winner};
-use versus::store::leaderboard::{Board, Options, rate};
-use versus::store::query::{Query, Reply, Target};
-use versus::store::votes::Vote;
 use common::ui::*;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use versus::app::{App, Effect, Event, Focus};
+use versus::store::battles::{Battle, Winner};
+use versus::store::leaderboard::{Board, Options, rate};
+use versus::store::query::{Query, Reply, Target};
+use versus::store::votes::Vote;
 
 fn screen(a: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
@@ -66,7 +66,10 @@ fn ranking_by_numbers_votes_and_reveals() {
     let effects = key(&mut a, KeyCode::Char('3'));
     assert_eq!(
         effects[0],
-        Effect::Query(Query::Vote { target: Target::Run(id), vote: Vote::human(vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], false) })
+        Effect::Query(Query::Vote {
+            target: Target::Run(id),
+            vote: Vote::human(vec![vec![slots[1]], vec![slots[2]], vec![slots[0]]], false)
+        })
     );
     assert!(matches!(effects[1], Effect::Query(Query::Leaderboard { show: false, .. })), "then the board, for the next pair");
     let shown = screen(&a, 120, 40);

@@ -127,7 +127,17 @@ fn a_batch_to_a_file_shows_its_progress() {
     let prompts = sb.path().join("p.txt");
     std::fs::write(&prompts, "One\nTwo\n").unwrap();
     let out_file = sb.path().join("r.jsonl");
-    let out = sb.run(&["run", "-m", d.to_str().unwrap(), "--prompts", prompts.to_str().unwrap(), "--out", out_file.to_str().unwrap(), "--max-tokens", "2"]);
+    let out = sb.run(&[
+        "run",
+        "-m",
+        d.to_str().unwrap(),
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+        "--max-tokens",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("1/2 pairs") && stderr(&out).contains("2/2 pairs"), "{}", stderr(&out));
 }
@@ -142,7 +152,20 @@ fn each_model_reports_its_own_memory() {
     let (a, b) = (common::demo_model(), common::demo_chat_model());
     let cfg = sb.path().join("c.toml");
     std::fs::write(&cfg, "[scheduler]\nkeep_loaded = \"always\"\n").unwrap();
-    let out = sb.run(&["--config", cfg.to_str().unwrap(), "run", "--json", "-m", a.to_str().unwrap(), "-m", b.to_str().unwrap(), "-p", "Hi", "--max-tokens", "2"]);
+    let out = sb.run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "run",
+        "--json",
+        "-m",
+        a.to_str().unwrap(),
+        "-m",
+        b.to_str().unwrap(),
+        "-p",
+        "Hi",
+        "--max-tokens",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let s = common::summaries(&stdout(&out));
     let (m0, m1) = (s[0]["stats"]["model_bytes"].as_u64().unwrap(), s[1]["stats"]["model_bytes"].as_u64().unwrap());

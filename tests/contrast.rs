@@ -125,7 +125,11 @@ fn rows_with(buf: &Buffer, needle: &str) -> Vec<u16> {
 }
 
 fn themes() -> Vec<(&'static str, Theme, bool)> {
-    vec![("dark", Theme::pick(ThemeName::Dark, false), true), ("light", Theme::pick(ThemeName::Light, false), false), ("plain", Theme::plain(), true)]
+    vec![
+        ("dark", Theme::pick(ThemeName::Dark, false), true),
+        ("light", Theme::pick(ThemeName::Light, false), false),
+        ("plain", Theme::plain(), true),
+    ]
 }
 
 fn check(what: &str, name: &str, buf: &Buffer, dark: bool, needle: &str) {

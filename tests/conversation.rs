@@ -7,10 +7,10 @@
 
 mod common;
 
-use versus::store::export::Format;
-use versus::store::query::Target;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use versus::store::export::Format;
+use versus::store::query::Target;
 
 use common::ui::*;
 use common::{Sandbox, stderr, stdout};

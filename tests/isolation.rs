@@ -87,7 +87,18 @@ fn a_worker_killed_mid_stream_is_reported_and_the_next_model_answers() {
     let (demo, chat) = (common::demo_model(), common::demo_chat_model());
     let mut child = sb
         .command()
-        .args(["run", "--json", "-m", demo.to_str().unwrap(), "-m", chat.to_str().unwrap(), "-p", "Tell me a story.", "--max-tokens", "400"])
+        .args([
+            "run",
+            "--json",
+            "-m",
+            demo.to_str().unwrap(),
+            "-m",
+            chat.to_str().unwrap(),
+            "-p",
+            "Tell me a story.",
+            "--max-tokens",
+            "400",
+        ])
         .args(["--temperature", "0.8", "--seed", "3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -112,7 +123,8 @@ fn a_worker_killed_mid_stream_is_reported_and_the_next_model_answers() {
     let summaries: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "summary").collect();
     let error = summaries[0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("killed (SIGKILL) while generating"), "{error}");
-    let streamed: String = lines.iter().filter(|l| l["event"] == "token" && l["model"]["index"] == 0).map(|l| l["text"].as_str().unwrap()).collect();
+    let streamed: String =
+        lines.iter().filter(|l| l["event"] == "token" && l["model"]["index"] == 0).map(|l| l["text"].as_str().unwrap()).collect();
     assert!(!streamed.is_empty(), "what streamed before the kill stays");
     assert_eq!(summaries[1]["status"], "finished", "{}", summaries[1]);
 }
@@ -132,10 +144,12 @@ fn esc_on_a_load_that_never_returns_ends_its_worker_and_frees_its_memory() {
     t.send("Hello");
     t.send(F5);
     t.wait_for("the load", Duration::from_secs(20), |s| s.contains("loading"));
-    let worker = (0..200).find_map(|_| worker_of(&sb, parent).or_else(|| {
-        std::thread::sleep(Duration::from_millis(50));
-        None
-    }));
+    let worker = (0..200).find_map(|_| {
+        worker_of(&sb, parent).or_else(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            None
+        })
+    });
     let worker = worker.expect("a worker runs the load");
     // The stalled load holds its memory until the worker is ended.
     std::thread::sleep(Duration::from_millis(500));

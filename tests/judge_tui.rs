@@ -5,13 +5,13 @@
 
 mod common;
 
-use versus::store::query::{Query, Target};
 use common::ui::*;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use versus::app::{App, Effect, Event, Focus};
 use versus::engine::{EngineEvent, EventKind};
+use versus::store::query::{Query, Target};
 
 fn screen(a: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
@@ -21,7 +21,8 @@ fn screen(a: &App, w: u16, h: u16) -> String {
 
 fn judge_says(a: &mut App, run: u64, replies: &[&str]) -> Vec<Effect> {
     let mut out = Vec::new();
-    let mut ev = |prompt: usize, kind: EventKind| out.extend(a.handle(Event::Engine(EngineEvent { run, slot: 0, prompt, sample: 0, kind })));
+    let mut ev =
+        |prompt: usize, kind: EventKind| out.extend(a.handle(Event::Engine(EngineEvent { run, slot: 0, prompt, sample: 0, kind })));
     for (p, reply) in replies.iter().enumerate() {
         ev(p, EventKind::Loading);
         ev(p, EventKind::answer(*reply));
@@ -136,7 +137,12 @@ fn a_batch_matrix_opens_from_the_saved_comparisons() {
     }]));
     assert_eq!(key(&mut a, KeyCode::F(3)), vec![Effect::Query(Query::Matrix(7))], "tmux keeps Ctrl-B; F3 reaches versus");
     let table = "PROMPT │ a\n#7 hi │ 12ch\nTOTAL │ 1/1 done\n";
-    a.handle(Event::Table { title: "Batch prompts.txt · prompts × models".into(), table: table.into(), footer: "legend".into(), page: None });
+    a.handle(Event::Table {
+        title: "Batch prompts.txt · prompts × models".into(),
+        table: table.into(),
+        footer: "legend".into(),
+        page: None,
+    });
     let shown = screen(&a, 140, 44);
     assert!(shown.contains("Batch prompts.txt") && shown.contains("#7 hi │ 12ch") && shown.contains("legend"), "{shown}");
     key(&mut a, KeyCode::Char('l'));

@@ -22,7 +22,8 @@ fn voted(store: &mut Store, prompt: &str, models: &[(ModelRecord, Settings)], ti
             )
             .unwrap();
     }
-    let vote = Vote { id: 0, run_id: run, prompt: 0, sample: 0, created_at: at.into(), voter: HUMAN.into(), tiers, all_bad: false, detail: None };
+    let vote =
+        Vote { id: 0, run_id: run, prompt: 0, sample: 0, created_at: at.into(), voter: HUMAN.into(), tiers, all_bad: false, detail: None };
     store.add_vote(&vote).unwrap();
 }
 

@@ -164,7 +164,17 @@ fn the_report_gives_the_judges_mean_with_an_interval_and_the_paired_bootstrap() 
             let a = 7.0 + ((run + i64::from(sample)) % 3) as f64;
             let b = a - 4.0;
             let detail = serde_json::json!({ "winner": 0, "agreed": true, "scores": [[["overall", a]], [["overall", b]]], "reason": "", "readings": [] });
-            let vote = Vote { id: 0, run_id: run, prompt: 0, sample, created_at: String::new(), voter: "judge:j".into(), tiers: vec![vec![0], vec![1]], all_bad: false, detail: Some(detail) };
+            let vote = Vote {
+                id: 0,
+                run_id: run,
+                prompt: 0,
+                sample,
+                created_at: String::new(),
+                voter: "judge:j".into(),
+                tiers: vec![vec![0], vec![1]],
+                all_bad: false,
+                detail: Some(detail),
+            };
             store.add_vote(&vote).unwrap();
         }
     }

@@ -61,7 +61,8 @@ fn samples_are_k_answers_on_one_load_with_seeds_in_a_row() {
     assert_eq!(s["tokens"]["mean"].as_f64(), Some(16.0), "every sample ran to max tokens");
 
     // Greedy: the samples agree, and the agreement line says so.
-    let out = sb.run(&["run", "-m", &format!("{d},temperature=0"), "--samples", "2", "-p", "The capital of France is", "--max-tokens", "8"]);
+    let out =
+        sb.run(&["run", "-m", &format!("{d},temperature=0"), "--samples", "2", "-p", "The capital of France is", "--max-tokens", "8"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("── sample 1/2 ──") && text.contains("── sample 2/2 ──"), "{text}");

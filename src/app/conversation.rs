@@ -175,9 +175,8 @@ impl App {
         let Some(run) = self.run.as_mut() else { return vec![] };
         let failed: Vec<usize> = run.columns.iter().filter(|c| again(c.answer.status)).map(|c| c.slot).collect();
         let column = |slot: usize| run.columns.iter().find(|c| c.slot == slot);
-        let entries = crate::conversation::retry(run.entries.clone(), &failed, |slot| {
-            column(slot).map(|c| c.conversation(None)).unwrap_or_default()
-        });
+        let entries =
+            crate::conversation::retry(run.entries.clone(), &failed, |slot| column(slot).map(|c| c.conversation(None)).unwrap_or_default());
         let names: Vec<String> = run.columns.iter().filter(|c| failed.contains(&c.slot)).map(|c| c.label.clone()).collect();
         let prompt = run.prompt.clone();
         for c in run.columns.iter_mut().filter(|c| failed.contains(&c.slot)) {

@@ -58,9 +58,21 @@ impl App {
                 self.notice = Some(format!("diff of columns {} and {}: {pct:.0}% of words in common (d ends it)", a + 1, col + 1));
             }
             Some((_, marked)) if marked != shown => {
-                self.start_diff(Diff { a: col, b: col, samples: Some((marked, shown)), similarity: 1.0, seen: (usize::MAX, usize::MAX), at: None });
+                self.start_diff(Diff {
+                    a: col,
+                    b: col,
+                    samples: Some((marked, shown)),
+                    similarity: 1.0,
+                    seen: (usize::MAX, usize::MAX),
+                    at: None,
+                });
                 let pct = self.diff.as_ref().map_or(0.0, |d| d.similarity * 100.0);
-                self.notice = Some(format!("diff of samples {} and {} of column {}: {pct:.0}% of words in common (d ends it)", marked + 1, shown + 1, col + 1));
+                self.notice = Some(format!(
+                    "diff of samples {} and {} of column {}: {pct:.0}% of words in common (d ends it)",
+                    marked + 1,
+                    shown + 1,
+                    col + 1
+                ));
             }
             Some(_) if k > 1 => self.notice = Some("diff: mark another column, or flip to another sample ([ ]) and d again".into()),
             Some(_) => self.notice = Some("diff: mark another column".into()),

@@ -9,8 +9,8 @@ use super::overlays::Reply;
 use super::overlays::{confirm::ConfirmQuit, help::HelpView, params::ParamsEditor};
 use super::{App, Effect, Focus, replace_text};
 use crate::keymap::{Action, Key, Scope};
-use crate::store::query::Query;
 use crate::layout;
+use crate::store::query::Query;
 
 impl App {
     fn scopes(&self) -> &'static [Scope] {

@@ -114,7 +114,8 @@ impl App {
                 c.slot = first.slot;
                 if let Some(o) = latest_output.filter(|o| !o.samples.is_empty()) {
                     c.samples.k = o.samples.len() as u32 + 1;
-                    c.samples.others = std::iter::once(Answer::default()).chain(o.samples.iter().map(super::conversation::sample_answer)).collect();
+                    c.samples.others =
+                        std::iter::once(Answer::default()).chain(o.samples.iter().map(super::conversation::sample_answer)).collect();
                     c.samples.agreement = Some(c.agreement());
                 }
                 c.earlier = earlier_of(stored, first.slot);

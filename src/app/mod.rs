@@ -97,7 +97,10 @@ pub enum Effect {
     /// Set the cancel flag of this run.
     Cancel(RunId),
     /// Skip one entry of a run: its answer stops, the run goes on.
-    Skip { run: RunId, slot: usize },
+    Skip {
+        run: RunId,
+        slot: usize,
+    },
     /// Put text on the user's clipboard (OSC 52).
     Copy(String),
     /// Start run `id`, the judge reading the comparison on screen (not
@@ -111,7 +114,10 @@ pub enum Effect {
     Query(Query),
     /// Read a saved comparison, to show it or run it again (the event loop
     /// adds the configured servers, to find its models).
-    Open { id: i64, then: crate::store::query::OpenFor },
+    Open {
+        id: i64,
+        then: crate::store::query::OpenFor,
+    },
     /// Save the comparison on screen in the configured formats.
     Export(Target),
     Quit,

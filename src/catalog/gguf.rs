@@ -236,14 +236,12 @@ impl Header {
     /// An error when the tensors reach past the end of the file.
     pub fn check_bounds(&self) -> Result<(), String> {
         match self.data_end() {
-            Some(end) if end > self.file_size => {
-                Err(format!(
-                    "truncated GGUF: its tensors need {} but the file has {} ({end} bytes against {}); the download was cut short: download it again",
-                    crate::error::human_bytes(end),
-                    crate::error::human_bytes(self.file_size),
-                    self.file_size
-                ))
-            }
+            Some(end) if end > self.file_size => Err(format!(
+                "truncated GGUF: its tensors need {} but the file has {} ({end} bytes against {}); the download was cut short: download it again",
+                crate::error::human_bytes(end),
+                crate::error::human_bytes(self.file_size),
+                self.file_size
+            )),
             _ => Ok(()),
         }
     }

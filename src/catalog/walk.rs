@@ -193,7 +193,10 @@ fn incomplete(base: &str, have: &[u32], total: u32) -> String {
     let list = first.iter().map(|i| format!("{i:05}")).collect::<Vec<_>>().join(", ");
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
     let example = first.first().map(|i| format!(" ({base}-{i:05}-of-{total:05}.gguf is not in this folder)")).unwrap_or_default();
-    format!("split GGUF is incomplete: {} of {total} parts present, missing {list}{more}{example}; put every part in one folder", have.len())
+    format!(
+        "split GGUF is incomplete: {} of {total} parts present, missing {list}{more}{example}; put every part in one folder",
+        have.len()
+    )
 }
 
 fn errored(path: &Path, source: Source, format: Format, error: &str) -> ModelInfo {
@@ -321,7 +324,12 @@ mod tests {
     #[test]
     fn an_incomplete_split_is_summarised() {
         let said = super::incomplete("m", &[1, 7], 99_999);
-        assert!(said.starts_with("split GGUF is incomplete: 2 of 99999 parts present, missing 00002, 00003, 00004, 00005, 00006 and 99992 more"), "{said}");
+        assert!(
+            said.starts_with(
+                "split GGUF is incomplete: 2 of 99999 parts present, missing 00002, 00003, 00004, 00005, 00006 and 99992 more"
+            ),
+            "{said}"
+        );
         assert!(said.len() < 300, "{said}");
         assert!(said.contains("m-00002-of-99999.gguf is not in this folder"), "{said}");
     }

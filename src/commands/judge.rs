@@ -96,7 +96,11 @@ pub fn json_line(j: &Judged, judge: &RunEntry, entries: &[RunEntry], history: Op
 
 /// The verdict in words, for text mode.
 pub fn text(j: &Judged, judge: &RunEntry, entries: &[RunEntry]) -> String {
-    let sample = if j.sample > 0 || entries.iter().any(|e| e.settings.generation.samples > 1) { format!(" · sample {}", j.sample + 1) } else { String::new() };
+    let sample = if j.sample > 0 || entries.iter().any(|e| e.settings.generation.samples > 1) {
+        format!(" · sample {}", j.sample + 1)
+    } else {
+        String::new()
+    };
     let mut t = format!("── judge · {}{sample} ──\n", judge.label);
     match &j.verdict {
         Ok(v) => {

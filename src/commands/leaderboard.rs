@@ -51,13 +51,8 @@ pub fn run(ctx: &Context, args: &LeaderboardArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let options = Options {
-        filter,
-        both_bad: args.both_bad,
-        include_flagged: args.include_flagged,
-        matrix: args.matrix,
-        style: args.style_control,
-    };
+    let options =
+        Options { filter, both_bad: args.both_bad, include_flagged: args.include_flagged, matrix: args.matrix, style: args.style_control };
     let board = match store.leaderboard(&options) {
         Ok(b) => b,
         Err(e) => {

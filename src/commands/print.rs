@@ -188,7 +188,10 @@ impl<'a> Printer<'a> {
             _ => {}
         }
         let mut text = String::new();
-        let content = matches!(ev.kind, EventKind::Token { .. } | EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. });
+        let content = matches!(
+            ev.kind,
+            EventKind::Token { .. } | EventKind::Finished { .. } | EventKind::Failed { .. } | EventKind::Cancelled { .. }
+        );
         if (content || matches!(ev.kind, EventKind::Loading)) && !self.headed[ev.slot] {
             self.headed[ev.slot] = true;
             text.push_str(&format!("── {} · {} ──\n", entry.label, entry.engine.label()));
@@ -246,7 +249,11 @@ impl<'a> Printer<'a> {
         while self.turn < n {
             let chunk = std::mem::take(&mut self.pending[self.turn]);
             // Model output on a terminal cannot send it escape sequences.
-            let _ = if out.is_terminal() { out.write_all(crate::wrap::terminal_safe(&chunk).as_bytes()) } else { out.write_all(chunk.as_bytes()) };
+            let _ = if out.is_terminal() {
+                out.write_all(crate::wrap::terminal_safe(&chunk).as_bytes())
+            } else {
+                out.write_all(chunk.as_bytes())
+            };
             if !self.complete[self.turn] {
                 break;
             }

@@ -105,7 +105,9 @@ fn unreplayable(a: &Stored, fingerprint_now: &Result<String, String>) -> Option<
     }
     match fingerprint_now {
         Err(why) => Some(why.clone()),
-        Ok(now) if *now != r.fingerprint => Some(format!("model file changed: fingerprint {} is now {}", short(&r.fingerprint), short(now))),
+        Ok(now) if *now != r.fingerprint => {
+            Some(format!("model file changed: fingerprint {} is now {}", short(&r.fingerprint), short(now)))
+        }
         Ok(_) => None,
     }
 }
@@ -275,7 +277,9 @@ pub fn run(ctx: &Context, args: &ReplayArgs, rt: &tokio::runtime::Runtime) -> u8
     let mut results: HashMap<(usize, usize), Answer> = HashMap::new();
     if !entries.is_empty() {
         // The session listens for signals: it opens inside the runtime.
-        let opened = rt.block_on(async { Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, None, ctx.isolation()) });
+        let opened = rt.block_on(async {
+            Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, None, ctx.isolation())
+        });
         let mut session = match opened {
             Ok(s) => s,
             Err(e) => return usage(format!("could not start the inference thread: {e}")),
@@ -304,7 +308,8 @@ pub fn run(ctx: &Context, args: &ReplayArgs, rt: &tokio::runtime::Runtime) -> u8
         });
     }
 
-    let mut verdicts: Vec<(Stored, Option<&RunEntry>, Verdict)> = cannot.into_iter().map(|(a, why)| (a, None, Verdict::Cannot(why))).collect();
+    let mut verdicts: Vec<(Stored, Option<&RunEntry>, Verdict)> =
+        cannot.into_iter().map(|(a, why)| (a, None, Verdict::Cannot(why))).collect();
     for (slot, prompt, a) in targets {
         let entry = entries.get(slot);
         let new = results.get(&(slot, prompt));

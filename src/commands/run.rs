@@ -112,10 +112,8 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
         }
     }
     // Answers to come: pairs × each model's samples.
-    let pairs: usize = entries
-        .iter()
-        .map(|e| e.prompts.as_ref().map_or(prompts.len(), Vec::len) * e.settings.generation.samples.max(1) as usize)
-        .sum();
+    let pairs: usize =
+        entries.iter().map(|e| e.prompts.as_ref().map_or(prompts.len(), Vec::len) * e.settings.generation.samples.max(1) as usize).sum();
     if batch && pairs == 0 {
         eprintln!("versus: every (prompt, model) pair is already in the results file; nothing to do");
         return exit::OK;
@@ -129,11 +127,9 @@ pub fn run(ctx: &Context, args: &RunArgs, rt: &tokio::runtime::Runtime) -> u8 {
     };
 
     let history = (!args.no_history).then(|| ctx.dirs.history_db());
-    let mut session = match rt
-        .block_on(async {
-            Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, history.as_deref(), ctx.isolation())
-        })
-    {
+    let mut session = match rt.block_on(async {
+        Session::open(ctx.config.config.memory.clone(), ctx.config.config.scheduler.keep_loaded, history.as_deref(), ctx.isolation())
+    }) {
         Ok(s) => s,
         Err(e) => return usage(Error::Inference(format!("could not start the inference thread: {e}"))),
     };

@@ -6,10 +6,10 @@
 //! kind, so adding an engine is its own file, a variant in `kind.rs`, a row
 //! here and the rule in `support.rs` (docs/architecture.md, "Add an engine").
 
-use crate::engine::runtime::memory::Estimate;
 use super::vocab::Tokens;
 use super::{Backend, EngineKind, RunEntry};
 use crate::catalog::ModelInfo;
+use crate::engine::runtime::memory::Estimate;
 use crate::error::Error;
 use crate::params::GenerationParams;
 

@@ -159,13 +159,16 @@ impl Rng {
 /// resamples battles).
 pub fn bootstrap<T>(n: usize, items: &[T], groups: &[Vec<usize>], rounds: usize, fit: impl Fn(&[&T]) -> Vec<f64>) -> Vec<(f64, f64)> {
     let mut rng = Rng(0x5EED);
-    percentiles(n, (0..if groups.is_empty() { 0 } else { rounds }).map(|_| {
-        let mut pick: Vec<&T> = Vec::with_capacity(items.len());
-        for _ in 0..groups.len() {
-            pick.extend(groups[rng.below(groups.len())].iter().filter_map(|&i| items.get(i)));
-        }
-        fit(&pick)
-    }))
+    percentiles(
+        n,
+        (0..if groups.is_empty() { 0 } else { rounds }).map(|_| {
+            let mut pick: Vec<&T> = Vec::with_capacity(items.len());
+            for _ in 0..groups.len() {
+                pick.extend(groups[rng.below(groups.len())].iter().filter_map(|&i| items.get(i)));
+            }
+            fit(&pick)
+        }),
+    )
 }
 
 /// The 95% interval of each model's Bradley–Terry rating: `rounds`

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::export::Format;
-use super::matrix::Report;
 use super::leaderboard::{Board, Options};
+use super::matrix::Report;
 use super::votes::Vote;
 use super::{RunSummary, Store, StoredOutput, StoredRun};
 use crate::engine::remote::EndpointConfig;
@@ -67,9 +67,15 @@ pub enum Reply {
     List(Result<Vec<RunSummary>, String>),
     Prompts(Result<Vec<String>, String>),
     Opened(Result<Box<Opened>, String>),
-    Leaderboard { show: bool, board: Result<Board, String> },
+    Leaderboard {
+        show: bool,
+        board: Result<Board, String>,
+    },
     /// The batch's name (None: the comparison alone) and its matrix.
-    Matrix { id: i64, result: Result<(Option<String>, Report), String> },
+    Matrix {
+        id: i64,
+        result: Result<(Option<String>, Report), String>,
+    },
     /// The files written.
     Exported(Result<Vec<PathBuf>, String>),
     /// A vote that could not be saved, and why (saved ones answer nothing).

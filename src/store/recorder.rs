@@ -348,8 +348,15 @@ impl Writer {
     /// A further sample's row, as it stands.
     fn write_sample(&mut self, (id, slot, sample): (i64, usize, u32), a: &Answer) {
         let turn = self.turns.get(&id).copied().unwrap_or(0);
-        let written =
-            super::samples::write(self.store.conn(), (id, turn, slot, sample), &a.text, &a.thinking, a.status, a.error.as_deref(), a.stats.as_ref());
+        let written = super::samples::write(
+            self.store.conn(),
+            (id, turn, slot, sample),
+            &a.text,
+            &a.thinking,
+            a.status,
+            a.error.as_deref(),
+            a.stats.as_ref(),
+        );
         if let Err(e) = written {
             self.report("saving a sample", e);
         }

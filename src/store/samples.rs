@@ -27,7 +27,12 @@ pub struct StoredSample {
 impl Store {
     /// The further samples of comparison `id`'s turn `turn` (0: the first),
     /// by slot, in sample order.
-    pub(super) fn samples_of(&self, id: i64, turn: usize, problems: &mut Vec<String>) -> rusqlite::Result<HashMap<usize, Vec<StoredSample>>> {
+    pub(super) fn samples_of(
+        &self,
+        id: i64,
+        turn: usize,
+        problems: &mut Vec<String>,
+    ) -> rusqlite::Result<HashMap<usize, Vec<StoredSample>>> {
         let mut q = self.conn.prepare(
             "SELECT slot, sample, text, thinking, status, error, stats FROM samples WHERE run_id = ?1 AND turn = ?2 ORDER BY slot, sample",
         )?;
@@ -111,7 +116,12 @@ impl Store {
         )?;
         let found = q
             .query_map(params![needle], |r| {
-                Ok(AnswerAt { run: r.get(0)?, turn: r.get::<_, i64>(1)? as usize, slot: r.get::<_, i64>(2)? as usize, sample: r.get::<_, i64>(3)? as u32 })
+                Ok(AnswerAt {
+                    run: r.get(0)?,
+                    turn: r.get::<_, i64>(1)? as usize,
+                    slot: r.get::<_, i64>(2)? as usize,
+                    sample: r.get::<_, i64>(3)? as u32,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let order = |a: &AnswerAt| (a.run, a.turn, a.slot, a.sample);

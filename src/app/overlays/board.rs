@@ -29,7 +29,14 @@ pub struct BoardView {
 
 impl BoardView {
     pub fn new(title: &str, table: &str, footer: &str) -> BoardView {
-        BoardView { title: title.into(), lines: table.lines().map(str::to_string).collect(), footer: footer.into(), scroll: 0, left: 0, other: None }
+        BoardView {
+            title: title.into(),
+            lines: table.lines().map(str::to_string).collect(),
+            footer: footer.into(),
+            scroll: 0,
+            left: 0,
+            other: None,
+        }
     }
 
     /// With a second table (none when `table` is empty).

@@ -56,7 +56,10 @@ impl ParamsEditor {
         // Emptied: the model's own value again (where empty is no value of
         // its own, as it is for text, lists, shares and the seed).
         let empty_means_something = PARAMS.iter().find(|p| p.key == key).is_some_and(|p| {
-            matches!(p.range, crate::params::Range::Text | crate::params::Range::List | crate::params::Range::Shares | crate::params::Range::Seed)
+            matches!(
+                p.range,
+                crate::params::Range::Text | crate::params::Range::List | crate::params::Range::Shares | crate::params::Range::Seed
+            )
         });
         if text.trim().is_empty() && !empty_means_something {
             text = self.base.get(key);
@@ -69,7 +72,6 @@ impl ParamsEditor {
             Err(e) => self.error = Some(e),
         }
     }
-
 }
 
 impl Overlay for ParamsEditor {

@@ -48,7 +48,6 @@ impl HistoryView {
         let n = self.visible().len();
         self.cursor = if n == 0 { 0 } else { (self.cursor as isize + delta).clamp(0, n as isize - 1) as usize };
     }
-
 }
 
 impl Overlay for HistoryView {

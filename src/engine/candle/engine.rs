@@ -3,8 +3,8 @@
 
 use super::{CandleBackend, Vocabulary};
 use crate::catalog::Format;
-use crate::engine::runtime::memory::{self, Estimate};
 use crate::engine::registry::EngineInfo;
+use crate::engine::runtime::memory::{self, Estimate};
 use crate::engine::vocab::Tokens;
 use crate::engine::{Backend, EngineKind, RunEntry};
 use crate::error::Error;

@@ -21,11 +21,11 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
-use crate::engine::runtime::sink::{Flow, Sink};
 use super::template::ChatTemplate;
 use super::{Backend, PromptReport};
 use crate::catalog::gguf::{Arrays, Header};
 use crate::catalog::{Format, ModelInfo};
+use crate::engine::runtime::sink::{Flow, Sink};
 use crate::error::Error;
 use crate::params::{self, BackendSettings, GenerationParams};
 

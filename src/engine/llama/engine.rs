@@ -2,8 +2,8 @@
 //! needs with it, how much goes to the GPU, its doctor lines, loading.
 
 use super::LlamaCpp;
-use crate::engine::runtime::memory::{self, Estimate};
 use crate::engine::registry::EngineInfo;
+use crate::engine::runtime::memory::{self, Estimate};
 use crate::engine::vocab::Tokens;
 use crate::engine::{Backend, EngineKind, RunEntry};
 use crate::error::Error;
@@ -91,7 +91,11 @@ fn doctor() -> Vec<String> {
 }
 
 fn load(entry: &RunEntry, progress: crate::engine::LoadProgress) -> Result<Box<dyn Backend>, Error> {
-    let free = if entry.settings.backend.n_gpu_layers != 0 && offloads() { memory::placement(entry, ENGINE.spreads_over_gpus)?.map(|p| p.free) } else { None };
+    let free = if entry.settings.backend.n_gpu_layers != 0 && offloads() {
+        memory::placement(entry, ENGINE.spreads_over_gpus)?.map(|p| p.free)
+    } else {
+        None
+    };
     Ok(Box::new(LlamaCpp::load_with(&entry.model, &entry.settings.backend, gpu_layers(entry, free), Some(progress))?))
 }
 

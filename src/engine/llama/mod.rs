@@ -25,11 +25,11 @@ use llama_cpp_2::model::params::{LlamaModelParams, LlamaSplitMode};
 use llama_cpp_2::token::LlamaToken;
 
 use super::LoadProgress;
-use crate::engine::runtime::sink::{Flow, Sink};
 use super::template::{ChatTemplate, starts_with_bos};
 use super::{Backend, PromptReport};
 use crate::catalog::ModelInfo;
 use crate::catalog::gguf::{Arrays, Header};
+use crate::engine::runtime::sink::{Flow, Sink};
 use crate::error::Error;
 use crate::params::{BackendSettings, GenerationParams, SplitMode};
 

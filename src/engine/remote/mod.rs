@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use super::redact::redact;
-use crate::engine::runtime::sink::{Flow, Sink};
 use super::{Backend, PromptReport, StopReason};
+use crate::engine::runtime::sink::{Flow, Sink};
 use crate::error::Error;
 use crate::params::GenerationParams;
 pub use http::list_models;
@@ -207,7 +207,8 @@ impl Remote {
     /// The endpoint path and the request body; `rendered` is the prompt
     /// (raw) or the JSON array of chat messages `render` made.
     fn body(&self, rendered: &str, p: &GenerationParams, seed: u32) -> (String, Value) {
-        let messages = (!p.raw).then(|| serde_json::from_str(rendered).unwrap_or_else(|_| json!([{ "role": "user", "content": rendered }])));
+        let messages =
+            (!p.raw).then(|| serde_json::from_str(rendered).unwrap_or_else(|_| json!([{ "role": "user", "content": rendered }])));
         let body = Request {
             stream: true,
             stream_options: StreamOptions { include_usage: true },

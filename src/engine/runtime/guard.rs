@@ -63,4 +63,3 @@ pub fn check_beside(entry: &RunEntry, config: &MemoryConfig, held: u64) -> Resul
     }
     Ok(est)
 }
-

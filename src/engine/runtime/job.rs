@@ -271,7 +271,14 @@ impl<'a> Job<'a> {
 
     /// One answer through the sink: its text as `Token` events, its
     /// numbers and its receipt.
-    fn generate(&self, prompt_index: usize, sample: u32, seed: u32, backend: &mut dyn Backend, loaded: &Loaded) -> (Result<(), Error>, Stats) {
+    fn generate(
+        &self,
+        prompt_index: usize,
+        sample: u32,
+        seed: u32,
+        backend: &mut dyn Backend,
+        loaded: &Loaded,
+    ) -> (Result<(), Error>, Stats) {
         let (req, entry) = (self.req, self.entry);
         let (load_ms, rss_before) = (loaded.ms, loaded.rss_before);
         let prompt = req.prompts.get(prompt_index).map(String::as_str).unwrap_or_default();
@@ -369,17 +376,22 @@ impl<'a> Job<'a> {
                 EventKind::Failed { error, stats: Some(stats) }
             }
             (Ok(()), Some(StopReason::Cancelled)) => EventKind::Cancelled { stats: Some(stats) },
-            (Ok(()), Some(StopReason::Timeout)) => EventKind::Failed {
-                error: Error::GenerationTimeout { secs: self.entry.settings.backend.timeout_secs },
-                stats: Some(stats),
-            },
+            (Ok(()), Some(StopReason::Timeout)) => {
+                EventKind::Failed { error: Error::GenerationTimeout { secs: self.entry.settings.backend.timeout_secs }, stats: Some(stats) }
+            }
             (Ok(()), _) => EventKind::Finished { stats },
         };
         self.send(prompt, sample, kind);
     }
 
     /// The receipt of one answer: the backend's part, and what this job knows.
-    fn receipt(&self, engine: Option<crate::engine::protocol::receipt::EngineReceipt>, seed: u32, ids: Vec<u32>, fingerprint: &str) -> crate::engine::protocol::receipt::Receipt {
+    fn receipt(
+        &self,
+        engine: Option<crate::engine::protocol::receipt::EngineReceipt>,
+        seed: u32,
+        ids: Vec<u32>,
+        fingerprint: &str,
+    ) -> crate::engine::protocol::receipt::Receipt {
         use crate::engine::protocol::receipt::Receipt;
         let not_replayable = if !self.local {
             Some("a served model: the server decides its tokens, not reproducible from here".to_string())

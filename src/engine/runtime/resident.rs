@@ -69,7 +69,13 @@ pub fn key(entry: &RunEntry) -> String {
     // timeout must not load the model a second time beside the first.
     let mut loaded = entry.settings.backend.clone();
     loaded.timeout_secs = 0;
-    format!("{}|{}|{}|{}", entry.engine.label(), entry.model.path.display(), entry.model.name, serde_json::to_string(&loaded).unwrap_or_default())
+    format!(
+        "{}|{}|{}|{}",
+        entry.engine.label(),
+        entry.model.path.display(),
+        entry.model.name,
+        serde_json::to_string(&loaded).unwrap_or_default()
+    )
 }
 
 impl Residents {

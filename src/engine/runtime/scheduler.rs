@@ -76,7 +76,12 @@ impl Engine {
 
     /// Local models in a worker process (`worker/`): an engine that dies
     /// costs one model's answer; the inference thread supervises it.
-    pub fn isolated(events: UnboundedSender<EngineEvent>, memory: MemoryConfig, policy: KeepLoaded, iso: Isolation) -> std::io::Result<Engine> {
+    pub fn isolated(
+        events: UnboundedSender<EngineEvent>,
+        memory: MemoryConfig,
+        policy: KeepLoaded,
+        iso: Isolation,
+    ) -> std::io::Result<Engine> {
         let (tx, rx) = mpsc::channel();
         let inbox = tx.clone();
         let thread = std::thread::Builder::new()
@@ -203,7 +208,13 @@ pub fn queued(req: &RunRequest, events: &UnboundedSender<EngineEvent>, which: im
 /// Start a thread per remote entry of `req`; returns the count of the
 /// run's parts still to finish (those threads plus `others`), which the
 /// last part to finish brings to 0 and answers with `RunDone`.
-pub fn start_remote(req: &RunRequest, events: &UnboundedSender<EngineEvent>, mem: &MemoryConfig, loader: &Loader, others: usize) -> Arc<AtomicUsize> {
+pub fn start_remote(
+    req: &RunRequest,
+    events: &UnboundedSender<EngineEvent>,
+    mem: &MemoryConfig,
+    loader: &Loader,
+    others: usize,
+) -> Arc<AtomicUsize> {
     let remote: Vec<usize> = (0..req.entries.len()).filter(|&i| !is_local(&req.entries[i])).collect();
     let parts = Arc::new(AtomicUsize::new(others + remote.len()));
     for slot in remote {

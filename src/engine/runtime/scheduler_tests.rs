@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use crate::engine::Engine;
 use crate::catalog::{Format, ModelInfo, Source};
+use crate::engine::Engine;
 use crate::engine::runtime::memory::MemoryConfig;
 use crate::engine::{EngineEvent, EngineKind, EventKind, RunEntry, RunRequest};
 use crate::error::Error;

@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
-use crate::engine::runtime::memory::Estimate;
 use crate::engine::registry::EngineInfo;
+use crate::engine::runtime::memory::Estimate;
 use crate::engine::runtime::sink::{Flow, Sink};
 use crate::engine::{Backend, EngineKind, PromptReport, RunEntry};
 use crate::error::Error;

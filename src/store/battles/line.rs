@@ -131,4 +131,3 @@ pub fn unix(text: &str) -> Option<f64> {
     let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
     Some(t.unix_timestamp_nanos() as f64 / 1e9)
 }
-

@@ -26,8 +26,8 @@ use crate::rating::style::Style;
 
 mod line;
 
-use line::{Line, metadata, parse, style_of};
 pub use line::unix;
+use line::{Line, metadata, parse, style_of};
 
 /// Who won a battle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -125,7 +125,8 @@ pub fn serve() -> u8 {
     while let Ok(Work::Run(req)) = work_rx.recv() {
         queue.run_local(&req, &tx);
         // The local part is done: the parent ends the run with the rest.
-        let _ = tx.send(EngineEvent { run: req.id, slot: req.entries.len(), prompt: 0, sample: 0, kind: crate::engine::EventKind::RunDone });
+        let _ =
+            tx.send(EngineEvent { run: req.id, slot: req.entries.len(), prompt: 0, sample: 0, kind: crate::engine::EventKind::RunDone });
         if let Ok(mut f) = flags.lock() {
             f.remove(&req.id);
         }
@@ -145,11 +146,7 @@ fn send(out: &Mutex<impl Write>, msg: &FromWorker) -> std::io::Result<()> {
 /// lines, which the parent writes to its own log file.
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(std::io::stderr)
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time().with_writer(std::io::stderr).finish();
     let _ = tracing::subscriber::set_global_default(subscriber);
 }

@@ -10,8 +10,8 @@
 //! runs, the crashes seen); `stall.rs` is a fault injected by tests.
 
 pub mod child;
-pub mod state;
 pub mod stall;
+pub mod state;
 pub mod supervisor;
 pub mod wire;
 

@@ -57,7 +57,9 @@ enum Killed {
     Cancel,
     /// Entry `slot` was skipped and did not stop in time.
     Skip(usize),
-    Hang { secs: u64 },
+    Hang {
+        secs: u64,
+    },
 }
 
 struct Worker {
@@ -104,7 +106,13 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(iso: Isolation, memory: MemoryConfig, keep: KeepLoaded, events: UnboundedSender<EngineEvent>, inbox: mpsc::Sender<Input>) -> Supervisor {
+    pub fn new(
+        iso: Isolation,
+        memory: MemoryConfig,
+        keep: KeepLoaded,
+        events: UnboundedSender<EngineEvent>,
+        inbox: mpsc::Sender<Input>,
+    ) -> Supervisor {
         let loader: Loader = Arc::new(|e, p| crate::engine::load(e, p));
         Supervisor {
             iso,

@@ -22,7 +22,12 @@ pub const VERSION: u32 = 1;
 pub enum ToWorker {
     /// The first message: how the worker runs its queue, and its log
     /// filter (the parent's).
-    Init { version: u32, memory: MemoryConfig, keep: KeepLoaded, log: String },
+    Init {
+        version: u32,
+        memory: MemoryConfig,
+        keep: KeepLoaded,
+        log: String,
+    },
     /// The local part of a run: entries keep their slots; those with
     /// nothing to answer here have an empty prompt list.
     Run {
@@ -34,10 +39,15 @@ pub enum ToWorker {
     },
     /// Stop run `run`: its current model on its next token, the rest
     /// before they load.
-    Cancel { run: RunId },
+    Cancel {
+        run: RunId,
+    },
     /// Skip entry `slot` of run `run`: its answer stops on the next token,
     /// the run goes on.
-    Skip { run: RunId, slot: usize },
+    Skip {
+        run: RunId,
+        slot: usize,
+    },
     Shutdown,
 }
 
@@ -84,7 +94,8 @@ impl WireEntry {
 pub fn send<T: Serialize>(out: &mut impl Write, msg: &T) -> std::io::Result<()> {
     // Every message serializes (a test keeps each event kind and error
     // so); were one not to, it would be a bug to say, not a silence.
-    let mut line = serde_json::to_vec(msg).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a message that cannot be written: {e}")))?;
+    let mut line = serde_json::to_vec(msg)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a message that cannot be written: {e}")))?;
     line.push(b'\n');
     out.write_all(&line)?;
     out.flush()
